@@ -1,0 +1,1 @@
+"""Eligibility: criterion rules (protocol data), patient records and the tri-state evaluator."""

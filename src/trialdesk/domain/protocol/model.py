@@ -1,0 +1,428 @@
+"""Pydantic model of a protocol specification file (YAML).
+
+A protocol file holds everything that distinguishes one trial from another: identifiers, design
+(phases, arms, allocation, target sizes, gates), interventions, eligibility criteria, endpoints,
+stopping rules, safety monitoring, tumour-assessment rules and the sample-size assumptions. The
+engine reads only this model, so a third trial is a new file, not new code.
+
+Values that the seed documents leave open are :class:`Parameter` objects whose ``provenance`` is
+``"default"`` and whose ``rationale`` documents the choice; values the seed states have
+provenance ``"seed"`` and name the seed passage. The format is documented in
+``docs/protocol-format.md``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from trialdesk.domain.common import FrozenModel
+from trialdesk.domain.eligibility.rules import AnyOfRule, Criterion, FindingAbsentRule, Rule
+
+T = TypeVar("T")
+
+Provenance = Literal["seed", "registry", "default"]
+ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+
+
+class Parameter(BaseModel, Generic[T]):
+    """A protocol value with where it came from.
+
+    ``provenance``: ``seed`` (stated in the seed document), ``registry`` (public registry entry) or
+    ``default`` (left open by the protocol; a documented default that the trial team must confirm).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: T
+    unit: str | None = None
+    provenance: Provenance
+    rationale: str = Field(min_length=3, description="Seed passage, or why this default was chosen")
+
+
+class SizeRange(FrozenModel):
+    """Planned number of subjects (inclusive range; ``min == max`` for a fixed size)."""
+
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SizeRange:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
+class DrugIntervention(FrozenModel):
+    """A systemic drug: dose, route and cycle length (dose values the seed omits are defaults)."""
+
+    kind: Literal["drug"]
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    drug_class: str
+    dose: Parameter[float | None]
+    route: Literal["IV", "oral", "SC"]
+    cycle_days: Parameter[int]
+    max_cycles: Parameter[int | None]
+
+
+class RadiotherapyIntervention(FrozenModel):
+    """A radiotherapy course: dose per fraction (Gy), number of fractions, technique and target."""
+
+    kind: Literal["radiotherapy"]
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    rt_type: Literal["SHFRT", "HFRT", "LDRT", "CFRT", "SBRT"]
+    target: str = Field(description="What is irradiated, e.g. 'primary tumour and involved nodes'")
+    technique: Parameter[str]
+    dose_per_fraction_gy: Parameter[float]
+    fractions: Parameter[int]
+    timing: Parameter[str]
+
+    @property
+    def total_dose_gy(self) -> float:
+        """Prescribed total physical dose in Gy (dose per fraction x fractions)."""
+        return self.dose_per_fraction_gy.value * self.fractions.value
+
+
+Intervention = DrugIntervention | RadiotherapyIntervention
+
+
+class Arm(FrozenModel):
+    """A treatment arm; ``interventions`` are the components attributed separately for AEs."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    label: str
+    role: Literal["experimental", "control"]
+    description: str
+    interventions: list[str] = Field(min_length=1)
+
+
+class StratificationFactor(FrozenModel):
+    """A randomization stratification factor with its levels."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    label: str
+    levels: list[str] = Field(min_length=2)
+    provenance: Provenance
+    rationale: str
+
+
+class Allocation(FrozenModel):
+    """How subjects of a randomized phase are allocated to arms."""
+
+    method: Literal["permuted_blocks", "minimization"]
+    ratio: dict[str, int] = Field(description="Arm id -> allocation weight, e.g. {A: 1, B: 1}")
+    block_sizes: list[int] = Field(default_factory=lambda: [2, 4])
+    stratify_by_site: bool = True
+    stratification_factors: list[StratificationFactor] = Field(default_factory=list)
+    minimization_p: float = Field(default=0.8, gt=0.5, le=1.0, description="Pocock-Simon biased-coin p")
+
+    @model_validator(mode="after")
+    def _blocks_fit_ratio(self) -> Allocation:
+        if any(w < 1 for w in self.ratio.values()):
+            raise ValueError("allocation weights must be positive integers")
+        unit = sum(self.ratio.values())
+        for size in self.block_sizes:
+            if size < unit or size % unit:
+                raise ValueError(f"block size {size} is not a multiple of the allocation ratio total {unit}")
+        return self
+
+
+class Phase(FrozenModel):
+    """A trial phase (single-arm, run-in or randomized) with its arms and planned size."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    kind: Literal["single_arm", "run_in", "randomized"]
+    arms: list[str] = Field(min_length=1)
+    target_size: SizeRange
+    allocation: Allocation | None = None
+
+    @model_validator(mode="after")
+    def _allocation_matches_kind(self) -> Phase:
+        if self.kind == "randomized":
+            if self.allocation is None:
+                raise ValueError(f"randomized phase '{self.id}' needs an 'allocation'")
+            if sorted(self.allocation.ratio) != sorted(self.arms):
+                ratio_arms, phase_arms = sorted(self.allocation.ratio), sorted(self.arms)
+                raise ValueError(f"allocation ratio arms {ratio_arms} differ from phase arms {phase_arms}")
+        else:
+            if self.allocation is not None:
+                raise ValueError(f"{self.kind} phase '{self.id}' must not have an 'allocation'")
+            if len(self.arms) != 1:
+                raise ValueError(f"{self.kind} phase '{self.id}' must have exactly one arm")
+        return self
+
+
+class PhaseGate(FrozenModel):
+    """The passage from one phase to the next (seed 002: run-in -> randomized).
+
+    The gate opens only when none of ``stopping_rules`` is met and, if ``requires_signed_review``,
+    a safety reviewer has signed the decision.
+    """
+
+    from_phase: str
+    to_phase: str
+    requires_signed_review: bool = True
+    stopping_rules: list[str] = Field(default_factory=list)
+
+
+class Design(FrozenModel):
+    """Overall design: phases, arms, gates, centres and duration."""
+
+    type: Literal["single_arm", "run_in_then_randomized", "randomized"]
+    centres: Literal["single", "multi"]
+    target_enrolment: Parameter[int]
+    study_duration_months: Parameter[int | None]
+    arms: list[Arm] = Field(min_length=1)
+    phases: list[Phase] = Field(min_length=1)
+    gates: list[PhaseGate] = Field(default_factory=list)
+
+
+class AttributionPolicy(FrozenModel):
+    """Which investigator attribution levels count as treatment-related (per component)."""
+
+    related_levels: list[Literal["unrelated", "unlikely", "possible", "probable", "definite"]] = Field(
+        default_factory=lambda: ["possible", "probable", "definite"]  # type: ignore[arg-type]
+    )
+
+
+class EventCountCondition(FrozenModel):
+    """Which adverse events a stopping rule counts (subjects with at least one such event)."""
+
+    min_grade: int = Field(ge=1, le=5)
+    treatment_related: bool
+    population_phase: str = Field(description="Only subjects enrolled in this phase count")
+
+
+class StoppingRule(FrozenModel):
+    """A rule that stops (or pauses, or warns) when ``threshold`` or more subjects have the event."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    description: str
+    source: str = Field(description="Seed passage the rule implements")
+    counts: EventCountCondition
+    threshold: int = Field(ge=1, description="Rule is met when the count is >= threshold")
+    action: Literal["terminate", "pause", "warn"]
+
+
+class ToxicityMonitoring(FrozenModel):
+    """Continuous DSMB-style monitoring of a toxicity rate: a warning boundary, never an auto-stop.
+
+    Beta-binomial: warn when P(rate > ``max_acceptable_rate`` | data) > ``posterior_threshold`` under a
+    Beta(``prior_a``, ``prior_b``) prior.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    description: str
+    min_grade: int = Field(ge=1, le=5)
+    treatment_related: bool
+    method: Literal["beta_binomial"]
+    max_acceptable_rate: Parameter[float]
+    prior_a: Parameter[float]
+    prior_b: Parameter[float]
+    posterior_threshold: Parameter[float]
+    min_subjects: Parameter[int]
+
+
+class Endpoint(FrozenModel):
+    """A primary or secondary endpoint with its definition."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    role: Literal["primary", "secondary"]
+    type: Literal["time_to_event", "binary", "safety"]
+    definition: str
+    origin: Literal["enrolment", "randomization", "first_response"] | None = None
+    events: list[Literal["progression", "death"]] = Field(default_factory=list)
+    phases: list[str] = Field(min_length=1, description="Phases whose subjects form the analysis population")
+    compare_arms: bool = False
+
+    @model_validator(mode="after")
+    def _tte_fields(self) -> Endpoint:
+        if self.type == "time_to_event" and (self.origin is None or not self.events):
+            raise ValueError(f"time-to-event endpoint '{self.id}' needs 'origin' and 'events'")
+        return self
+
+
+class LesionCounting(FrozenModel):
+    """How lymph nodes count as lesions (RECIST 1.1 standard: each node is a lesion).
+
+    Seed 000 inclusion c: all positive regional nodes together are ONE lesion
+    (``regional_nodes: single_lesion``); non-regional metastatic nodes count one per station
+    (``non_regional_nodes: per_station``).
+    """
+
+    regional_nodes: Literal["per_node", "single_lesion"] = "per_node"
+    non_regional_nodes: Literal["per_node", "per_station"] = "per_node"
+    source: str = "RECIST 1.1 (standard)"
+
+
+class TumourAssessment(FrozenModel):
+    """Tumour-response rule set and schedule (RECIST 1.1, Eisenhauer 2009; iRECIST, Seymour 2017)."""
+
+    criteria: Literal["recist1.1"] = "recist1.1"
+    irecist: bool = Field(description="Also derive iRECIST responses (immunotherapy trials)")
+    confirmation_required: Parameter[bool]
+    confirmation_min_days: Parameter[int]
+    sd_min_days: Parameter[int]
+    imaging_interval_weeks: Parameter[int]
+    baseline_window_days: Parameter[int]
+    lesion_counting: LesionCounting = Field(default_factory=LesionCounting)
+
+
+class SampleSize(FrozenModel):
+    """The design assumptions behind the target size, for ``trialdesk design check``."""
+
+    method: Literal["exponential_single_arm", "wu2015", "schoenfeld", "freedman"]
+    endpoint: str
+    parameters: dict[str, Parameter[float]]
+    dropout: Parameter[float]
+
+
+class EligibilitySection(FrozenModel):
+    """Eligibility criteria and the settings they are evaluated with."""
+
+    lab_validity_days: Parameter[int]
+    criteria: list[Criterion] = Field(min_length=1)
+
+
+class Vocabulary(FrozenModel):
+    """Codes the protocol's rules and patient records use (each code with a human label)."""
+
+    findings: dict[str, str] = Field(default_factory=dict)
+    malignancy_types: dict[str, str] = Field(default_factory=dict)
+
+
+class Protocol(FrozenModel):
+    """A complete protocol specification (see ``docs/protocol-format.md``)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: str
+    title: str
+    short_title: str
+    acronym: str | None = None
+    registry_ids: list[str] = Field(default_factory=list)
+    seed: str = Field(description="The seed document this file implements")
+    sponsor: str | None = None
+    condition: str
+    line_of_therapy: Literal["first", "second", "later"]
+    development_phase: Literal["I", "I/II", "II", "II/III", "III"]
+    summary: str
+    design: Design
+    interventions: list[DrugIntervention | RadiotherapyIntervention] = Field(min_length=1)
+    eligibility: EligibilitySection
+    vocabulary: Vocabulary = Field(default_factory=Vocabulary)
+    endpoints: list[Endpoint] = Field(min_length=1)
+    attribution: AttributionPolicy = Field(default_factory=AttributionPolicy)
+    stopping_rules: list[StoppingRule] = Field(default_factory=list)
+    toxicity_monitoring: list[ToxicityMonitoring] = Field(default_factory=list)
+    tumour_assessment: TumourAssessment
+    sample_size: SampleSize | None = None
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Protocol:
+        _unique("intervention", [i.id for i in self.interventions])
+        _unique("arm", [a.id for a in self.design.arms])
+        _unique("phase", [p.id for p in self.design.phases])
+        _unique("criterion", [c.id for c in self.eligibility.criteria])
+        _unique("endpoint", [e.id for e in self.endpoints])
+        _unique("stopping rule", [r.id for r in self.stopping_rules])
+        interventions = {i.id for i in self.interventions}
+        arms = {a.id for a in self.design.arms}
+        phases = {p.id for p in self.design.phases}
+        for arm in self.design.arms:
+            _known(f"arm '{arm.id}' intervention", arm.interventions, interventions)
+        for phase in self.design.phases:
+            _known(f"phase '{phase.id}' arm", phase.arms, arms)
+        rules = {r.id for r in self.stopping_rules}
+        for gate in self.design.gates:
+            _known("gate phase", [gate.from_phase, gate.to_phase], phases)
+            _known("gate stopping rule", gate.stopping_rules, rules)
+        for rule in self.stopping_rules:
+            _known(f"stopping rule '{rule.id}' phase", [rule.counts.population_phase], phases)
+        for endpoint in self.endpoints:
+            _known(f"endpoint '{endpoint.id}' phase", endpoint.phases, phases)
+        if not any(e.role == "primary" for e in self.endpoints):
+            raise ValueError("the protocol needs at least one primary endpoint")
+        for criterion in self.eligibility.criteria:
+            for code in _finding_codes(criterion.rule):
+                if code not in self.vocabulary.findings:
+                    raise ValueError(
+                        f"criterion '{criterion.id}' uses finding '{code}', not listed in vocabulary.findings"
+                    )
+        return self
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        """Return the criterion with this id (``KeyError`` if there is none)."""
+        for criterion in self.eligibility.criteria:
+            if criterion.id == criterion_id:
+                return criterion
+        raise KeyError(criterion_id)
+
+    def arm(self, arm_id: str) -> Arm:
+        """Return the arm with this id (``KeyError`` if there is none)."""
+        for arm in self.design.arms:
+            if arm.id == arm_id:
+                return arm
+        raise KeyError(arm_id)
+
+    def phase(self, phase_id: str) -> Phase:
+        """Return the phase with this id (``KeyError`` if there is none)."""
+        for phase in self.design.phases:
+            if phase.id == phase_id:
+                return phase
+        raise KeyError(phase_id)
+
+    def intervention(self, intervention_id: str) -> DrugIntervention | RadiotherapyIntervention:
+        """Return the intervention with this id (``KeyError`` if there is none)."""
+        for intervention in self.interventions:
+            if intervention.id == intervention_id:
+                return intervention
+        raise KeyError(intervention_id)
+
+    def open_parameters(self) -> list[tuple[str, Parameter[object]]]:
+        """Every parameter whose value is a documented default (left open by the seed), with its path."""
+        found: list[tuple[str, Parameter[object]]] = []
+        _collect_defaults(self, "", found)
+        return found
+
+
+def _unique(what: str, ids: list[str]) -> None:
+    duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if duplicates:
+        raise ValueError(f"duplicate {what} id(s): {', '.join(duplicates)}")
+
+
+def _known(what: str, refs: list[str], known: set[str]) -> None:
+    for ref in refs:
+        if ref not in known:
+            raise ValueError(f"{what} '{ref}' is not defined (known: {', '.join(sorted(known))})")
+
+
+def _finding_codes(rule: Rule) -> list[str]:
+    if isinstance(rule, FindingAbsentRule):
+        return list(rule.findings)
+    if isinstance(rule, AnyOfRule):
+        return [code for sub in rule.rules for code in _finding_codes(sub)]
+    return []
+
+
+def _collect_defaults(node: object, path: str, found: list[tuple[str, Parameter[object]]]) -> None:
+    if isinstance(node, Parameter):
+        if node.provenance == "default":
+            found.append((path, node))
+        return
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            _collect_defaults(getattr(node, name), f"{path}.{name}" if path else name, found)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            ident = getattr(item, "id", None)
+            _collect_defaults(item, f"{path}[{ident if ident is not None else index}]", found)
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            _collect_defaults(item, f"{path}.{key}", found)

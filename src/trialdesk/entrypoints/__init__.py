@@ -1,0 +1,1 @@
+"""entrypoints layer (see docs/architecture.md)."""

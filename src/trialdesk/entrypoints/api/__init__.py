@@ -1,0 +1,1 @@
+"""FastAPI application: JSON API routers (and, later, server-rendered pages)."""

@@ -1,0 +1,31 @@
+"""The ``trialdesk`` command: one Typer app; each command family lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from trialdesk import __version__
+from trialdesk.entrypoints.cli import analyze, design, protocol, recist, screen, serve
+
+app = typer.Typer(
+    name="trialdesk",
+    help="Run oncology clinical trials from protocol to final analysis.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(protocol.app, name="protocol")
+app.add_typer(analyze.app, name="analyze")
+app.add_typer(design.app, name="design")
+app.command("screen")(screen.screen_command)
+app.command("recist")(recist.recist_command)
+app.command("serve")(serve.serve_command)
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the trialdesk version."""
+    typer.echo(__version__)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

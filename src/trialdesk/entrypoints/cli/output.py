@@ -1,0 +1,23 @@
+"""Shared CLI output helpers: Rich console, JSON printing and clean error exits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on stdout (plain text, for scripts)."""
+    typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a one-line error (red, on stderr) and exit with ``code``."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)

@@ -1,0 +1,156 @@
+"""``trialdesk protocol``: list, show and validate protocol specification files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+from rich.tree import Tree
+
+from trialdesk.config import get_settings
+from trialdesk.domain.protocol import Protocol
+from trialdesk.entrypoints.cli.output import console, fail, print_json
+from trialdesk.protocols import ProtocolFileError, load_protocol_file, load_registry
+from trialdesk.protocols.loader import ProtocolRegistry
+
+app = typer.Typer(help="Protocol specification files: list, show, validate.", no_args_is_help=True)
+
+JSON_OPTION = typer.Option(False, "--json", help="Machine-readable JSON output")
+
+
+def registry() -> ProtocolRegistry:
+    """Load the built-in protocols plus TRIALDESK_PROTOCOL_DIRS; a bad file is a clean error."""
+    try:
+        return load_registry(get_settings().protocol_dirs)
+    except ProtocolFileError as exc:
+        fail(str(exc))
+
+
+def get_protocol(protocol_id: str) -> Protocol:
+    """The protocol with this id, or a clean error naming the known ids."""
+    try:
+        return registry().get(protocol_id)
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+
+
+def protocol_summary(protocol: Protocol) -> dict[str, Any]:
+    """The one-line facts of a protocol, as shown by ``protocol list``."""
+    return {
+        "id": protocol.id,
+        "version": protocol.version,
+        "short_title": protocol.short_title,
+        "design": protocol.design.type,
+        "centres": protocol.design.centres,
+        "target_enrolment": protocol.design.target_enrolment.value,
+        "phases": [p.id for p in protocol.design.phases],
+        "arms": [a.id for a in protocol.design.arms],
+        "criteria": len(protocol.eligibility.criteria),
+    }
+
+
+@app.command("list")
+def list_command(json_output: bool = JSON_OPTION) -> None:
+    """List the loaded protocols."""
+    summaries = [protocol_summary(p) for p in registry()]
+    if json_output:
+        print_json(summaries)
+        return
+    table = Table(title="Protocols")
+    for column in ("id", "version", "title", "design", "centres", "target", "criteria"):
+        table.add_column(column)
+    for s in summaries:
+        table.add_row(
+            s["id"],
+            s["version"],
+            s["short_title"],
+            s["design"],
+            s["centres"],
+            str(s["target_enrolment"]),
+            str(s["criteria"]),
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show_command(
+    protocol_id: str = typer.Argument(..., help="Protocol id"), json_output: bool = JSON_OPTION
+) -> None:
+    """Show a protocol: design, arms, interventions, criteria, endpoints, rules, open parameters."""
+    protocol = get_protocol(protocol_id)
+    if json_output:
+        print_json(protocol.model_dump(mode="json"))
+        return
+    _render_protocol(protocol)
+
+
+@app.command("validate")
+def validate_command(
+    file: Path = typer.Argument(..., help="Protocol YAML file to check"), json_output: bool = JSON_OPTION
+) -> None:
+    """Validate a protocol file; exit 1 with every problem listed (file, path in file, reason)."""
+    try:
+        protocol = load_protocol_file(file)
+    except ProtocolFileError as exc:
+        if json_output:
+            print_json(
+                {
+                    "file": exc.file,
+                    "valid": False,
+                    "errors": [{"location": i.location, "message": i.message} for i in exc.issues],
+                }
+            )
+        else:
+            console.print(f"[bold red]invalid[/] {exc.file}")
+            for issue in exc.issues:
+                console.print(
+                    f"  [red]-[/] [bold]{issue.location or '(file)'}[/]: {issue.message}", highlight=False
+                )
+        raise typer.Exit(1) from None
+    if json_output:
+        print_json({"file": str(file), "valid": True, "id": protocol.id, "version": protocol.version})
+    else:
+        console.print(f"[bold green]valid[/] {file}: protocol '{protocol.id}' version {protocol.version}")
+
+
+def _render_protocol(p: Protocol) -> None:
+    console.print(f"[bold]{p.title}[/]\n{p.id} v{p.version} · {p.development_phase} · {p.condition}")
+    console.print(p.summary.strip(), highlight=False)
+    tree = Tree(f"[bold]Design[/]: {p.design.type}, {p.design.centres}-centre")
+    for phase in p.design.phases:
+        size = phase.target_size
+        n = str(size.min) if size.min == size.max else f"{size.min}-{size.max}"
+        node = tree.add(f"phase [cyan]{phase.id}[/] {phase.name} ({phase.kind}, n={n})")
+        for arm_id in phase.arms:
+            arm = p.arm(arm_id)
+            node.add(f"arm [green]{arm.id}[/] {arm.label}: {', '.join(arm.interventions)}")
+        if phase.allocation:
+            ratio = ":".join(str(w) for w in phase.allocation.ratio.values())
+            node.add(f"allocation {phase.allocation.method} {ratio}, blocks {phase.allocation.block_sizes}")
+    for gate in p.design.gates:
+        tree.add(f"gate {gate.from_phase} -> {gate.to_phase}: rules {gate.stopping_rules}, signed review")
+    console.print(tree)
+    criteria = Table(title="Eligibility criteria")
+    for column in ("id", "source", "rule", "text"):
+        criteria.add_column(column, overflow="fold")
+    for c in p.eligibility.criteria:
+        criteria.add_row(c.id, c.source, c.rule.type, c.text)
+    console.print(criteria)
+    endpoints = Table(title="Endpoints")
+    for column in ("id", "role", "type", "definition"):
+        endpoints.add_column(column, overflow="fold")
+    for e in p.endpoints:
+        endpoints.add_row(e.id, e.role, e.type, e.definition)
+    console.print(endpoints)
+    for rule in p.stopping_rules:
+        console.print(
+            f"[bold]Stopping rule[/] {rule.id}: {rule.description} (>= {rule.threshold} -> {rule.action})"
+        )
+    defaults = Table(title="Parameters left open by the seed (documented defaults)")
+    for column in ("path", "value", "rationale"):
+        defaults.add_column(column, overflow="fold")
+    for path, param in p.open_parameters():
+        defaults.add_row(path, f"{param.value} {param.unit or ''}".strip(), param.rationale)
+    console.print(defaults)

@@ -1,0 +1,132 @@
+"""Load and validate protocol YAML files into :class:`~trialdesk.domain.protocol.Protocol`.
+
+Errors name the file, the path inside the file (``design.phases[1].allocation.ratio``) and what is
+wrong, so a protocol author can fix the file without reading code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from trialdesk.domain.protocol import Protocol
+
+
+@dataclass(frozen=True)
+class ProtocolIssue:
+    """One problem in a protocol file: where (path inside the file) and what."""
+
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class ProtocolFileError(Exception):
+    """A protocol file could not be read or does not validate."""
+
+    def __init__(self, file: Path | str, issues: list[ProtocolIssue]):
+        self.file = str(file)
+        self.issues = issues
+        lines = "\n".join(f"  - {issue}" for issue in issues)
+        super().__init__(f"{self.file}: invalid protocol file ({len(issues)} problem(s)):\n{lines}")
+
+
+def builtin_protocol_dir() -> Path:
+    """The folder of protocol files shipped with the package."""
+    return Path(__file__).resolve().parent
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """Render a pydantic error location as a readable path, dropping union-tag noise."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "[" in part or part.startswith("function-"):
+            continue  # pydantic's internal union/generic tags, e.g. 'Parameter[int]'
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def parse_protocol(data: Any, file: Path | str = "<data>") -> Protocol:
+    """Validate already-parsed YAML/JSON data as a protocol."""
+    if not isinstance(data, dict):
+        raise ProtocolFileError(file, [ProtocolIssue("", "the file must hold a mapping at the top level")])
+    try:
+        return Protocol.model_validate(data)
+    except ValidationError as exc:
+        issues = [
+            ProtocolIssue(_location(tuple(err["loc"])), _message(err))
+            for err in exc.errors(include_url=False)
+        ]
+        raise ProtocolFileError(file, issues) from None
+
+
+def _message(err: Any) -> str:
+    msg = str(err["msg"])
+    if err["type"] == "extra_forbidden":
+        return "unknown key (not part of the protocol format)"
+    if err["type"] == "literal_error" and "input" in err:
+        return f"{msg}; got {err['input']!r}"
+    return msg.removeprefix("Value error, ")
+
+
+def load_protocol_file(path: Path | str) -> Protocol:
+    """Read and validate one protocol YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProtocolFileError(path, [ProtocolIssue("", f"cannot read the file: {exc}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProtocolFileError(path, [ProtocolIssue(where, f"not valid YAML: {problem}")]) from None
+    return parse_protocol(data, path)
+
+
+class ProtocolRegistry:
+    """The protocols known to a running instance, by id."""
+
+    def __init__(self, protocols: Iterable[Protocol]):
+        self._by_id: dict[str, Protocol] = {}
+        for protocol in protocols:
+            if protocol.id in self._by_id:
+                raise ValueError(f"two protocol files declare the id '{protocol.id}'")
+            self._by_id[protocol.id] = protocol
+
+    def __iter__(self) -> Iterator[Protocol]:
+        return iter(sorted(self._by_id.values(), key=lambda p: p.id))
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __contains__(self, protocol_id: object) -> bool:
+        return protocol_id in self._by_id
+
+    def get(self, protocol_id: str) -> Protocol:
+        """Return the protocol with this id; ``KeyError`` naming the known ids otherwise."""
+        try:
+            return self._by_id[protocol_id]
+        except KeyError:
+            known = ", ".join(sorted(self._by_id)) or "none"
+            raise KeyError(f"unknown protocol '{protocol_id}' (known: {known})") from None
+
+
+def load_registry(extra_dirs: Iterable[Path] = ()) -> ProtocolRegistry:
+    """Load the built-in protocols plus every ``*.yaml`` file in ``extra_dirs``."""
+    files = sorted(builtin_protocol_dir().glob("*.yaml"))
+    for folder in extra_dirs:
+        files.extend(sorted(Path(folder).glob("*.yaml")))
+    return ProtocolRegistry(load_protocol_file(f) for f in files)

@@ -1,0 +1,1 @@
+"""Pure numerics: survival analysis, binomial methods, sample size, batched simulation."""

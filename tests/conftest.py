@@ -1,0 +1,33 @@
+"""Shared test fixtures.
+
+Reference data lives outside the repo in ``../shared/reference/`` (the repo's parent folder). The
+suite fails with a clear message, never skips, when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_reference_dir() -> Path:
+    """Path of ``shared/reference`` (override with TRIALDESK_SHARED_REFERENCE)."""
+    override = os.environ.get("TRIALDESK_SHARED_REFERENCE")
+    path = Path(override) if override else REPO_ROOT.parent / "shared" / "reference"
+    if not path.is_dir():
+        pytest.fail(
+            f"reference data folder not found at {path}: the tests need ../shared/reference beside the repo "
+            "(or TRIALDESK_SHARED_REFERENCE pointing at it)",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """The shared reference-data folder (R outputs, published tables)."""
+    return shared_reference_dir()
