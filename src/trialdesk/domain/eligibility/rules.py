@@ -163,6 +163,10 @@ class NoPriorTherapyRule(FrozenModel):
 
     type: Literal["no_prior_therapy"]
     modalities: list[TherapyModality] = Field(min_length=1)
+    indication: Literal["any_cancer", "esophageal_cancer"] = Field(
+        default="any_cancer",
+        description="Count prior therapy for any cancer, or only therapy given for esophageal cancer",
+    )
 
 
 class NoRecentInvestigationalDrugRule(FrozenModel):

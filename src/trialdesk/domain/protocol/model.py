@@ -24,7 +24,7 @@ from trialdesk.domain.eligibility.rules import AnyOfRule, Criterion, FindingAbse
 T = TypeVar("T")
 
 Provenance = Literal["seed", "registry", "default"]
-ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 class Parameter(BaseModel, Generic[T]):
@@ -346,6 +346,13 @@ class Protocol(FrozenModel):
             _known(f"stopping rule '{rule.id}' phase", [rule.counts.population_phase], phases)
         for endpoint in self.endpoints:
             _known(f"endpoint '{endpoint.id}' phase", endpoint.phases, phases)
+        low = sum(p.target_size.min for p in self.design.phases)
+        high = sum(p.target_size.max for p in self.design.phases)
+        if not low <= self.design.target_enrolment.value <= high:
+            raise ValueError(
+                f"design.target_enrolment {self.design.target_enrolment.value} is outside the sum of the "
+                f"phase target sizes ({low}-{high})"
+            )
         if not any(e.role == "primary" for e in self.endpoints):
             raise ValueError("the protocol needs at least one primary endpoint")
         for criterion in self.eligibility.criteria:

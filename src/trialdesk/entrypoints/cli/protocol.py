@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -60,7 +61,7 @@ def list_command(json_output: bool = JSON_OPTION) -> None:
         return
     table = Table(title="Protocols")
     for column in ("id", "version", "title", "design", "centres", "target", "criteria"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("id", "design"))
     for s in summaries:
         table.add_row(
             s["id"],
