@@ -106,9 +106,8 @@ def validate_command(
         else:
             console.print(f"[bold red]invalid[/] {exc.file}")
             for issue in exc.issues:
-                console.print(
-                    f"  [red]-[/] [bold]{issue.location or '(file)'}[/]: {issue.message}", highlight=False
-                )
+                where = escape(issue.location or "(file)")
+                console.print(f"  [red]-[/] [bold]{where}[/]: {escape(issue.message)}", highlight=False)
         raise typer.Exit(1) from None
     if json_output:
         print_json({"file": str(file), "valid": True, "id": protocol.id, "version": protocol.version})
