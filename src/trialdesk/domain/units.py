@@ -1,0 +1,157 @@
+"""Laboratory units: canonical unit per test, conversions and plausibility ranges.
+
+Every test has one *canonical* unit (SI, as the seed protocols write their thresholds): haemoglobin
+and albumin in g/L, cell counts in 10^9/L, ALT/AST in U/L, bilirubin and creatinine in umol/L,
+LVEF in %. Results are compared in canonical units; the original value and unit are kept for
+evidence.
+
+The conversion table is written out by hand on purpose: the factors between mass and molar
+concentration are substance-specific (creatinine 1 mg/dL = 88.4 umol/L, molar mass 113.12 g/mol;
+total bilirubin 1 mg/dL = 17.1 umol/L, molar mass 584.66 g/mol), so a generic unit library cannot
+derive them. Sources: clinical-reference.md section 4.1 (creatinine, 88.4) and the CTCAE v5.0 SI /
+conventional tables (section 3.2).
+
+Plausibility ranges (canonical units) reject values that cannot be real measurements (a typing or
+unit error): they are deliberately wide and are *not* clinical limits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from trialdesk.domain.eligibility.rules import LabTest
+
+
+class UnitError(ValueError):
+    """A unit that is not known for the given test."""
+
+
+@dataclass(frozen=True)
+class TestUnits:
+    """Canonical unit, accepted units (factor to canonical) and plausible range of one test."""
+
+    label: str
+    canonical: str
+    factors: dict[str, float]
+    plausible: tuple[float, float]
+
+
+_PER_UL = 1e-3  # 1 cell/uL = 10^6 cells/L = 0.001 x 10^9/L
+_COUNTS = {
+    "10^9/l": 1.0,
+    "10*9/l": 1.0,
+    "10e9/l": 1.0,
+    "10^3/ul": 1.0,
+    "10*3/ul": 1.0,
+    "k/ul": 1.0,
+    "/ul": _PER_UL,
+    "cells/ul": _PER_UL,
+    "{cells}/ul": _PER_UL,
+    "/mm3": _PER_UL,
+}
+
+CREATININE_UMOL_PER_MG_DL = 88.4
+"""Creatinine: umol/L per mg/dL (molar mass 113.12 g/mol)."""
+BILIRUBIN_UMOL_PER_MG_DL = 17.1
+"""Total bilirubin: umol/L per mg/dL (molar mass 584.66 g/mol)."""
+
+TESTS: dict[LabTest, TestUnits] = {
+    "hemoglobin": TestUnits("Hb", "g/L", {"g/l": 1.0, "g/dl": 10.0}, (10.0, 250.0)),
+    "wbc": TestUnits("WBC", "10^9/L", _COUNTS, (0.0, 500.0)),
+    "anc": TestUnits("ANC", "10^9/L", _COUNTS, (0.0, 300.0)),
+    "lymphocytes": TestUnits("lymphocytes", "10^9/L", _COUNTS, (0.0, 500.0)),
+    "platelets": TestUnits("platelets", "10^9/L", _COUNTS, (0.0, 5000.0)),
+    "albumin": TestUnits("albumin", "g/L", {"g/l": 1.0, "g/dl": 10.0}, (5.0, 80.0)),
+    "alt": TestUnits("ALT", "U/L", {"u/l": 1.0, "iu/l": 1.0, "[iu]/l": 1.0}, (0.0, 20000.0)),
+    "ast": TestUnits("AST", "U/L", {"u/l": 1.0, "iu/l": 1.0, "[iu]/l": 1.0}, (0.0, 20000.0)),
+    "total_bilirubin": TestUnits(
+        "total bilirubin",
+        "umol/L",
+        {"umol/l": 1.0, "mg/dl": BILIRUBIN_UMOL_PER_MG_DL},
+        (0.0, 1000.0),
+    ),
+    "creatinine": TestUnits(
+        "creatinine",
+        "umol/L",
+        {"umol/l": 1.0, "mg/dl": CREATININE_UMOL_PER_MG_DL},
+        (5.0, 3000.0),
+    ),
+    "lvef": TestUnits("LVEF", "%", {"%": 1.0}, (5.0, 95.0)),
+}
+"""Per test: label, canonical unit, accepted units with their factor to canonical, plausible range."""
+
+
+def normalise_unit(unit: str) -> str:
+    """Spelling-tolerant key of a unit: micro sign to ``u``, no spaces, lower case, no leading ``x``.
+
+    ``"x10^9/L"``, ``"× 10^9/L"`` and ``"10^9/l"`` all map to ``"10^9/l"``; ``"µmol/L"`` to ``"umol/l"``.
+    """
+    key = unit.strip().replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
+    for prefix in ("x", "×", "*"):
+        if key.startswith(prefix + "10"):
+            key = key[len(prefix) :]
+    return key.replace("⁹", "^9").replace("³", "^3")
+
+
+def accepted_units(test: LabTest) -> list[str]:
+    """The unit spellings accepted for ``test`` (normalised keys)."""
+    return sorted(TESTS[test].factors)
+
+
+def to_canonical(test: LabTest, value: float, unit: str) -> float:
+    """Convert ``value`` in ``unit`` to the canonical unit of ``test``.
+
+    Raises :class:`UnitError` naming the test and the unit when the unit is not known for the test.
+    """
+    spec = TESTS[test]
+    factor = spec.factors.get(normalise_unit(unit))
+    if factor is None:
+        raise UnitError(
+            f"unknown unit '{unit}' for {test} (accepted: {', '.join(accepted_units(test))}; "
+            f"canonical {spec.canonical})"
+        )
+    return value * factor
+
+
+def convert(test: LabTest, value: float, from_unit: str, to_unit: str) -> float:
+    """Convert ``value`` of ``test`` between two accepted units."""
+    canonical = to_canonical(test, value, from_unit)
+    return canonical / to_canonical(test, 1.0, to_unit)
+
+
+def canonical_unit(test: LabTest) -> str:
+    """The canonical (comparison) unit of ``test``."""
+    return TESTS[test].canonical
+
+
+def test_label(test: LabTest) -> str:
+    """Short human label of ``test`` (``Hb``, ``WBC``, ``ALT``...)."""
+    return TESTS[test].label
+
+
+def plausibility_problem(test: LabTest, value: float, unit: str) -> str | None:
+    """Why ``value unit`` cannot be a real result of ``test``, or ``None`` when it is plausible.
+
+    Example: ``hemoglobin 900 g/dL (9000 g/L) is implausible (plausible 10-250 g/L)``.
+    """
+    spec = TESTS[test]
+    if not math.isfinite(value):
+        return f"{test} value {value} is not a finite number"
+    if value < 0:
+        return f"{test} {fmt(value)} {unit} is negative"
+    canonical = to_canonical(test, value, unit)
+    low, high = spec.plausible
+    if low <= canonical <= high:
+        return None
+    shown = f"{fmt(value)} {unit}"
+    if normalise_unit(unit) != normalise_unit(spec.canonical):
+        shown += f" ({fmt(canonical)} {spec.canonical})"
+    return f"{test} {shown} is implausible (plausible {fmt(low)}-{fmt(high)} {spec.canonical})"
+
+
+def fmt(value: float) -> str:
+    """A number for evidence text: at most 4 decimals (hides float noise), no trailing zeros."""
+    rounded = round(value, 4)
+    text = f"{rounded:.4f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
