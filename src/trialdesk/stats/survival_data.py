@@ -84,7 +84,8 @@ def _as_event(e: NDArray[Any], name: str) -> BoolArray:
     bad = ~np.isin(ef, (0.0, 1.0))
     if bad.any():
         i = int(np.argmax(bad))
-        raise SurvivalDataError(f"{name}: value at position {i} is {e[i]!r}; expected 0/1 or true/false")
+        value = e[i].item() if isinstance(e[i], np.generic) else e[i]
+        raise SurvivalDataError(f"{name}: value at position {i} is {value!r}; expected 0/1 or true/false")
     out: BoolArray = ef == 1.0
     return out
 
