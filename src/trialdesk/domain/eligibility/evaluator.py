@@ -209,7 +209,7 @@ def _lab_text(lab: LabResult) -> str:
     unit = canonical_unit(lab.test)
     if lab.unit != unit:
         shown += f" (= {fmt(to_canonical(lab.test, lab.value, lab.unit))} {unit})"
-    return f"{shown} on {lab.date}"
+    return shown
 
 
 def _lab(rule: LabRule, ctx: Context) -> Outcome:
@@ -224,19 +224,24 @@ def _lab(rule: LabRule, ctx: Context) -> Outcome:
                 f"labs: {rule.test} uln (reference range high) of the {lab.date} result",
             )
         limit = rule.times_uln * lab.uln
-        text = f"{_lab_text(lab)} = {fmt(lab.value / lab.uln)} x ULN ({fmt(lab.uln)} {lab.unit})"
-        return _against(
-            text, compare_values(lab.value, rule.op, limit), rule.op, f"{fmt(rule.times_uln)} x ULN"
+        text = f"{_lab_text(lab)} ({fmt(lab.value / lab.uln)} x ULN {fmt(lab.uln)} {lab.unit})"
+        return _dated(
+            _against(
+                text, compare_values(lab.value, rule.op, limit), rule.op, f"{fmt(rule.times_uln)} x ULN"
+            ),
+            lab,
         )
     assert rule.value is not None and rule.unit is not None
     value = to_canonical(rule.test, lab.value, lab.unit)
     threshold = to_canonical(rule.test, rule.value, rule.unit)
-    return _against(
-        _lab_text(lab),
-        compare_values(value, rule.op, threshold),
-        rule.op,
-        f"{fmt(threshold)} {canonical_unit(rule.test)}",
+    threshold_text = f"{fmt(threshold)} {canonical_unit(rule.test)}"
+    return _dated(
+        _against(_lab_text(lab), compare_values(value, rule.op, threshold), rule.op, threshold_text), lab
     )
+
+
+def _dated(outcome: Outcome, lab: LabResult) -> Outcome:
+    return Outcome(outcome.status, f"{outcome.evidence} (result of {lab.date})", outcome.missing)
 
 
 def _creatinine_clearance(rule: CreatinineClearanceRule, ctx: Context) -> Outcome:
@@ -264,7 +269,7 @@ def _creatinine_clearance(rule: CreatinineClearanceRule, ctx: Context) -> Outcom
     clearance = cockcroft_gault(age, patient.weight_kg, creatinine, patient.sex)
     text = (
         f"CrCl {fmt(round(clearance, 1))} mL/min (Cockcroft-Gault: {patient.sex}, {age} y, "
-        f"{fmt(patient.weight_kg)} kg, {_lab_text(lab)})"
+        f"{fmt(patient.weight_kg)} kg, creatinine {fmt(creatinine)} umol/L of {lab.date})"
     )
     return _against(
         text, compare_values(clearance, rule.op, rule.value), rule.op, f"{fmt(rule.value)} mL/min"
