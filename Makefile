@@ -2,6 +2,8 @@
 #   make run   - set everything up, start the product on SQLite with both protocols loaded
 #   make test  - set everything up, lint, type-check and run the whole test suite
 PYTHON ?= python3
+# Debian packages the test suite needs (a real PostgreSQL server for the database tests).
+SYSTEM_PACKAGES ?= postgresql
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -19,7 +21,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 setup: $(STAMP)
 
 system-deps:
-	bash scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh $(SYSTEM_PACKAGES)
 
 run: setup
 	$(BIN)/trialdesk serve --host 127.0.0.1 --port 8000

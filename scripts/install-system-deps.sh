@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs, when they are missing.
+# Installs the Debian packages named as arguments when they are missing (see SYSTEM_PACKAGES in
+# the Makefile).
 # Idempotent: a machine that has them already does nothing here.
 set -euo pipefail
 needed=()
-# (PostgreSQL, Chromium and R are added here as the issues that need them land.)
 for pkg in "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || needed+=("$pkg")
 done

@@ -1,0 +1,88 @@
+"""Engines and units of work for SQLite (embedded default) and PostgreSQL (multi-site server).
+
+A *write* unit of work serializes with every other writer before it changes anything: on SQLite by
+``BEGIN IMMEDIATE``, on PostgreSQL by locking the audit-chain head row first. Taking that lock
+first, always, keeps the hash chain linear and rules out lock-order deadlocks between writers.
+SQLite runs in WAL mode with ``synchronous=FULL`` so an acknowledged commit survives a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from trialdesk.adapters.db.models import AuditHead
+
+
+def normalize_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` with the settings trialdesk relies on."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def unit_of_work(
+    engine: Engine, actor: str | None, reason: str | None = None, write: bool = True
+) -> Iterator[Session]:
+    """A session whose changes commit together on success and roll back on any error.
+
+    ``actor`` (username) and ``reason`` are recorded on every audit row written in it.
+    """
+    bind = (
+        engine.execution_options(sqlite_begin="IMMEDIATE")
+        if write and engine.dialect.name == "sqlite"
+        else engine
+    )
+    session = Session(bind=bind, expire_on_commit=False)
+    session.info["actor"] = actor
+    session.info["reason"] = reason
+    try:
+        if write and engine.dialect.name == "postgresql":
+            session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+        yield session
+        if write:
+            session.commit()
+        # a read-only unit ends in close(): its transaction rolls back, loaded objects stay readable
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,275 @@
+"""SQLAlchemy 2 ORM models of the trial database.
+
+The schema is created by Alembic migrations (``migrations/versions``), never by ``create_all``.
+Models that carry trial data inherit :class:`Audited`: every insert, update and delete of their
+rows is written to the append-only, hash-chained audit log by :mod:`trialdesk.adapters.db.audit`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all tables."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Audited:
+    """Mixin: changes to rows of this model are audited field by field."""
+
+    __audit_exclude__: ClassVar[frozenset[str]] = frozenset()
+
+
+class Site(Audited, Base):
+    """A participating centre of one trial."""
+
+    __tablename__ = "sites"
+    __table_args__ = (UniqueConstraint("protocol_id", "code", name="uq_site_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(String(64), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class User(Audited, Base):
+    """A person using the system, with one role; site roles are limited to their sites."""
+
+    __tablename__ = "users"
+    __audit_exclude__ = frozenset({"password_hash"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UserSite(Audited, Base):
+    """Membership of a user in a site."""
+
+    __tablename__ = "user_sites"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+
+
+class AuthToken(Base):
+    """A short-lived bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "auth_tokens"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Trial(Audited, Base):
+    """A loaded protocol's running state: its phase state machine and why it is there."""
+
+    __tablename__ = "trials"
+
+    protocol_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    protocol_version: Mapped[str] = mapped_column(String(32))
+    phase_state: Mapped[str] = mapped_column(String(32))
+    state_reason: Mapped[str] = mapped_column(Text)
+    enrolment_override: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Subject(Audited, Base):
+    """A screened patient and, once enrolled, a trial subject."""
+
+    __tablename__ = "subjects"
+    __table_args__ = (
+        UniqueConstraint("protocol_id", "screening_number", name="uq_subject_screening_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(String(64), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    screening_number: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    screening_date: Mapped[date] = mapped_column(Date)
+    patient_record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    consent_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    phase_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    arm_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EligibilityEvaluation(Audited, Base):
+    """One stored evaluation of a subject's eligibility, criterion by criterion."""
+
+    __tablename__ = "eligibility_evaluations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    protocol_version: Mapped[str] = mapped_column(String(32))
+    verdict: Mapped[str] = mapped_column(String(16))
+    criteria: Mapped[list[Any]] = mapped_column(JSON)
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    evaluated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class Attestation(Audited, Base):
+    """An investigator's recorded answer to a judgement criterion (who, when, answer)."""
+
+    __tablename__ = "attestations"
+    __table_args__ = (UniqueConstraint("subject_id", "criterion_id", name="uq_attestation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    criterion_id: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[bool] = mapped_column(Boolean)
+    attested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    attested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Signature(Audited, Base):
+    """An electronic signature: who, when, what it means, bound to a hash of the evidence shown."""
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), nullable=True)
+    meaning: Mapped[str] = mapped_column(Text)
+    evidence_sha256: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RandomizationList(Audited, Base):
+    """A pre-generated allocation list (stratified permuted blocks); never shown to site roles."""
+
+    __tablename__ = "randomization_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(String(64), index=True)
+    phase_id: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(32))
+    seed_hex: Mapped[str] = mapped_column(String(128))
+    seed_sha256: Mapped[str] = mapped_column(String(64))
+    list_sha256: Mapped[str] = mapped_column(String(64))
+    slots_per_stratum: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AllocationSlot(Audited, Base):
+    """One slot of a randomization list; ``subject_id`` is set once, atomically, when used."""
+
+    __tablename__ = "allocation_slots"
+    __table_args__ = (UniqueConstraint("list_id", "stratum", "sequence", name="uq_slot_sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("randomization_lists.id"), index=True)
+    stratum: Mapped[str] = mapped_column(String(255))
+    sequence: Mapped[int] = mapped_column(Integer)
+    block_number: Mapped[int] = mapped_column(Integer)
+    block_size: Mapped[int] = mapped_column(Integer)
+    arm_id: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), unique=True, nullable=True)
+
+
+class StratumCounter(Base):
+    """Next unused slot per (list, stratum): one atomic UPDATE ... RETURNING claims a slot."""
+
+    __tablename__ = "stratum_counters"
+
+    list_id: Mapped[int] = mapped_column(ForeignKey("randomization_lists.id"), primary_key=True)
+    stratum: Mapped[str] = mapped_column(String(255), primary_key=True)
+    next_sequence: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class Allocation(Audited, Base):
+    """A subject's allocation to an arm, with the stratum values used; one per subject."""
+
+    __tablename__ = "allocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), unique=True)
+    protocol_id: Mapped[str] = mapped_column(String(64), index=True)
+    phase_id: Mapped[str] = mapped_column(String(32))
+    arm_id: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(32))
+    stratum: Mapped[str] = mapped_column(String(255))
+    strata_values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_slots.id"), unique=True, nullable=True)
+    allocated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    allocated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class AdverseEvent(Audited, Base):
+    """An adverse event (minimal record; the safety module extends it)."""
+
+    __tablename__ = "adverse_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    term: Mapped[str] = mapped_column(String(200))
+    grade: Mapped[int] = mapped_column(Integer)
+    onset_date: Mapped[date] = mapped_column(Date)
+    death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    attributions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PhaseTransition(Audited, Base):
+    """A move of the trial's phase state machine, with its reason and (where needed) signature."""
+
+    __tablename__ = "phase_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(String(64), index=True)
+    from_state: Mapped[str] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("signatures.id"), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by_user: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRecord(Base):
+    """One append-only audit row, chained to the previous one by SHA-256 (see ``audit``)."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    table_name: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(128), index=True)
+    field: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    subject_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """Single row holding the chain head; locking it serializes audit writers."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,89 @@
+"""A real, throw-away PostgreSQL server for the test suite.
+
+Started once per test session from the Debian ``postgresql`` package's binaries, in a temporary
+directory, listening on a free loopback port only, and stopped at the end. ``make test`` installs
+the package (scripts/install-system-deps.sh); the suite fails, never skips, when it is missing.
+When run as root, the server runs as the ``postgres`` system user (PostgreSQL refuses root).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+
+def _bin_dir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+    if candidates:
+        return Path(candidates[-1]).parent
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).resolve().parent
+    raise RuntimeError(
+        "PostgreSQL server binaries not found: install the Debian package 'postgresql' "
+        "(`bash scripts/install-system-deps.sh postgresql`, which `make test` runs)"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class PostgresServer:
+    """One PostgreSQL cluster in a temporary directory, on 127.0.0.1 and a free port."""
+
+    def __init__(self) -> None:
+        self.bin = _bin_dir()
+        self.root = Path(tempfile.mkdtemp(prefix="trialdesk-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self._as_postgres = os.geteuid() == 0
+        self._counter = 0
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(self.bin / args[0]), *args[1:]]
+        if self._as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(cmd)} failed ({result.returncode}): {result.stderr or result.stdout}"
+            )
+
+    def start(self) -> None:
+        """initdb (trust auth, loopback only) and start; waits until it accepts connections."""
+        if self._as_postgres:
+            shutil.chown(self.root, user="postgres", group="postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c max_connections=200 -c fsync=on"
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start"
+        )
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown) and remove its directory."""
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def admin_dsn(self, database: str = "postgres") -> str:
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"
+
+    def create_database(self, prefix: str = "trialdesk_test") -> str:
+        """Create a fresh, empty database and return its SQLAlchemy URL."""
+        self._counter += 1
+        name = f"{prefix}_{self._counter}"
+        with psycopg.connect(self.admin_dsn(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
