@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from trialdesk.domain.common import FrozenModel
 from trialdesk.domain.recist.assessment import Assessment
@@ -34,7 +34,7 @@ class ResponseInput(FrozenModel):
 
     confirmation_required: bool | None = None
     baseline: Baseline
-    assessments: list[Assessment] = []
+    assessments: list[Assessment] = Field(default_factory=list)
 
 
 def parse_response_input(data: Mapping[str, Any]) -> ResponseInput:
@@ -49,12 +49,16 @@ def parse_response_input(data: Mapping[str, Any]) -> ResponseInput:
         raise InvalidResponseInput(_location(first["loc"]), _reason(first)) from None
 
 
+_UNION_BRANCHES = frozenset({"float", "int", "str", "bool", "none"})
+"""Names pydantic adds to an error location for the branch of a union (not input fields)."""
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("float", "literal['too_small']", "literal['absent','present','unequivocal_progression','increased']"):
+        elif part in _UNION_BRANCHES or part.startswith(("literal[", "function-")):
             continue
         else:
             path += f".{part}" if path else str(part)
