@@ -414,9 +414,18 @@ def solve_single_arm(
     def design_at(rho: float) -> SingleArmSurvivalDesign:
         m0, m1 = (known, known * rho) if median0 is not None else (known / rho, known)
         return single_arm_survival_design(
-            method, m0, accrual, followup, alpha, power, median1=m1, shape=shape,
-            dropout=dropout, dropout_model=dropout_model, dropout_time=dropout_time,
-        )  # fmt: skip
+            method,
+            m0,
+            accrual,
+            followup,
+            alpha,
+            power,
+            median1=m1,
+            shape=shape,
+            dropout=dropout,
+            dropout_model=dropout_model,
+            dropout_time=dropout_time,
+        )
 
     def size_at(rho: float) -> float:
         return design_at(rho).n
