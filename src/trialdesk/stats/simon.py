@@ -11,7 +11,9 @@ more and declare the treatment promising if > r of all n respond.
 The search and its tie-breaks follow R ``clinfun::ph2simon`` (Fortran ``f2bdry``): for each total n,
 the design with the smallest EN(p0) is kept, scanning n1 upwards, r1 downwards and r downwards and
 keeping the first strict improvement (so among equally good designs: smallest n1, largest r1,
-largest r). The binomial sums are evaluated as numpy arrays, one (n1, n - n1) pair at a time.
+largest r). The binomial sums are evaluated as numpy arrays (one matrix product per first-stage size
+n1 covers every n2 and every r1, r), and the scan over n1 stops once n1 reaches both the best EN(p0)
+found and the smallest feasible n, since EN(p0) >= n1 for every design.
 
 References
 ----------
@@ -179,6 +181,10 @@ def simon_two_stage(
     tables0, tables1 = _BinomialTables(nmax, p0), _BinomialTables(nmax, p1)
     best_by_n: dict[int, tuple[float, int, int, int]] = {}
     for n1 in range(1, nmax):
+        if best_by_n and n1 >= min(best_by_n) and n1 >= min(v[0] for v in best_by_n.values()):
+            # every design with this first stage has EN0 >= n1, so none can be optimal, and the smallest
+            # feasible n has already seen all its first-stage sizes: the search is complete
+            break
         for n2, en0, r1, r in _best_for_n1(n1, tables0, tables1, alpha, beta):
             n = n1 + n2
             # a design must stop early with positive probability (EN0 < n); keep the first strict best
