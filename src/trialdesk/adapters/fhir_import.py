@@ -232,7 +232,7 @@ def _read_patient(reader: _Reader, entries: list[_Entry]) -> None:
         return
     entry = patients[0]
     patient = entry.resource
-    reader.data["id"] = patient.id or next((i.value for i in patient.identifier or [] if i.value), None)
+    reader.data["id"] = next((i.value for i in patient.identifier or [] if i.value), None) or patient.id
     if not reader.data["id"]:
         reader.problem(entry, "id", "the Patient needs an id or an identifier value")
     gender = patient.gender

@@ -206,9 +206,9 @@ def latest_lab(ctx: Context, test: LabTest) -> tuple[LabResult | None, Outcome |
 
 def _lab_text(lab: LabResult) -> str:
     shown = f"{test_label(lab.test)} {fmt(lab.value)} {lab.unit}"
-    unit = canonical_unit(lab.test)
-    if lab.unit != unit:
-        shown += f" (= {fmt(to_canonical(lab.test, lab.value, lab.unit))} {unit})"
+    if to_canonical(lab.test, 1.0, lab.unit) != 1.0:
+        canonical = to_canonical(lab.test, lab.value, lab.unit)
+        shown += f" (= {fmt(canonical)} {canonical_unit(lab.test)})"
     return shown
 
 
