@@ -38,9 +38,12 @@ class Observation:
 
 @dataclass(frozen=True)
 class BestResponse:
-    """BOR with the date it was first met, whether the CR/PR is confirmed, and the response start."""
+    """BOR with the date it was first met, whether the CR/PR is confirmed, and the response start.
 
-    response: BestCategory
+    ``response`` is a :data:`BestCategory` (iRECIST names after :func:`irecist_best_response`).
+    """
+
+    response: str
     date: dt.date | None
     confirmed: bool | None
     response_start_date: dt.date | None

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Literal
 
 from trialdesk.domain.recist.assessment import Assessment
 from trialdesk.domain.recist.baseline import Baseline
-from trialdesk.domain.recist.best_response import Category, Observation, best_overall_response
+from trialdesk.domain.recist.best_response import BestResponse, Category, Observation, best_overall_response
 from trialdesk.domain.recist.evaluation import (
     Components,
     as_mm,
@@ -263,15 +263,14 @@ def irecist_report(
                 notes=[*backdating_notes(c, assessments), *notes],
             )
         )
-    observations = [Observation(tp.date, _CATEGORIES[tp.overall]) for tp in time_points]  # type: ignore[index]
-    best = best_overall_response(baseline.date, observations, settings)
+    best = irecist_best_response(baseline.date, [(tp.date, tp.overall) for tp in time_points], settings)
     return ResponseReport(
         rules="irecist",
         settings=settings,
         baseline_date=baseline.date,
         baseline_sum_mm=as_mm(baseline_sum) if baseline.targets else None,
         time_points=time_points,
-        best_overall_response=_i_best(best.response),
+        best_overall_response=best.response,
         best_overall_response_date=best.date,
         confirmed=best.confirmed,
         response_start_date=best.response_start_date,
@@ -283,6 +282,20 @@ def irecist_report(
     )
 
 
-def _i_best(category: str) -> str:
+def irecist_best_response(
+    baseline_date: dt.date, responses: Sequence[tuple[dt.date, str]], settings: ResponseSettings
+) -> BestResponse:
+    """iBOR (iRECIST Table 3): best response up to iCPD; iCPD if confirmed, iUPD if never confirmed.
+
+    ``responses`` are iRECIST time-point names; the result uses iRECIST names too.
+    """
+    observations = [Observation(date, _category(name)) for date, name in responses]
+    best = best_overall_response(baseline_date, observations, settings)
     names = {"UPD": "iUPD", "PD": "iCPD", "MISSING": "MISSING"}
-    return names.get(category) or _I_NAMES[category]
+    return replace(best, response=names.get(best.response) or _I_NAMES[best.response])
+
+
+def _category(name: str) -> Category:
+    if name not in _CATEGORIES:
+        raise ValueError(f"not an iRECIST time-point response: {name}")
+    return _CATEGORIES[name]
