@@ -60,7 +60,9 @@ class CoxPHResult:
     ``coef`` is the log hazard ratio per unit of each covariate, ``hr = exp(coef)``, ``se`` its
     standard error (inverse information), ``z = coef / se`` with two-sided normal ``p``;
     ``hr_lower``/``hr_upper`` the ``conf_level`` limits of the hazard ratio. ``loglik_null`` and
-    ``loglik`` are the log partial likelihoods at 0 and at ``coef``.
+    ``loglik`` are the log partial likelihoods at 0 and at ``coef``. ``maybe_infinite`` flags
+    coefficients R would warn about ("Loglik converged before variable ...; coefficient may be
+    infinite"): the likelihood is monotone in them and their estimate and CI are meaningless.
     """
 
     terms: tuple[str, ...]
@@ -82,6 +84,7 @@ class CoxPHResult:
     concordance: float
     iterations: int
     converged: bool
+    maybe_infinite: tuple[bool, ...]
     n: int
     n_events: int
 
@@ -139,17 +142,20 @@ def cox_ph(
     zc = float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
     df = x.shape[1]
     lrt = 2.0 * (loglik - fit.loglik_null)
+    # R's coxph warning "coefficient may be infinite": the log likelihood converged while the
+    # Newton step var * U still moves the coefficient (monotone likelihood, e.g. a group without events)
+    remaining = np.abs(vcov @ fit.score)
     wald = float(beta @ info @ beta)
     return CoxPHResult(
         terms=terms,
         ties=ties,
         coef=beta,
         se=se,
-        hr=np.exp(beta),
+        hr=_exp(beta),
         z=z,
         p=2.0 * norm.sf(np.abs(z)),
-        hr_lower=np.exp(beta - zc * se),
-        hr_upper=np.exp(beta + zc * se),
+        hr_lower=_exp(beta - zc * se),
+        hr_upper=_exp(beta + zc * se),
         conf_level=conf_level,
         vcov=vcov,
         loglik_null=fit.loglik_null,
@@ -160,6 +166,7 @@ def cox_ph(
         concordance=concordance_index(t, e, _linear_predictor(x, beta), strata=codes),
         iterations=fit.iterations,
         converged=fit.converged,
+        maybe_infinite=tuple(bool(b) for b in remaining > np.maximum(eps, np.sqrt(eps) * np.abs(beta))),
         n=int(t.size),
         n_events=int(e.sum()),
     )
@@ -180,6 +187,12 @@ def _covariate_matrix(covariates: ArrayLike, n: int) -> FloatArray:
     if not np.isfinite(x).all():
         raise SurvivalDataError("covariates: missing or non-finite values (drop incomplete rows first)")
     return x
+
+
+def _exp(values: FloatArray) -> FloatArray:
+    with np.errstate(over="ignore"):  # an infinite coefficient gives an infinite ratio, not a warning
+        out: FloatArray = np.exp(values)
+    return out
 
 
 def _linear_predictor(x: FloatArray, beta: FloatArray) -> FloatArray:
@@ -212,6 +225,7 @@ class _Fit:
     score_test: float
     iterations: int
     converged: bool
+    score: FloatArray
 
 
 def _newton_raphson(model: _PartialLikelihood, p: int, *, max_iter: int, eps: float) -> _Fit:
@@ -226,7 +240,7 @@ def _newton_raphson(model: _PartialLikelihood, p: int, *, max_iter: int, eps: fl
     for iteration in range(1, max_iter + 1):
         new_lk, u, info = model.evaluate(newbeta)
         if not halving and abs(1.0 - old_lk / new_lk) <= eps:
-            return _Fit(newbeta, new_lk, info, loglik0, score_test, iteration, True)
+            return _Fit(newbeta, new_lk, info, loglik0, score_test, iteration, True, u)
         if iteration == max_iter:
             break
         if new_lk < old_lk:
@@ -237,7 +251,7 @@ def _newton_raphson(model: _PartialLikelihood, p: int, *, max_iter: int, eps: fl
             old_lk = new_lk
             beta = newbeta
             newbeta = newbeta + _solve(info, u)
-    return _Fit(newbeta, new_lk, info, loglik0, score_test, max_iter, False)
+    return _Fit(newbeta, new_lk, info, loglik0, score_test, max_iter, False, u)
 
 
 def _solve(info: FloatArray, u: FloatArray) -> FloatArray:

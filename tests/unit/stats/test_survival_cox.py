@@ -90,6 +90,14 @@ def test_subject_censored_at_an_event_time_counts_as_longer() -> None:
     assert np.isnan(concordance_index([1, 1], [1, 1], [2.0, 1.0]))
 
 
+def test_monotone_likelihood_is_flagged_as_possibly_infinite() -> None:
+    # every death is in arm 1 while arm 0 is still at risk: the hazard ratio estimate runs off to infinity
+    fit = cox_ph([1, 1, 1, 0, 0, 0], [1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 0, 0])
+    assert fit.maybe_infinite == (True,)
+    finite = cox_ph([1, 0, 1, 0, 1, 0], [1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 0, 1])
+    assert finite.maybe_infinite == (False,)
+
+
 def test_bad_input_is_refused_with_field_names() -> None:
     x, time, event = _sample(1, n=20)
     with pytest.raises(SurvivalDataError, match="information matrix is singular"):

@@ -232,6 +232,9 @@ def _two_group_cox(
     if not fit.converged:
         notes.append("the Cox model did not converge: no hazard ratio reported")
         return None
+    if fit.maybe_infinite[0]:
+        notes.append("the Cox likelihood is monotone (the hazard ratio may be 0 or infinite): none reported")
+        return None
     return {
         "coef": float(fit.coef[0]),
         "se": float(fit.se[0]),
