@@ -80,12 +80,12 @@ def _as_event(e: NDArray[Any], name: str) -> BoolArray:
     try:
         ef = e.astype(np.float64)
     except (TypeError, ValueError):
-        raise SurvivalDataError(f"{name}: values must be 0/1 or true/false") from None
+        raise SurvivalDataError(f"{name}: values must be 0/1 or True/False (booleans)") from None
     bad = ~np.isin(ef, (0.0, 1.0))
     if bad.any():
         i = int(np.argmax(bad))
         value = e[i].item() if isinstance(e[i], np.generic) else e[i]
-        raise SurvivalDataError(f"{name}: value at position {i} is {value!r}; expected 0/1 or true/false")
+        raise SurvivalDataError(f"{name}: value at position {i} is {value!r}; expected 0/1 or True/False")
     out: BoolArray = ef == 1.0
     return out
 

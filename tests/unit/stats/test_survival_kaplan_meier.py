@@ -136,7 +136,7 @@ def test_median_follow_up_by_reverse_km() -> None:
         ([1, float("nan")], [1, 0], "time: value at position 1 is missing or not finite"),
         (["a", "b"], [1, 0], "time: values must be numeric"),
         ([1, 2], [1, 2], "event: value at position 1 is 2"),
-        ([1, 2], ["yes", "no"], "event: values must be 0/1 or true/false"),
+        ([1, 2], ["yes", "no"], r"event: values must be 0/1 or True/False \(booleans\)"),
     ],
 )
 def test_bad_input_names_field_and_reason(time: list[object], event: list[object], message: str) -> None:
