@@ -135,9 +135,17 @@ SECTION71 = [
 
 @pytest.mark.parametrize(("method", "m0", "m1", "alpha", "power", "ta", "tf", "events", "n0", "n"), SECTION71)
 def test_single_arm_reproduces_clinical_reference_section71_table(
-    method: str, m0: float, m1: float, alpha: float, power: float, ta: float, tf: float,
-    events: float | None, n0: float, n: float,
-) -> None:  # fmt: skip
+    method: str,
+    m0: float,
+    m1: float,
+    alpha: float,
+    power: float,
+    ta: float,
+    tf: float,
+    events: float | None,
+    n0: float,
+    n: float,
+) -> None:
     design = single_arm_survival_design(method, m0, ta, tf, alpha, power, median1=m1, dropout=0.1)  # type: ignore[arg-type]
     if events is not None:
         assert round(design.events, 1) == events
