@@ -119,7 +119,7 @@ def test_cockcroft_gault_published_formula_and_female_factor() -> None:
     female = cockcroft_gault(65, 70, 1.4 * 88.4, "female")
     assert male == pytest.approx(75 * 70 / (72 * 1.4))
     assert female == pytest.approx(0.85 * male)
-    # SI form: (140 - age) x wt x 1.228 / SCr[umol/L] for men (clinical-reference 4.1), within rounding of 88.4/72
+    # SI form (clinical-reference 4.1): (140 - age) x wt x 1.228 / SCr[umol/L] for men; 1.228 ~ 88.4/72
     assert cockcroft_gault(60, 60, 80, "male") == pytest.approx(80 * 60 * 1.228 / 80, rel=1e-3)
 
 
