@@ -6,20 +6,21 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from pydantic import TypeAdapter
 
 from trialdesk.domain.eligibility.evaluator import Context, Outcome, evaluate_rule, verdict_of
 from trialdesk.domain.eligibility.patient import PatientRecord
-from trialdesk.domain.eligibility.rules import Rule
+from trialdesk.domain.eligibility.rules import Criterion
 from trialdesk.domain.protocol.model import Protocol
 
 ON = dt.date(2026, 3, 2)
-RULE = TypeAdapter(Rule)
 
 
 def run(protocol: Protocol, rule: dict[str, Any], criterion_id: str = "inc-x", **patient: Any) -> Outcome:
     record = PatientRecord.model_validate({"id": "T1", **patient})
-    return evaluate_rule(RULE.validate_python(rule), Context(protocol, record, ON, criterion_id))
+    criterion = Criterion.model_validate(
+        {"id": criterion_id, "source": "inclusion x", "kind": "inclusion", "text": "test rule", "rule": rule}
+    )
+    return evaluate_rule(criterion.rule, Context(protocol, record, ON, criterion_id))
 
 
 LAB_HB = {"type": "lab", "test": "hemoglobin", "op": ">=", "value": 90, "unit": "g/L"}
