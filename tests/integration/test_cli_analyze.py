@@ -196,7 +196,30 @@ def test_group_without_events_reports_no_hazard_ratio(tmp_path: Path) -> None:
         app, ["analyze", "survival", str(path), "--time", "t", "--event", "e", "--group", "arm"]
     )
     assert result.exit_code == 0, result.output
-    assert "group a has no events" in result.stdout
+    assert "no events in group a: the hazard ratio is not estimable" in result.stdout
+
+
+def test_file_without_events_reports_curves_but_no_tests(tmp_path: Path) -> None:
+    path = _write(tmp_path, "t,e,arm\n1,0,a\n2,0,b\n3,0,a\n")
+    result = runner.invoke(
+        app, ["analyze", "survival", str(path), "--time", "t", "--event", "e", "--group", "arm", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["logrank"] is None and out["cox"] is None
+    assert [(g["n"], g["events"], g["median"]) for g in out["groups"]] == [(2, 0, None), (1, 0, None)]
+    assert "no events in the file" in result.stderr
+
+
+def test_single_group_level_gives_no_tests(tmp_path: Path) -> None:
+    # S falls to 0.5 at t=1 and the curve ends there (last follow-up 2): R's median is (1 + 2) / 2
+    path = _write(tmp_path, "t,e,arm\n1,1,a\n2,0,a\n")
+    result = runner.invoke(
+        app, ["analyze", "survival", str(path), "--time", "t", "--event", "e", "--group", "arm", "--json"]
+    )
+    out = json.loads(result.stdout)
+    assert out["groups"][0]["median"] == 1.5 and out["logrank"] is None
+    assert "only one group (a)" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -197,6 +197,9 @@ def analyse_survival(
     if len(levels) < 2:
         notes.append(f"only one group ({levels[0]}): no log-rank test or hazard ratio")
         return result, notes
+    if not columns.event.any():
+        notes.append("no events in the file: no log-rank test or hazard ratio")
+        return result, notes
     lr = logrank_test(columns.time, columns.event, codes, strata=columns.strata)
     result["logrank"] = {"chisq": lr.chisq, "df": lr.df, "p": _number(lr.p)}
     if len(levels) > 2:
@@ -226,7 +229,7 @@ def _two_group_cox(
 ) -> dict[str, Any] | None:
     without_events = [level for k, level in enumerate(levels) if not columns.event[codes == k].any()]
     if without_events:
-        notes.append(f"group {without_events[0]} has no events: the hazard ratio is not estimable")
+        notes.append(f"no events in group {' and '.join(without_events)}: the hazard ratio is not estimable")
         return None
     fit = cox_ph(codes.astype(float), columns.time, columns.event, strata=columns.strata, ties=ties)  # type: ignore[arg-type]
     if not fit.converged:
