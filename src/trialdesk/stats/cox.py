@@ -130,6 +130,8 @@ def cox_ph(
         raise SurvivalDataError(f"conf_level: must be within (0, 1), got {conf_level}")
     if not e.any():
         raise SurvivalDataError("event: no events, the Cox model cannot be fitted")
+    if max_iter < 1 or not eps > 0:
+        raise SurvivalDataError(f"max_iter/eps: need max_iter >= 1 and eps > 0, got {max_iter} and {eps}")
     codes = (
         np.zeros(t.size, dtype=np.intp) if strata is None else group_codes(strata, t.size, name="strata")[1]
     )

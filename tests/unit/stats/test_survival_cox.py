@@ -112,3 +112,5 @@ def test_bad_input_is_refused_with_field_names() -> None:
         cox_ph(x, time, event, names=["a"])
     with pytest.raises(SurvivalDataError, match="covariates: expected 20 rows"):
         cox_ph(x[:5], time, event)
+    with pytest.raises(SurvivalDataError, match="max_iter/eps"):
+        cox_ph(x, time, event, max_iter=0)
