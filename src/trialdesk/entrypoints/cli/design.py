@@ -8,8 +8,7 @@ option. Methods and formulas: ``docs/design-calculators.md``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
@@ -69,20 +68,17 @@ def _option(parameter: str) -> str:
     return _OPTION_NAMES.get(parameter, "--" + parameter.replace("_", "-"))
 
 
-@contextmanager
-def _design_errors(options: dict[str, str] | None = None) -> Iterator[None]:
-    """Turn a calculator's DesignInputError into a clean CLI error naming the option."""
+def _run(call: Callable[[], T], options: dict[str, str] | None = None) -> T:
+    """Run a calculator; its DesignInputError becomes a clean CLI error naming the option.
+
+    ``options`` maps calculator parameter names to what the user wrote, where it is not the option
+    spelled from the parameter name (see ``_OPTION_NAMES``).
+    """
     try:
-        yield
+        return call()
     except DesignInputError as exc:
         name = (options or {}).get(exc.parameter, _option(exc.parameter))
         fail(f"{name}: {exc.reason}")
-
-
-def _run(call: Callable[[], T], options: dict[str, str] | None = None) -> T:
-    with _design_errors(options):
-        return call()
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -200,11 +196,8 @@ def two_arm_survival_command(
     Patients need --median-control, --followup and --accrual (or --accrual-rate); otherwise only the
     events are computed and "patients" is null.
     """
-    events_method: EventsMethod = (
-        "freedman"
-        if _check_choice(method, ("schoenfeld", "freedman"), "--method") == ("freedman")
-        else "schoenfeld"
-    )
+    chosen = _check_choice(method, ("schoenfeld", "freedman"), "--method")
+    events_method: EventsMethod = "freedman" if chosen == "freedman" else "schoenfeld"
     ratio = _ratio(allocation)
     result = _run(
         lambda: two_arm_survival_design(
