@@ -27,6 +27,7 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra folders of protocol YAML files loaded beside the built-in ones",
     )
+    token_ttl_minutes: int = Field(default=30, ge=1, le=720, description="Bearer token lifetime")
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -14,12 +14,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from trialdesk.config import Settings
 from trialdesk.entrypoints.api.app import create_app
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"))
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 

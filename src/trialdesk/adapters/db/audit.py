@@ -123,7 +123,7 @@ def append(connection: Connection, username: str, entries: Sequence[AuditEntry])
 
 def log_event(session: Session, action: str, table_name: str, record_id: str, **details: Any) -> None:
     """Audit a non-data event (login, role change, export, signature...) in the session's transaction."""
-    username = session.info.get("actor") or details.pop("username", None)
+    username = details.pop("username", None) or session.info.get("actor")
     if not username:
         raise AuditContextMissing(f"audit event '{action}' has no user")
     entry = AuditEntry(action=action, table_name=table_name, record_id=record_id, **details)

@@ -1,21 +1,38 @@
 """The FastAPI application factory.
 
-``create_app`` loads the protocol registry once at start-up and refuses to start when a protocol
-file does not validate (a start-up self-check, as clinical systems should).
+``create_app`` loads the protocol registry (refusing to start when a protocol file does not
+validate), brings the database schema up to date, registers each loaded trial's running state, and
+mounts the routers. Service errors become JSON ``{"detail", "rule", "field"}`` with their status.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from trialdesk import __version__
+from trialdesk.adapters.db.engine import make_engine, unit_of_work
+from trialdesk.adapters.db.migrate import upgrade
 from trialdesk.config import Settings, get_settings
-from trialdesk.entrypoints.api import protocols
+from trialdesk.entrypoints.api import admin, audit, auth, protocols, subjects, trials
 from trialdesk.protocols import load_registry
+from trialdesk.services.errors import ServiceError
+from trialdesk.services.trials import SYSTEM_ACTOR, ensure_trials
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the application with its routers; state holds the settings and protocol registry."""
+    """Build the application; state holds the settings, protocol registry and database engine."""
+    settings = settings or get_settings()
+    app = build_app_without_database(settings)
+    app.state.engine = make_engine(settings.effective_database_url)
+    upgrade(app.state.engine)
+    with unit_of_work(app.state.engine, SYSTEM_ACTOR, reason="start-up") as session:
+        ensure_trials(session, app.state.registry)
+    return app
+
+
+def build_app_without_database(settings: Settings | None = None) -> FastAPI:
+    """The routes and error handling only (for ``trialdesk openapi``); no database is touched."""
     settings = settings or get_settings()
     app = FastAPI(
         title="trialdesk",
@@ -25,10 +42,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = load_registry(settings.protocol_dirs)
 
+    @app.exception_handler(ServiceError)
+    def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"detail": exc.message, "rule": exc.rule, "field": exc.field},
+            headers=headers,
+        )
+
     @app.get("/health", tags=["system"])
     def health() -> dict[str, object]:
         """Liveness and what is loaded."""
         return {"status": "ok", "version": __version__, "protocols": [p.id for p in app.state.registry]}
 
-    app.include_router(protocols.router)
+    for module in (protocols, auth, admin, trials, subjects, audit):
+        app.include_router(module.router)
     return app

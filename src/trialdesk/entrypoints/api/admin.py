@@ -1,0 +1,129 @@
+"""Admin API: sites and users (``admin`` role only; no clinical data)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialdesk.adapters.db.models import Site, User, UserSite
+from trialdesk.domain.roles import Capability
+from trialdesk.entrypoints.api.deps import CurrentActor, registry_of, run
+from trialdesk.services import admin
+
+router = APIRouter(prefix="/api", tags=["admin"])
+
+
+class SiteIn(BaseModel):
+    protocol_id: str
+    code: str
+    name: str = Field(min_length=2)
+
+
+class SiteOut(BaseModel):
+    id: int
+    protocol_id: str
+    code: str
+    name: str
+
+
+class UserIn(BaseModel):
+    username: str
+    full_name: str
+    role: str
+    password: str
+    site_ids: list[int] = Field(default_factory=list)
+
+
+class RoleChangeIn(BaseModel):
+    role: str
+    site_ids: list[int] | None = None
+    reason: str = Field(min_length=3)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    role: str
+    active: bool
+    site_ids: list[int]
+
+
+def _site_out(site: Site) -> SiteOut:
+    return SiteOut(id=site.id, protocol_id=site.protocol_id, code=site.code, name=site.name)
+
+
+@router.post("/sites", response_model=SiteOut, status_code=201)
+def create_site(body: SiteIn, request: Request, actor: CurrentActor) -> SiteOut:
+    """Add a site (centre) to a trial."""
+    registry = registry_of(request)
+    return run(
+        request,
+        actor.username,
+        lambda s: _site_out(admin.add_site(s, actor, registry, body.protocol_id, body.code, body.name)),
+    )
+
+
+@router.get("/sites", response_model=list[SiteOut])
+def list_sites(request: Request, actor: CurrentActor) -> list[SiteOut]:
+    """Sites visible to the user (site roles see their own)."""
+
+    def work(session: Session) -> list[SiteOut]:
+        sites = session.scalars(select(Site).order_by(Site.id))
+        return [_site_out(site) for site in sites if actor.sees_site(site.id)]
+
+    return run(request, actor.username, work, write=False)
+
+
+def _user_out(session: Session, user: User) -> UserOut:
+    sites = sorted(session.scalars(select(UserSite.site_id).where(UserSite.user_id == user.id)))
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        active=user.active,
+        site_ids=sites,
+    )
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create_user(body: UserIn, request: Request, actor: CurrentActor) -> UserOut:
+    """Create a user with a role (and sites, for site roles)."""
+
+    def work(session: Session) -> UserOut:
+        user = admin.add_user(
+            session,
+            actor,
+            username=body.username,
+            full_name=body.full_name,
+            role=body.role,
+            password=body.password,
+            site_ids=body.site_ids,
+        )
+        return _user_out(session, user)
+
+    return run(request, actor.username, work)
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(request: Request, actor: CurrentActor) -> list[UserOut]:
+    """All users (admin only)."""
+    actor.require(Capability.MANAGE_USERS_AND_SITES)
+
+    def work(session: Session) -> list[UserOut]:
+        return [_user_out(session, user) for user in session.scalars(select(User).order_by(User.id))]
+
+    return run(request, actor.username, work, write=False)
+
+
+@router.patch("/users/{user_id}/role", response_model=UserOut)
+def change_role(user_id: int, body: RoleChangeIn, request: Request, actor: CurrentActor) -> UserOut:
+    """Change a user's role and sites; audited as a security event."""
+
+    def work(session: Session) -> UserOut:
+        return _user_out(session, admin.change_role(session, actor, user_id, body.role, body.site_ids))
+
+    return run(request, actor.username, work, reason=body.reason)

@@ -1,0 +1,261 @@
+"""Subject API under ``/api/trials/{protocol_id}/subjects``: screen, attest, enrol, status,
+randomize, adverse events. Another site's subject answers 404 (no existence leak)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialdesk.adapters.db.models import AdverseEvent
+from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, run
+from trialdesk.entrypoints.api.schemas import SubjectOut, subject_out
+from trialdesk.services import adverse_events, randomization, subjects
+from trialdesk.services.actors import visible_subject
+
+router = APIRouter(prefix="/api/trials/{protocol_id}", tags=["subjects"])
+
+
+class ScreenIn(BaseModel):
+    site_code: str
+    patient: dict[str, Any] = Field(description="trialdesk patient JSON or a FHIR R4 Bundle")
+
+
+class RecordIn(BaseModel):
+    patient: dict[str, Any]
+    reason: str = Field(min_length=3)
+
+
+class AttestIn(BaseModel):
+    criterion_id: str
+    answer: bool
+    reason: str | None = Field(default=None, description="Required when changing an earlier answer")
+
+
+class EnrolIn(BaseModel):
+    consent_date: dt.date
+    password: str = Field(description="The investigator re-enters their password to sign")
+    meaning: str = "I confirm this patient is eligible and consented, and I enrol them"
+
+
+class StatusIn(BaseModel):
+    status: str
+    reason: str = Field(min_length=3)
+
+
+class RandomizeIn(BaseModel):
+    strata: dict[str, str] = Field(default_factory=dict, description="Stratification factor levels")
+
+
+class AdverseEventIn(BaseModel):
+    term: str
+    grade: int
+    onset_date: dt.date
+    death_date: dt.date | None = None
+    attributions: dict[str, str] = Field(default_factory=dict, description="component -> attribution level")
+
+
+class AttributionIn(BaseModel):
+    attributions: dict[str, str]
+    reason: str = Field(min_length=3)
+
+
+def _ae_out(event: AdverseEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "subject_id": event.subject_id,
+        "term": event.term,
+        "grade": event.grade,
+        "onset_date": event.onset_date.isoformat(),
+        "death_date": event.death_date.isoformat() if event.death_date else None,
+        "attributions": event.attributions,
+    }
+
+
+def _rules_out(statuses: Any) -> list[dict[str, Any]]:
+    return [
+        {"rule_id": s.rule_id, "count": s.count, "threshold": s.threshold, "met": s.met} for s in statuses
+    ]
+
+
+@router.post("/subjects", response_model=SubjectOut, status_code=201)
+def screen(protocol_id: str, body: ScreenIn, request: Request, actor: CurrentActor) -> SubjectOut:
+    """Screen a patient at a site: stores the record and the criterion-by-criterion evaluation."""
+    protocol = protocol_of(request, protocol_id)
+
+    def work(session: Session) -> SubjectOut:
+        outcome = subjects.screen(session, actor, protocol, body.site_code, body.patient)
+        return subject_out(outcome.subject, outcome.evaluation)
+
+    return run(request, actor.username, work)
+
+
+@router.get("/subjects", response_model=list[SubjectOut])
+def list_subjects(protocol_id: str, request: Request, actor: CurrentActor) -> list[SubjectOut]:
+    """Subjects the user may see."""
+    protocol_of(request, protocol_id)
+    return run(
+        request,
+        actor.username,
+        lambda s: [subject_out(x) for x in subjects.list_subjects(s, actor, protocol_id)],
+        write=False,
+    )
+
+
+@router.get("/subjects/{subject_id}", response_model=SubjectOut)
+def get_subject(protocol_id: str, subject_id: int, request: Request, actor: CurrentActor) -> SubjectOut:
+    """One subject with their latest eligibility evaluation."""
+    protocol_of(request, protocol_id)
+
+    def work(session: Session) -> SubjectOut:
+        subject = visible_subject(session, actor, subject_id, protocol_id=protocol_id)
+        return subject_out(subject, subjects.latest_evaluation(session, subject.id))
+
+    return run(request, actor.username, work, write=False)
+
+
+@router.put("/subjects/{subject_id}/record", response_model=SubjectOut)
+def update_record(
+    protocol_id: str, subject_id: int, body: RecordIn, request: Request, actor: CurrentActor
+) -> SubjectOut:
+    """Correct a screening subject's data (reason required) and re-evaluate."""
+    protocol = protocol_of(request, protocol_id)
+
+    def work(session: Session) -> SubjectOut:
+        outcome = subjects.update_record(session, actor, protocol, subject_id, body.patient)
+        return subject_out(outcome.subject, outcome.evaluation)
+
+    return run(request, actor.username, work, reason=body.reason)
+
+
+@router.post("/subjects/{subject_id}/attestations", response_model=SubjectOut)
+def attest(
+    protocol_id: str, subject_id: int, body: AttestIn, request: Request, actor: CurrentActor
+) -> SubjectOut:
+    """An investigator records the answer to a judgement criterion; eligibility is re-evaluated."""
+    protocol = protocol_of(request, protocol_id)
+
+    def work(session: Session) -> SubjectOut:
+        outcome = subjects.attest(session, actor, protocol, subject_id, body.criterion_id, body.answer)
+        return subject_out(outcome.subject, outcome.evaluation)
+
+    return run(request, actor.username, work, reason=body.reason)
+
+
+@router.post("/subjects/{subject_id}/enrol", response_model=SubjectOut)
+def enrol(
+    protocol_id: str, subject_id: int, body: EnrolIn, request: Request, actor: CurrentActor
+) -> SubjectOut:
+    """Enrol an eligible, consented subject; signed by an investigator (password re-entered)."""
+    protocol = protocol_of(request, protocol_id)
+
+    def work(session: Session) -> SubjectOut:
+        subject = subjects.enrol(
+            session,
+            actor,
+            protocol,
+            subject_id,
+            consent_date=body.consent_date,
+            password=body.password,
+            meaning=body.meaning,
+        )
+        return subject_out(subject, subjects.latest_evaluation(session, subject.id))
+
+    return run(request, actor.username, work, reason="enrolment")
+
+
+@router.post("/subjects/{subject_id}/status", response_model=SubjectOut)
+def change_status(
+    protocol_id: str, subject_id: int, body: StatusIn, request: Request, actor: CurrentActor
+) -> SubjectOut:
+    """Move a subject along the lifecycle; a transition the lifecycle forbids is a 409 naming the rule."""
+    protocol = protocol_of(request, protocol_id)
+    return run(
+        request,
+        actor.username,
+        lambda s: subject_out(
+            subjects.change_status(s, actor, protocol, subject_id, body.status, body.reason)
+        ),
+        reason=body.reason,
+    )
+
+
+@router.post("/subjects/{subject_id}/randomize")
+def randomize(
+    protocol_id: str, subject_id: int, body: RandomizeIn, request: Request, actor: CurrentActor
+) -> dict[str, Any]:
+    """Assign the next slot of the subject's stratum, atomically (phase IIb only)."""
+    protocol = protocol_of(request, protocol_id)
+
+    def work(session: Session) -> dict[str, Any]:
+        allocation = randomization.randomize(session, actor, protocol, subject_id, body.strata)
+        return {
+            "subject_id": allocation.subject_id,
+            "arm": allocation.arm_id,
+            "stratum": allocation.stratum,
+            "strata_values": allocation.strata_values,
+            "allocated_at": allocation.allocated_at.isoformat(),
+        }
+
+    return run(request, actor.username, work, reason="randomization")
+
+
+@router.post("/subjects/{subject_id}/adverse-events", status_code=201)
+def record_ae(
+    protocol_id: str, subject_id: int, body: AdverseEventIn, request: Request, actor: CurrentActor
+) -> dict[str, Any]:
+    """Record an adverse event; the stopping rules are re-evaluated at once."""
+    protocol = protocol_of(request, protocol_id)
+
+    def work(session: Session) -> dict[str, Any]:
+        event, statuses = adverse_events.record_adverse_event(
+            session,
+            actor,
+            protocol,
+            subject_id,
+            term=body.term,
+            grade=body.grade,
+            onset_date=body.onset_date,
+            death_date=body.death_date,
+            attributions=body.attributions,
+        )
+        return {"adverse_event": _ae_out(event), "stopping_rules": _rules_out(statuses)}
+
+    return run(request, actor.username, work)
+
+
+@router.get("/subjects/{subject_id}/adverse-events")
+def list_aes(
+    protocol_id: str, subject_id: int, request: Request, actor: CurrentActor
+) -> list[dict[str, Any]]:
+    """A subject's adverse events."""
+    protocol_of(request, protocol_id)
+
+    def work(session: Session) -> list[dict[str, Any]]:
+        subject = visible_subject(session, actor, subject_id, protocol_id=protocol_id)
+        rows = session.scalars(
+            select(AdverseEvent).where(AdverseEvent.subject_id == subject.id).order_by(AdverseEvent.id)
+        )
+        return [_ae_out(e) for e in rows]
+
+    return run(request, actor.username, work, write=False)
+
+
+@router.patch("/adverse-events/{ae_id}/attributions")
+def update_attributions(
+    protocol_id: str, ae_id: int, body: AttributionIn, request: Request, actor: CurrentActor
+) -> dict[str, Any]:
+    """An investigator changes an AE's attribution (reason required); the rules are re-checked."""
+    protocol = protocol_of(request, protocol_id)
+
+    def work(session: Session) -> dict[str, Any]:
+        event, statuses = adverse_events.update_attributions(
+            session, actor, protocol, ae_id, body.attributions
+        )
+        return {"adverse_event": _ae_out(event), "stopping_rules": _rules_out(statuses)}
+
+    return run(request, actor.username, work, reason=body.reason)

@@ -1,0 +1,77 @@
+"""``trialdesk user add`` (bootstrap the first admin, or any user), ``trialdesk site add``, and
+``trialdesk openapi`` (the API's OpenAPI document)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+
+import typer
+
+from trialdesk.adapters.db.engine import unit_of_work
+from trialdesk.adapters.db.migrate import upgrade
+from trialdesk.entrypoints.cli.database import engine_from_settings
+from trialdesk.entrypoints.cli.output import console, fail
+from trialdesk.entrypoints.cli.protocol import registry
+from trialdesk.services import admin
+from trialdesk.services.errors import ServiceError
+
+user_app = typer.Typer(help="Users of the trial system.", no_args_is_help=True)
+site_app = typer.Typer(help="Sites (centres) of a trial.", no_args_is_help=True)
+
+CLI_ACTOR = f"cli:{getpass.getuser()}"
+
+
+@user_app.command("add")
+def add_user_command(
+    username: str = typer.Argument(..., help="Login name (lower case)"),
+    role: str = typer.Option(..., help="coordinator|investigator|statistician|safety_reviewer|monitor|admin"),
+    full_name: str = typer.Option("", help="Full name shown on signatures"),
+    site: list[int] = typer.Option([], help="Site id (repeat for several); required for site roles"),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, envvar="TRIALDESK_NEW_USER_PASSWORD"
+    ),
+) -> None:
+    """Create a user directly in the database (e.g. the first admin); audited as the OS user."""
+    engine = engine_from_settings()
+    upgrade(engine)
+    try:
+        with unit_of_work(engine, CLI_ACTOR) as session:
+            user = admin.add_user(
+                session,
+                None,
+                username=username,
+                full_name=full_name,
+                role=role,
+                password=password,
+                site_ids=site,
+            )
+            user_id = user.id
+    except ServiceError as exc:
+        fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+    console.print(f"[green]user '{username}' created[/] (id {user_id}, role {role})")
+
+
+@site_app.command("add")
+def add_site_command(
+    protocol_id: str = typer.Argument(..., help="Protocol id"),
+    code: str = typer.Argument(..., help="Site code, e.g. SH01"),
+    name: str = typer.Argument(..., help="Site name"),
+) -> None:
+    """Register a site of a trial (bootstrap; the API does the same for admins)."""
+    engine = engine_from_settings()
+    upgrade(engine)
+    try:
+        with unit_of_work(engine, CLI_ACTOR) as session:
+            site = admin.add_site(session, None, registry(), protocol_id, code, name)
+            site_id = site.id
+    except ServiceError as exc:
+        fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+    console.print(f"[green]site '{code}' added to {protocol_id}[/] (id {site_id})")
+
+
+def openapi_command() -> None:
+    """Print the API's OpenAPI document (JSON) for client and fuzzer generation."""
+    from trialdesk.entrypoints.api.app import build_app_without_database
+
+    typer.echo(json.dumps(build_app_without_database().openapi(), indent=2))

@@ -1,0 +1,139 @@
+"""Use cases of the admin role: sites and users (admins never edit clinical data)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialdesk.adapters.db.audit import log_event
+from trialdesk.adapters.db.models import Site, User, UserSite
+from trialdesk.domain.roles import Capability, Role, is_site_limited
+from trialdesk.protocols.loader import ProtocolRegistry
+from trialdesk.services.actors import Actor
+from trialdesk.services.auth import MIN_PASSWORD_LENGTH, hash_password
+from trialdesk.services.errors import Conflict, InvalidInput, NotFound
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+def add_site(
+    session: Session, actor: Actor | None, registry: ProtocolRegistry, protocol_id: str, code: str, name: str
+) -> Site:
+    """Register a site (centre) of a trial; ``actor`` None is the bootstrap CLI."""
+    if actor is not None:
+        actor.require(Capability.MANAGE_USERS_AND_SITES)
+    if protocol_id not in registry:
+        raise InvalidInput(f"unknown protocol '{protocol_id}'", field="protocol_id")
+    protocol = registry.get(protocol_id)
+    if not re.fullmatch(r"[A-Za-z0-9-]{1,32}", code):
+        raise InvalidInput("site code must be 1-32 letters, digits or '-'", field="code")
+    existing = session.scalars(select(Site).where(Site.protocol_id == protocol_id)).all()
+    if any(s.code == code for s in existing):
+        raise Conflict(f"site '{code}' already exists in {protocol_id}", rule="unique_site_code")
+    if protocol.design.centres == "single" and existing:
+        raise Conflict(
+            f"{protocol_id} is a single-centre trial and already has site '{existing[0].code}'",
+            rule="single_centre",
+        )
+    site = Site(protocol_id=protocol_id, code=code, name=name.strip(), created_at=datetime.now(UTC))
+    session.add(site)
+    session.flush()
+    return site
+
+
+def add_user(
+    session: Session,
+    actor: Actor | None,
+    *,
+    username: str,
+    full_name: str,
+    role: str,
+    password: str,
+    site_ids: Iterable[int] = (),
+) -> User:
+    """Create a user; site roles must belong to at least one site; ``actor`` None is the bootstrap CLI."""
+    if actor is not None:
+        actor.require(Capability.MANAGE_USERS_AND_SITES)
+    if not USERNAME.fullmatch(username):
+        raise InvalidInput(
+            "username must be 2-64 lower-case letters, digits, '.', '_' or '-'", field="username"
+        )
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown role '{role}' (one of {', '.join(r.value for r in Role)})", field="role"
+        ) from None
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    if session.scalars(select(User).where(User.username == username)).first() is not None:
+        raise Conflict(f"user '{username}' already exists", rule="unique_username")
+    sites = _sites(session, site_ids)
+    if is_site_limited(role_value) and not sites:
+        raise InvalidInput(f"a {role_value.value} must belong to at least one site", field="site_ids")
+    user = User(
+        username=username,
+        full_name=full_name.strip() or username,
+        role=role_value.value,
+        password_hash=hash_password(password),
+        active=True,
+        created_at=datetime.now(UTC),
+    )
+    session.add(user)
+    session.flush()
+    for site in sites:
+        session.add(UserSite(user_id=user.id, site_id=site.id))
+    session.flush()
+    return user
+
+
+def change_role(
+    session: Session, actor: Actor, user_id: int, role: str, site_ids: Iterable[int] | None
+) -> User:
+    """Change a user's role (and optionally sites); audited as a security event too."""
+    actor.require(Capability.MANAGE_USERS_AND_SITES)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    try:
+        new_role = Role(role)
+    except ValueError:
+        raise InvalidInput(f"unknown role '{role}'", field="role") from None
+    old_role = user.role
+    user.role = new_role.value
+    if site_ids is not None:
+        sites = _sites(session, site_ids)
+        for membership in session.scalars(select(UserSite).where(UserSite.user_id == user.id)):
+            session.delete(membership)
+        session.flush()
+        for site in sites:
+            session.add(UserSite(user_id=user.id, site_id=site.id))
+    if (
+        is_site_limited(new_role)
+        and not session.scalars(select(UserSite).where(UserSite.user_id == user.id)).first()
+    ):
+        raise InvalidInput(f"a {new_role.value} must belong to at least one site", field="site_ids")
+    session.flush()
+    log_event(
+        session,
+        "role_change",
+        "users",
+        str(user.id),
+        old_value=old_role,
+        new_value=new_role.value,
+        reason=session.info.get("reason"),
+    )
+    return user
+
+
+def _sites(session: Session, site_ids: Iterable[int]) -> list[Site]:
+    ids = sorted(set(site_ids))
+    sites = list(session.scalars(select(Site).where(Site.id.in_(ids)))) if ids else []
+    missing = sorted(set(ids) - {s.id for s in sites})
+    if missing:
+        raise InvalidInput(f"unknown site id(s): {', '.join(map(str, missing))}", field="site_ids")
+    return sites
