@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from trialdesk.adapters import fhir_codes as codes
@@ -37,10 +38,6 @@ from trialdesk.domain.eligibility.rules import LabTest
 from trialdesk.domain.eligibility.validation import PatientDataError, PatientIssue, format_location
 from trialdesk.domain.units import UnitError, convert
 
-try:  # pragma: no cover - import guard exercised only when fhir.resources is missing
-    from fhir.resources.R4B.bundle import Bundle
-except ImportError as exc:  # pragma: no cover
-    raise ImportError("FHIR import needs the 'fhir.resources' package") from exc
 
 SKIPPED_STATUSES = frozenset({"entered-in-error", "cancelled"})
 
