@@ -38,7 +38,6 @@ from trialdesk.domain.eligibility.rules import LabTest
 from trialdesk.domain.eligibility.validation import PatientDataError, PatientIssue, format_location
 from trialdesk.domain.units import UnitError, convert
 
-
 SKIPPED_STATUSES = frozenset({"entered-in-error", "cancelled"})
 
 
