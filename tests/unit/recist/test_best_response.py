@@ -108,9 +108,20 @@ def test_unconfirmed_pr_counts_when_confirmation_is_not_required() -> None:
 
 def test_confirmed_pr_gives_response_start_at_the_first_pr() -> None:
     report = single_target_sums(100, 65, 60, 71, confirmation_required=True)
-    assert overall(report) == ["PR", "PR", "SD"]
+    assert overall(report) == ["PR", "PR", "PR"]
     assert (report.best_overall_response, report.confirmed) == ("PR", True)
     assert report.best_overall_response_date == report.response_start_date == day(42)
+
+
+def test_sd_after_an_unconfirmed_pr_stays_sd() -> None:
+    report = single_target_sums(100, 65, 75, 75)
+    assert overall(report) == ["PR", "SD", "SD"]
+    assert report.best_overall_response == "SD"
+
+
+def test_continuing_pr_ends_at_progression() -> None:
+    report = single_target_sums(100, 60, 60, 80, 75)
+    assert overall(report) == ["PR", "PR", "PD", "SD"]
 
 
 def test_sd_before_the_minimum_interval_is_ne() -> None:
@@ -147,6 +158,9 @@ def test_non_cr_non_pd_best_response_for_non_target_disease_only() -> None:
 def test_pr_stays_best_response_when_the_sum_drifts_back_up_without_pd() -> None:
     # EORTC FAQ example: 100 -> 70 -> 70 -> 80 -> 80 -> 80 keeps a confirmed PR
     report = single_target_sums(100, 70, 70, 80, 80, 80, days_apart=42)
+    assert overall(report) == ["PR"] * 5
+    assert [tp.pct_from_baseline for tp in report.time_points] == [-30, -30, -20, -20, -20]
+    assert "continuing PR" in report.time_points[2].notes[0]
     assert report.best_overall_response == "PR"
     assert report.confirmed is True
     assert report.progression_date is None

@@ -56,10 +56,10 @@ def best_overall_response(
 
     Only time points up to the first PD (iCPD) count. ``MISSING`` when there is none.
     """
-    window = _until_progression(observations)
+    window = until_progression(observations)
     if not window:
         return BestResponse("MISSING", None, None, None)
-    confirmed = _confirmed_responses(window, settings)
+    confirmed = set(confirmed_responses(window, settings))
     for category in ("CR", "PR"):
         indices = [i for i, obs in enumerate(window) if obs.response == category]
         chosen = [i for i in indices if i in confirmed] if settings.confirmation_required else indices
@@ -74,7 +74,8 @@ def best_overall_response(
     return _without_response(baseline_date, window, settings)
 
 
-def _until_progression(observations: Sequence[Observation]) -> list[Observation]:
+def until_progression(observations: Sequence[Observation]) -> list[Observation]:
+    """The time points that count for BOR: up to and including the first PD (iCPD)."""
     window: list[Observation] = []
     for obs in observations:
         window.append(obs)
@@ -93,48 +94,58 @@ def _response_start(
     return window[best].date
 
 
-def _confirmed_responses(window: Sequence[Observation], settings: ResponseSettings) -> set[int]:
-    confirmed: set[int] = set()
-    for index, obs in enumerate(window):
-        if (obs.response == "CR" and _cr_confirmed(window, index, settings)) or (
-            obs.response == "PR" and _pr_confirmed(window, index, settings)
-        ):
-            confirmed.add(index)
+def confirmed_responses(window: Sequence[Observation], settings: ResponseSettings) -> dict[int, int]:
+    """Index of every confirmed CR/PR in ``window`` -> index of the assessment that confirms it."""
+    confirmed: dict[int, int] = {}
+    for index in range(len(window)):
+        by = _confirmed_by(window, index, settings)
+        if by is not None:
+            confirmed[index] = by
     return confirmed
 
 
-def _cr_confirmed(window: Sequence[Observation], index: int, settings: ResponseSettings) -> bool:
+def _confirmed_by(window: Sequence[Observation], index: int, settings: ResponseSettings) -> int | None:
+    if window[index].response == "CR":
+        return _cr_confirmed(window, index, settings)
+    if window[index].response == "PR":
+        return _pr_confirmed(window, index, settings)
+    return None
+
+
+def _cr_confirmed(window: Sequence[Observation], index: int, settings: ResponseSettings) -> int | None:
     first = window[index]
     not_evaluable = 0
-    for obs in window[index + 1 :]:
+    for later in range(index + 1, len(window)):
+        obs = window[later]
         if obs.response == "CR":
             if (obs.date - first.date).days >= settings.confirmation_min_days:
-                return True
+                return later
         elif obs.response == "NE" and not_evaluable < settings.confirmation_max_ne:
             not_evaluable += 1
         else:
-            return False
-    return False
+            return None
+    return None
 
 
-def _pr_confirmed(window: Sequence[Observation], index: int, settings: ResponseSettings) -> bool:
+def _pr_confirmed(window: Sequence[Observation], index: int, settings: ResponseSettings) -> int | None:
     first = window[index]
     not_evaluable = stable = 0
     seen_cr = False
-    for obs in window[index + 1 :]:
+    for later in range(index + 1, len(window)):
+        obs = window[later]
         if obs.response in ("CR", "PR"):
             if obs.response == "PR" and seen_cr:
-                return False
+                return None
             if (obs.date - first.date).days >= settings.confirmation_min_days:
-                return True
+                return later
             seen_cr = seen_cr or obs.response == "CR"
         elif obs.response == "NE" and not_evaluable < settings.confirmation_max_ne:
             not_evaluable += 1
         elif obs.response == "SD" and settings.confirmation_accept_sd and stable < 1:
             stable += 1
         else:
-            return False
-    return False
+            return None
+    return None
 
 
 def _without_response(

@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 from trialdesk.domain.recist.assessment import Assessment
 from trialdesk.domain.recist.baseline import Baseline
-from trialdesk.domain.recist.best_response import Category, Observation, best_overall_response
+from trialdesk.domain.recist.best_response import (
+    Category,
+    Observation,
+    best_overall_response,
+    confirmed_responses,
+    until_progression,
+)
 from trialdesk.domain.recist.evaluation import (
     Components,
     as_mm,
@@ -18,6 +24,7 @@ from trialdesk.domain.recist.report import ResponseReport, TimePointResponse
 from trialdesk.domain.recist.settings import ResponseSettings
 from trialdesk.domain.recist.timepoint import OverallResponse, overall_response
 
+CONTINUING_PR_NOTE = "SD from baseline after a confirmed PR: continuing PR until PD (EORTC RECIST FAQ)"
 REAPPEARANCE_NOTE = (
     "disease seen again after an overall CR: PD (RECIST 1.1 Table 3 footnote; EORTC FAQ "
     "'Does a new lesion always result in PD?')"
@@ -65,6 +72,7 @@ def recist11_report(
     time_points = recist11_time_points(baseline, assessments, settings)
     observations = [Observation(tp.date, _category(tp.overall)) for tp in time_points]
     best = best_overall_response(baseline.date, observations, settings)
+    time_points = continuing_partial_response(time_points, observations, settings)
     progression = next((tp.date for tp in time_points if tp.overall == "PD"), None)
     return ResponseReport(
         rules="recist1.1",
@@ -78,6 +86,32 @@ def recist11_report(
         response_start_date=best.response_start_date,
         progression_date=progression,
     )
+
+
+def continuing_partial_response(
+    time_points: Sequence[TimePointResponse], observations: Sequence[Observation], settings: ResponseSettings
+) -> list[TimePointResponse]:
+    """After a confirmed PR, later SD time points (no PD) are a continuing PR.
+
+    EORTC RECIST 1.1 FAQ ("The definition of SD: a clarification"; "Managing PR when TP
+    measurements change slightly over time"): once PR is confirmed, the response continues until PD
+    criteria (from the nadir) are met; e.g. sums 100, 70, 70, 80, 80, 80 are PR at every time point.
+    """
+    window = until_progression(observations)
+    confirmations = [
+        by for index, by in confirmed_responses(window, settings).items() if window[index].response == "PR"
+    ]
+    if not confirmations:
+        return list(time_points)
+    after = min(confirmations)
+    result: list[TimePointResponse] = []
+    for index, tp in enumerate(time_points):
+        if after < index < len(window) and tp.overall == "SD":
+            tp = tp.model_copy(
+                update={"target": "PR", "overall": "PR", "notes": [*tp.notes, CONTINUING_PR_NOTE]}
+            )
+        result.append(tp)
+    return result
 
 
 def _category(overall: str) -> Category:
