@@ -120,7 +120,7 @@ def test_sd_after_an_unconfirmed_pr_stays_sd() -> None:
 
 
 def test_continuing_pr_ends_at_progression() -> None:
-    report = single_target_sums(100, 60, 60, 80, 75)
+    report = single_target_sums(100, 60, 60, 80, 71)
     assert overall(report) == ["PR", "PR", "PD", "SD"]
 
 
