@@ -231,3 +231,53 @@ def test_table_3_ibor_examples(responses: list[str], expected: str) -> None:
 def test_unknown_irecist_response_name_is_rejected() -> None:
     with pytest.raises(ValueError, match="not an iRECIST"):
         irecist_best_response(START, [(day(42), "PD")], ResponseSettings())
+
+
+def test_further_increase_is_measured_on_the_lesions_measured_at_iupd() -> None:
+    report = run(
+        baseline(target("T1", 30), target("T2", 30, site="lung")),
+        visit(42, {"T1": 80}),  # T2 not assessed, PD certain: iUPD on T1 alone
+        visit(84, {"T1": 80, "T2": 30}),  # T1 unchanged: remains iUPD although the sum is 110
+        visit(126, {"T1": 85, "T2": 30}),  # T1 +5 mm: iCPD
+        rules="irecist",
+        **NO_CONFIRMATION,
+    )
+    assert overall(report) == ["iUPD", "iUPD", "iCPD"]
+    assert report.progression_date == day(42)
+
+
+def test_persisting_new_lesion_after_reset_prevents_icr() -> None:
+    report = run(
+        baseline(target("T1", 50)),
+        visit(42, {"T1": 40}, new=[new_lesion("X1")]),
+        visit(84, {"T1": 0}, new=[new_lesion("X1")]),  # further shrinkage: reset, but X1 is still there
+        visit(126, {"T1": 0}),  # X1 gone: iCR
+        rules="irecist",
+        **NO_CONFIRMATION,
+    )
+    assert overall(report) == ["iUPD", "iPR", "iCR"]
+    assert report.best_overall_response == "iCR"
+
+
+def test_after_reset_known_new_lesions_give_a_new_iupd_only_when_more_appear() -> None:
+    report = run(
+        baseline(target("T1", 50)),
+        visit(42, {"T1": 40}, new=[new_lesion("X1")]),
+        visit(84, {"T1": 30}, new=[new_lesion("X1")]),
+        visit(126, {"T1": 30}, new=[new_lesion("X1")]),
+        visit(168, {"T1": 30}, new=[new_lesion("X1"), new_lesion("X2", site="bone")]),
+        rules="irecist",
+        **NO_CONFIRMATION,
+    )
+    assert overall(report) == ["iUPD", "iPR", "iPR", "iUPD"]
+    assert report.unconfirmed_progression_date == day(168)
+
+
+def test_recist_1_1_calls_every_time_point_with_a_new_lesion_pd() -> None:
+    report = run(
+        baseline(target("T1", 50)),
+        visit(42, {"T1": 40}, new=[new_lesion("X1")]),
+        visit(84, {"T1": 30}, new=[new_lesion("X1")]),
+    )
+    assert overall(report) == ["PD", "PD"]
+    assert report.best_overall_response == "PD"

@@ -72,7 +72,7 @@ class _Pending:
 
     date: dt.date
     drivers: frozenset[Driver]
-    target_sum: Fraction | None
+    target_sizes: dict[str, Fraction] | None
     nlt_som: Fraction | None
 
 
@@ -137,11 +137,18 @@ def _confirms(point: _Point, pending: _Pending, state: _State, settings: Respons
 
 
 def _target_grew(point: _Point, pending: _Pending) -> bool:
-    """iRECIST: target sum >= 5 mm above the iUPD sum (sequential increases add up)."""
+    """iRECIST: target sum >= 5 mm above the iUPD sum (sequential increases add up).
+
+    Compared over the lesions measured at the iUPD, which must all be measured again.
+    """
     sizes = point.components.sizes
-    if sizes is None or pending.target_sum is None:
+    if sizes is None or pending.target_sizes is None:
         return False
-    return sizes.total - pending.target_sum >= PD_MIN_ABSOLUTE_INCREASE_MM
+    then = pending.target_sizes
+    if any(lesion_id not in sizes.values for lesion_id in then):
+        return False
+    increase = sum((sizes.values[lesion_id] - size for lesion_id, size in then.items()), Fraction(0))
+    return increase >= PD_MIN_ABSOLUTE_INCREASE_MM
 
 
 def _new_lesion_growth(point: _Point, pending: _Pending) -> str | None:
@@ -164,8 +171,8 @@ def _still_progressed(point: _Point, pending: _Pending, state: _State) -> bool:
     shrinking = (
         c.sizes is not None
         and c.sizes.complete
-        and pending.target_sum is not None
-        and c.sizes.total < pending.target_sum
+        and pending.target_sizes is not None
+        and c.sizes.total < sum(pending.target_sizes.values(), Fraction(0))
         and c.target in ("CR", "PR", "SD")
     )
     return not shrinking
@@ -196,8 +203,8 @@ def _step(point: _Point, state: _State, settings: ResponseSettings) -> tuple[Ire
         return _step_pending(point, state.pending, state, settings)
     drivers = _progression_drivers(point, state)
     if drivers:
-        total = c.sizes.total if c.sizes is not None else None
-        state.pending = _Pending(c.assessment.date, drivers, total, point.nlt_som)
+        sizes = dict(c.sizes.values) if c.sizes is not None else None
+        state.pending = _Pending(c.assessment.date, drivers, sizes, point.nlt_som)
         notes.append(
             f"iUPD driven by {', '.join(sorted(drivers))}; confirm at the next assessment in 4-8 weeks"
         )
