@@ -300,6 +300,18 @@ def test_attestation_for_unknown_criterion_names_the_entry() -> None:
     )
 
 
+def test_latest_attestation_answer_supersedes_earlier_ones() -> None:
+    bundle = load("ivo-shfrt-2l-eligible.fhir.json")
+    later = copy.deepcopy(resource(bundle, "att-4"))
+    later.update(id="att-4b", authored="2026-03-02T11:00:00+08:00")
+    later["item"][0]["answer"][0]["valueBoolean"] = True
+    bundle["entry"].insert(5, {"resource": later})  # order in the bundle does not matter
+    verdict, status = statuses("ivo-shfrt-2l", bundle)
+    assert (verdict, status["exc-f-airway-invasion"]) == ("ineligible", "not_met")
+    record = import_bundle(bundle).record
+    assert record.attestations["exc-f-airway-invasion"].at.hour == 11
+
+
 def test_none_statements_must_be_negated() -> None:
     bundle = load("scr-escc-01-eligible.fhir.json")
     resource(bundle, "no-therapy")["status"] = "completed"

@@ -89,6 +89,7 @@ class _Reader:
     data: dict[str, Any] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
     issues: list[PatientIssue] = field(default_factory=list)
+    attested_at: dict[str, dt.datetime] = field(default_factory=dict)
 
     def problem(self, entry: _Entry, path: str, message: str) -> None:
         self.issues.append(PatientIssue(f"{entry.where}.{path}" if path else entry.where, message))
@@ -166,6 +167,13 @@ def _as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     raise ValueError(f"not a full date: {value!r}")
+
+
+def _instant(value: Any) -> dt.datetime:
+    """A FHIR date or dateTime as an aware datetime (a bare date is midnight UTC), for ordering."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
 
 
 def _number(value: Any) -> float | None:
@@ -627,6 +635,11 @@ def _read_questionnaire(reader: _Reader, entry: _Entry) -> None:
                 entry, f"item[{item.linkId}]", "an attestation item needs exactly one valueBoolean answer"
             )
             continue
+        when = _instant(response.authored)
+        previous = reader.attested_at.get(item.linkId)
+        if previous is not None and previous > when:
+            continue  # a later response to the same question supersedes this one
+        reader.attested_at[item.linkId] = when
         attestations[item.linkId] = {
             "answer": answers[0].valueBoolean,
             "by": by,

@@ -106,6 +106,13 @@ def test_future_birth_date(ivo: Protocol, ivo_patient: dict[str, Any]) -> None:
     ]
 
 
+def test_implausible_age(ivo: Protocol, ivo_patient: dict[str, Any]) -> None:
+    ivo_patient["birth_date"] = "1860-05-14"
+    assert errors_of(ivo, ivo_patient) == [
+        "birth_date: birth date 1860-05-14 gives an implausible age of 165 years"
+    ]
+
+
 def test_lab_dated_after_screening(ivo: Protocol, ivo_patient: dict[str, Any]) -> None:
     lab(ivo_patient, "albumin")["date"] = "2026-03-05"
     assert errors_of(ivo, ivo_patient) == [

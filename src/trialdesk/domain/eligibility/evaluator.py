@@ -136,13 +136,11 @@ def _age(rule: AgeRule, ctx: Context) -> Outcome:
     if birth is None:
         return _unknown("birth date not recorded", "birth_date")
     age = age_in_years(birth, ctx.on)
-    low = rule.min_years if rule.min_years is not None else None
-    high = rule.max_years if rule.max_years is not None else None
-    bounds = (
-        f"{low}-{high}"
-        if low is not None and high is not None
-        else (f">= {low}" if low is not None else f"<= {high}")
-    )
+    low, high = rule.min_years, rule.max_years
+    if low is not None and high is not None:
+        bounds = f"{low}-{high}"
+    else:
+        bounds = f">= {low}" if low is not None else f"<= {high}"
     ok = (low is None or age >= low) and (high is None or age <= high)
     text = f"age {age} y on {ctx.on} (born {birth})"
     return _decide(ok, f"{text}, within {bounds}", f"{text}, not within {bounds}")

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from trialdesk.domain.eligibility.patient import PatientRecord
 from trialdesk.domain.eligibility.rules import AnyOfRule, AttestationRule, Rule
+from trialdesk.domain.measures import age_in_years
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.units import UnitError, plausibility_problem, to_canonical
 
@@ -115,8 +116,18 @@ def _after(location: str, value: dt.date | None, on: dt.date, what: str = "") ->
         yield PatientIssue(location, f"{what}{value} is after the screening date {on}")
 
 
+MAX_AGE_YEARS = 120
+"""Oldest plausible age at screening; an older age is a data-entry error (e.g. a wrong century)."""
+
+
 def _check_dates(patient: PatientRecord, on: dt.date) -> Iterator[PatientIssue]:
     yield from _after("birth_date", patient.birth_date, on, "birth date ")
+    if patient.birth_date is not None and patient.birth_date <= on:
+        age = age_in_years(patient.birth_date, on)
+        if age > MAX_AGE_YEARS:
+            yield PatientIssue(
+                "birth_date", f"birth date {patient.birth_date} gives an implausible age of {age} years"
+            )
     for i, lab in enumerate(patient.labs):
         yield from _after(f"labs[{i}].date", lab.date, on, f"{lab.test} result dated ")
     for i, therapy in enumerate(patient.prior_therapies or []):
