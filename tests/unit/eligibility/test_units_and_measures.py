@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from trialdesk.domain.measures import PgSgaComponents, age_in_years, cockcroft_gault, pg_sga_total
 from trialdesk.domain.units import (
+    TESTS,
     UnitError,
+    accepted_units,
     convert,
     fmt,
     normalise_unit,
@@ -163,3 +167,29 @@ def test_pg_sga_component_ranges_are_checked(name: str, value: int) -> None:
     values[name] = value
     with pytest.raises(ValidationError, match=name):
         PgSgaComponents(**values)
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    value=st.floats(min_value=0.001, max_value=1e5, allow_nan=False, allow_infinity=False),
+)
+def test_every_accepted_unit_round_trips(data: st.DataObject, value: float) -> None:
+    test = data.draw(st.sampled_from(sorted(TESTS)))
+    unit = data.draw(st.sampled_from(accepted_units(test)))
+    canonical = to_canonical(test, value, unit)
+    assert convert(test, canonical, TESTS[test].canonical, unit) == pytest.approx(value, rel=1e-12)
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(
+    age=st.integers(min_value=18, max_value=110),
+    weight=st.floats(min_value=30, max_value=200),
+    creatinine=st.floats(min_value=20, max_value=1500),
+)
+def test_cockcroft_gault_properties(age: int, weight: float, creatinine: float) -> None:
+    male = cockcroft_gault(age, weight, creatinine, "male")
+    assert male > 0
+    assert cockcroft_gault(age, weight, creatinine, "female") == pytest.approx(0.85 * male)
+    assert cockcroft_gault(age, weight, creatinine * 2, "male") == pytest.approx(male / 2)
+    assert cockcroft_gault(age + 1, weight, creatinine, "male") < male
