@@ -125,7 +125,14 @@ def test_screening_date_override_makes_later_data_an_error(
 ) -> None:
     issues = errors_of(ivo, ivo_patient, at=dt.date(2026, 2, 21))
     assert "labs[0].date: hemoglobin result dated 2026-02-24 is after the screening date 2026-02-21" in issues
-    assert any(i.startswith("attestations.inc-g-compliance.at: attested on 2026-03-02") for i in issues)
+    assert not any(i.startswith("attestations.") for i in issues)  # attestations complete screening later
+
+
+def test_attestation_dated_in_the_future_is_an_error(ivo: Protocol, ivo_patient: dict[str, Any]) -> None:
+    ivo_patient["attestations"]["inc-g-compliance"]["at"] = "2999-01-01T09:00:00+00:00"
+    assert errors_of(ivo, ivo_patient) == [
+        "attestations.inc-g-compliance.at: attested at 2999-01-01T09:00:00+00:00, which is in the future"
+    ]
 
 
 @pytest.mark.parametrize(

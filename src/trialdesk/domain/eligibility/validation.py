@@ -139,8 +139,16 @@ def _check_dates(patient: PatientRecord, on: dt.date) -> Iterator[PatientIssue]:
         yield from _after(f"other_malignancies[{i}].diagnosis_date", malignancy.diagnosis_date, on)
     if patient.pg_sga is not None:
         yield from _after("pg_sga.date", patient.pg_sga.date, on)
+    # An attestation completes screening and is often recorded days after the screening data were
+    # entered, so it may be dated after the screening date; it can never be dated in the future.
+    now = dt.datetime.now(dt.UTC)
     for criterion_id, attestation in patient.attestations.items():
-        yield from _after(f"attestations.{criterion_id}.at", attestation.at.date(), on, "attested on ")
+        moment = attestation.at if attestation.at.tzinfo else attestation.at.replace(tzinfo=dt.UTC)
+        if moment > now:
+            yield PatientIssue(
+                f"attestations.{criterion_id}.at",
+                f"attested at {attestation.at.isoformat()}, which is in the future",
+            )
 
 
 def _check_labs(patient: PatientRecord) -> Iterator[PatientIssue]:
