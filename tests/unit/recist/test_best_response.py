@@ -15,6 +15,7 @@ from tests.unit.recist.helpers import (
     run,
     single_target_sums,
     target,
+    target_node,
     visit,
 )
 from trialdesk.domain.recist.best_response import Category, Observation, best_overall_response
@@ -54,21 +55,46 @@ def test_table_3_confirmed_best_overall_response(
     assert bor((21, first), (56, second)) == if_not_met
 
 
+# CR then PR: a 4-mm lesion reappears (sum +4 mm over the nadir, not PD by the sum rule, PR by
+# baseline). CR then SD: two 15-mm nodes at 9.9 mm (CR) grow to 11 mm (sum 22: -26.7 %, +2.2 mm).
+CR_THEN = {
+    "PR": (
+        [target("T1", 30), target_node("N1", 20)],
+        {"T1": 0.0, "N1": 9.0},
+        {"T1": 4.0, "N1": 9.0},
+    ),
+    "SD": (
+        [target_node("N1", 15, station="a"), target_node("N2", 15, station="b")],
+        {"N1": 9.9, "N2": 9.9},
+        {"N1": 11.0, "N2": 11.0},
+    ),
+}
+
+
 @pytest.mark.parametrize(("first_day", "expected"), [(49, "SD"), (21, "PD")])
-@pytest.mark.parametrize("after_cr", [15.0, 30.0])
+@pytest.mark.parametrize("after_cr", ["PR", "SD"])
 def test_table_3_cr_then_pr_or_sd_is_sd_or_pd_by_the_sd_minimum(
-    first_day: int, expected: str, after_cr: float
+    first_day: int, expected: str, after_cr: str
 ) -> None:
-    # target 100 mm -> 0 (CR) -> 15 mm (PR by baseline) or 30 mm (SD by baseline) with non-target
-    # disease absent: the second time point is reappearance after CR, so PD
+    lesions, complete, reappeared = CR_THEN[after_cr]
     report = run(
-        baseline(target("T1", 100)),
-        visit(first_day, {"T1": 0}),
-        visit(first_day + 35, {"T1": after_cr}),
+        baseline(*lesions), visit(first_day, dict(complete)), visit(first_day + 35, dict(reappeared))
     )
-    assert overall(report) == ["CR", "PD"]
+    assert [tp.target for tp in report.time_points] == ["CR", after_cr]
+    assert overall(report) == ["CR", "PD"]  # disease after a true CR is progression
+    assert "after an overall CR" in report.time_points[1].notes[0]
     assert report.best_overall_response == expected
     assert report.progression_date == day(first_day + 35)
+
+
+def test_cr_then_non_cr_non_pd_with_non_target_disease_only_is_pd() -> None:
+    report = run(
+        baseline(non_target("NT1")),
+        visit(49, non_targets={"NT1": "absent"}),
+        visit(84, non_targets={"NT1": "present"}),
+    )
+    assert overall(report) == ["CR", "PD"]
+    assert report.best_overall_response == "SD"
 
 
 def test_cr_then_pr_as_measured_setting_keeps_the_pr_time_point() -> None:
