@@ -107,6 +107,12 @@ class Subject(Audited, Base):
     arm_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    treatment_start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    treatment_end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    discontinuation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_anticancer_therapy_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    last_known_alive_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -273,3 +279,63 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class TumourBaseline(Audited, Base):
+    """A subject's baseline tumour assessment: lesions with role, site and size (RECIST 1.1 s3-4)."""
+
+    __tablename__ = "tumour_baselines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), unique=True)
+    date: Mapped[date] = mapped_column(Date)
+    lesions: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TumourAssessment(Audited, Base):
+    """One follow-up tumour assessment of a subject at a visit (measurements as entered)."""
+
+    __tablename__ = "tumour_assessments"
+    __table_args__ = (UniqueConstraint("subject_id", "visit", name="uq_assessment_visit"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    visit: Mapped[str] = mapped_column(String(64))
+    date: Mapped[date] = mapped_column(Date)
+    measurements: Mapped[dict[str, Any]] = mapped_column(JSON)
+    non_target: Mapped[dict[str, Any]] = mapped_column(JSON)
+    new_lesions: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ResponseEvaluation(Audited, Base):
+    """The computed responses of a subject under one rule set, recomputed whenever the data change."""
+
+    __tablename__ = "response_evaluations"
+    __table_args__ = (UniqueConstraint("subject_id", "rules", name="uq_response_rules"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    rules: Mapped[str] = mapped_column(String(16))
+    best_overall_response: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    progression_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ResponseOverride(Audited, Base):
+    """An investigator's override of a computed response, shown beside it (never replacing it)."""
+
+    __tablename__ = "response_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    rules: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(64))
+    computed_value: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    override_value: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    overridden_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    overridden_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
