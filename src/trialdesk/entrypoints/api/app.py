@@ -11,10 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from trialdesk import __version__
+from trialdesk.adapters.db.audit import ReasonRequired
 from trialdesk.adapters.db.engine import make_engine, unit_of_work
 from trialdesk.adapters.db.migrate import upgrade
 from trialdesk.config import Settings, get_settings
-from trialdesk.entrypoints.api import admin, audit, auth, protocols, subjects, trials
+from trialdesk.entrypoints.api import admin, audit, auth, protocols, subjects, trials, tumour
 from trialdesk.protocols import load_registry
 from trialdesk.services.errors import ServiceError
 from trialdesk.services.trials import SYSTEM_ACTOR, ensure_trials
@@ -51,11 +52,15 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
             headers=headers,
         )
 
+    @app.exception_handler(ReasonRequired)
+    def reason_required(_request: Request, exc: ReasonRequired) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc), "rule": "reason_required", "field": "reason"})
+
     @app.get("/health", tags=["system"])
     def health() -> dict[str, object]:
         """Liveness and what is loaded."""
         return {"status": "ok", "version": __version__, "protocols": [p.id for p in app.state.registry]}
 
-    for module in (protocols, auth, admin, trials, subjects, audit):
+    for module in (protocols, auth, admin, trials, subjects, tumour, audit):
         app.include_router(module.router)
     return app
