@@ -45,7 +45,7 @@ def _visit(
 ) -> Any:
     body = {
         "date": date,
-        "measurements": dict(zip(("T1", "T2", "N1"), sizes)),
+        "measurements": dict(zip(("T1", "T2", "N1"), sizes, strict=True)),
         "non_target": {"NT1": "present"},
         **extra,
     }

@@ -54,7 +54,8 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ReasonRequired)
     def reason_required(_request: Request, exc: ReasonRequired) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": str(exc), "rule": "reason_required", "field": "reason"})
+        content = {"detail": str(exc), "rule": "reason_required", "field": "reason"}
+        return JSONResponse(status_code=422, content=content)
 
     @app.get("/health", tags=["system"])
     def health() -> dict[str, object]:
