@@ -283,6 +283,132 @@ class SampleSize(FrozenModel):
     dropout: Parameter[float]
 
 
+NoAssessmentRule = Literal["censor_at_origin", "censor_at_origin_unless_early_death"]
+"""How PFS treats a subject without an (adequate) tumour assessment: always censored at the origin,
+or censored at the origin unless death falls within ``early_death_window_intervals`` imaging intervals."""
+
+_FDA_2018 = "FDA 2018 'Clinical Trial Endpoints for the Approval of Cancer Drugs and Biologics', Table 6"
+
+
+class AnalysisPlan(FrozenModel):
+    """Endpoint-derivation and analysis rules (statistical analysis plan), each a :class:`Parameter`.
+
+    PFS censoring follows FDA (2018) "Clinical Trial Endpoints for the Approval of Cancer Drugs and
+    Biologics", Table 6 (censoring options for PFS): new anticancer therapy before a documented
+    progression, an event after two or more missed assessments, no baseline or no post-baseline
+    assessment. Every default here is documented in ``docs/analysis.md``.
+    """
+
+    response_rules: Parameter[Literal["recist1.1", "irecist"]] = Field(
+        default_factory=lambda: Parameter[Literal["recist1.1", "irecist"]](
+            value="recist1.1",
+            provenance="default",
+            rationale="PFS, ORR and DOR per RECIST 1.1 (the seeds name RECIST 1.1); iRECIST is exploratory.",
+        )
+    )
+    censor_at_new_anticancer_therapy: Parameter[bool] = Field(
+        default_factory=lambda: Parameter[bool](
+            value=True,
+            provenance="default",
+            rationale=f"{_FDA_2018}: new anticancer treatment before documented progression - censored "
+            "at the last adequate assessment on or before the start of the new treatment.",
+        )
+    )
+    max_missed_assessments: Parameter[int] = Field(
+        default_factory=lambda: Parameter[int](
+            value=2,
+            provenance="default",
+            rationale=f"{_FDA_2018}: death or progression after two or more missed assessments - censored "
+            "at the last adequate assessment. An event is 'after N missed' when it falls more than N "
+            "imaging intervals plus the visit window after the last adequate assessment.",
+        )
+    )
+    assessment_window_days: Parameter[int] = Field(
+        default_factory=lambda: Parameter[int](
+            value=7,
+            unit="days",
+            provenance="default",
+            rationale="Visit window of a scheduled tumour assessment (+/- 1 week), to count missed ones.",
+        )
+    )
+    no_baseline_assessment: Parameter[NoAssessmentRule] = Field(
+        default_factory=lambda: Parameter[NoAssessmentRule](
+            value="censor_at_origin",
+            provenance="default",
+            rationale=f"{_FDA_2018}: no baseline tumour assessment - censored at randomization.",
+        )
+    )
+    no_post_baseline_assessment: Parameter[NoAssessmentRule] = Field(
+        default_factory=lambda: Parameter[NoAssessmentRule](
+            value="censor_at_origin_unless_early_death",
+            provenance="default",
+            rationale=f"{_FDA_2018}: no adequate post-baseline assessment and no death - censored at "
+            "randomization; a death within two imaging intervals of the origin is still an event.",
+        )
+    )
+    early_death_window_intervals: Parameter[int] = Field(
+        default_factory=lambda: Parameter[int](
+            value=2,
+            provenance="default",
+            rationale="A death without a post-baseline assessment is a PFS event when it falls within 2 "
+            "imaging intervals (plus the visit window) of the origin, as for missed assessments.",
+        )
+    )
+    landmarks_months: Parameter[list[float]] = Field(
+        default_factory=lambda: Parameter[list[float]](
+            value=[6.0, 12.0],
+            unit="months",
+            provenance="default",
+            rationale="6- and 12-month PFS/OS rates, the usual landmarks of ESCC phase II reports.",
+        )
+    )
+    km_conf_type: Parameter[Literal["log", "log-log", "plain"]] = Field(
+        default_factory=lambda: Parameter[Literal["log", "log-log", "plain"]](
+            value="log-log",
+            provenance="default",
+            rationale="Brookmeyer-Crowley median CI on the log-log scale (SAS PROC LIFETEST default, usual "
+            "in oncology reports); R survfit's default is 'log'.",
+        )
+    )
+    historical_median_pfs_months: Parameter[float | None] = Field(
+        default_factory=lambda: Parameter[float | None](
+            value=None,
+            unit="months",
+            provenance="default",
+            rationale="No historical control: no one-sample log-rank test.",
+        )
+    )
+    historical_weibull_shape: Parameter[float] = Field(
+        default_factory=lambda: Parameter[float](
+            value=1.0,
+            provenance="default",
+            rationale="Exponential historical control (Weibull shape 1), as in the sample-size calculation.",
+        )
+    )
+    logrank_strata: Parameter[list[str]] = Field(
+        default_factory=lambda: Parameter[list[str]](
+            value=[],
+            provenance="default",
+            rationale="Unstratified log-rank unless the protocol names randomization strata to stratify by.",
+        )
+    )
+
+    @model_validator(mode="after")
+    def _sane(self) -> AnalysisPlan:
+        if self.max_missed_assessments.value < 1:
+            raise ValueError("analysis.max_missed_assessments must be at least 1")
+        if self.assessment_window_days.value < 0 or self.early_death_window_intervals.value < 0:
+            raise ValueError("analysis windows must not be negative")
+        if any(m <= 0 for m in self.landmarks_months.value):
+            raise ValueError("analysis.landmarks_months must be positive")
+        median = self.historical_median_pfs_months.value
+        if median is not None and median <= 0:
+            raise ValueError("analysis.historical_median_pfs_months must be positive")
+        if self.historical_weibull_shape.value <= 0:
+            raise ValueError("analysis.historical_weibull_shape must be positive")
+        return self
+
+
 class EligibilitySection(FrozenModel):
     """Eligibility criteria and the settings they are evaluated with."""
 
@@ -322,6 +448,18 @@ class Protocol(FrozenModel):
     toxicity_monitoring: list[ToxicityMonitoring] = Field(default_factory=list)
     tumour_assessment: TumourAssessment
     sample_size: SampleSize | None = None
+    analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
+
+    @model_validator(mode="after")
+    def _analysis_strata_known(self) -> Protocol:
+        factors = {
+            factor.id
+            for phase in self.design.phases
+            if phase.allocation is not None
+            for factor in phase.allocation.stratification_factors
+        }
+        _known("analysis.logrank_strata factor", self.analysis.logrank_strata.value, factors)
+        return self
 
     @model_validator(mode="after")
     def _cross_references(self) -> Protocol:
