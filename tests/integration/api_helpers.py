@@ -126,15 +126,18 @@ def consent_date(protocol_id: str) -> str:
     return str(data["consent"]["signed_date"])
 
 
-def build_api(database_url: str, data_dir: Path) -> Api:
+def build_api(database_url: str, data_dir: Path, protocol_dirs: list[Path] | None = None) -> Api:
     """Create the app on ``database_url`` and bootstrap sites and users through the admin services."""
-    app = create_app(Settings(database_url=database_url, data_dir=data_dir))
+    app = create_app(
+        Settings(database_url=database_url, data_dir=data_dir, protocol_dirs=protocol_dirs or [])
+    )
     client = TestClient(app)
     api = Api(client)
     registry = app.state.registry
     with unit_of_work(app.state.engine, "bootstrap") as session:
-        for protocol_id in ("scr-escc-01", "ivo-shfrt-2l"):
-            codes = ["S01", "S02"] if protocol_id == "scr-escc-01" else ["S01"]
+        for protocol in registry:
+            protocol_id = protocol.id
+            codes = ["S01", "S02"] if protocol.design.centres == "multi" else ["S01"]
             for code in codes:
                 site = admin.add_site(
                     session, None, registry, protocol_id, code, f"Site {code} of {protocol_id}"
@@ -180,3 +183,40 @@ def fill_enrolment(api: Api, protocol_id: str, phase_id: str, arm_id: str, count
                     created_at=dt.datetime.now(dt.UTC),
                 )
             )
+
+
+def enrolled_in_phase(
+    api: Api, protocol_id: str, phase_id: str, n: int, example: str = "scr-escc-01"
+) -> list[tuple[int, str]]:
+    """(subject id, site code) of n subjects enrolled in a phase, added through the audited ORM.
+
+    Sites alternate S01/S02; the patient record's ECOG alternates 0,0,1,1 (a stratification factor).
+    """
+    import datetime as dt
+
+    from trialdesk.adapters.db.models import Subject
+
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    out = []
+    with unit_of_work(engine, "bootstrap", reason="test set-up") as session:
+        for index in range(n):
+            site = "S01" if index % 2 == 0 else "S02"
+            record = patient(example, f"{phase_id.upper()}-{index:04d}")
+            record["ecog"] = index % 4 // 2
+            subject = Subject(
+                protocol_id=protocol_id,
+                site_id=api.site_ids[(protocol_id, site)],
+                screening_number=record["id"],
+                status="enrolled",
+                screening_date=dt.date(2026, 4, 15),
+                patient_record=record,
+                consent_date=dt.date(2026, 4, 13),
+                phase_id=phase_id,
+                arm_id=None,
+                enrolled_at=dt.datetime.now(dt.UTC),
+                created_at=dt.datetime.now(dt.UTC),
+            )
+            session.add(subject)
+            session.flush()
+            out.append((subject.id, site))
+    return out

@@ -15,12 +15,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.integration.api_helpers import PASSWORD, Api, build_api, patient
+from tests.integration.api_helpers import PASSWORD, Api, build_api, enrolled_in_phase, patient
 from tests.support.postgres import PostgresServer
 from tests.support.server import AppServer
 from trialdesk.adapters.db.audit import verify_chain
 from trialdesk.adapters.db.engine import make_engine, unit_of_work
-from trialdesk.adapters.db.models import Allocation, AllocationSlot, Subject
+from trialdesk.adapters.db.models import Allocation, AllocationSlot
 
 SCR = "scr-escc-01"
 N_RANDOMIZATIONS = 200
@@ -59,41 +59,13 @@ def _open_phase_iib(api: Api, slots: int) -> None:
     )
 
 
-def _enrolled_iib_subjects(api: Api, n: int) -> list[tuple[int, str]]:
-    """(subject id, site code) of n subjects enrolled in phase IIb, added through the audited ORM."""
-    engine = api.client.app.state.engine  # type: ignore[attr-defined]
-    out = []
-    with unit_of_work(engine, "bootstrap", reason="test set-up") as session:
-        for index in range(n):
-            site = "S01" if index % 2 == 0 else "S02"
-            record = patient(SCR, f"IIB-{index:04d}")
-            record["ecog"] = index % 4 // 2
-            subject = Subject(
-                protocol_id=SCR,
-                site_id=api.site_ids[(SCR, site)],
-                screening_number=record["id"],
-                status="enrolled",
-                screening_date=dt.date(2026, 4, 15),
-                patient_record=record,
-                consent_date=dt.date(2026, 4, 13),
-                phase_id="iib",
-                arm_id=None,
-                enrolled_at=dt.datetime.now(dt.UTC),
-                created_at=dt.datetime.now(dt.UTC),
-            )
-            session.add(subject)
-            session.flush()
-            out.append((subject.id, site))
-    return out
-
-
 def test_parallel_randomizations_on_postgresql_use_each_slot_once_and_stay_balanced(
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
     url = postgres_server.create_database()
     api = build_api(url, tmp_path)
     _open_phase_iib(api, slots=60)
-    subjects = _enrolled_iib_subjects(api, N_RANDOMIZATIONS)
+    subjects = enrolled_in_phase(api, SCR, "iib", N_RANDOMIZATIONS)
     api.client.app.state.engine.dispose()  # type: ignore[attr-defined]
     server = AppServer(url, tmp_path, workers=3)
     server.start()
