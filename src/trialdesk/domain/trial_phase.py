@@ -7,10 +7,14 @@ States and moves::
                        run_in_open -> terminated
                        run_in_review -> run_in_open   (a signed review reopens the run-in)
     randomized phase:  randomized_open -> terminated
+    re-opening:        terminated -> run_in_review   (signed review, stopping rule no longer met)
 
 Randomization opens only after a signed safety review with no stopping rule met (the phase gate of
 docs/architecture.md); a trial is terminated only for a reason on record: a met stopping rule or a
-signed review (e.g. a DSMB decision). The functions are pure; the service layer evaluates the
+signed review (e.g. a DSMB decision). A trial terminated by a stopping rule whose count later falls
+below its threshold (an attribution downgrade) is never re-opened by the monitor: only a signed
+safety review moves it back to ``run_in_review`` (a held state: no enrolment, no randomization), from
+which a further signed review is needed to open anything. The functions are pure; the service layer evaluates the
 stopping rules (:mod:`trialdesk.domain.safety.stopping_rules`) and records the signature.
 """
 
@@ -38,7 +42,7 @@ ALLOWED_PHASE_TRANSITIONS: dict[PhaseState, tuple[PhaseState, ...]] = {
     PhaseState.run_in_open: (PhaseState.run_in_review, PhaseState.terminated),
     PhaseState.run_in_review: (PhaseState.randomized_open, PhaseState.terminated, PhaseState.run_in_open),
     PhaseState.randomized_open: (PhaseState.terminated,),
-    PhaseState.terminated: (),
+    PhaseState.terminated: (PhaseState.run_in_review,),
 }
 """Each phase state -> the states it may move to (conditions in :func:`check_phase_transition`)."""
 
@@ -123,7 +127,8 @@ def check_phase_transition(
 
     Rules: the move must be in :data:`ALLOWED_PHASE_TRANSITIONS`; ``randomized_open`` needs the signed
     review and no stopping rule met; reopening the run-in needs the signed review and no stopping rule
-    met; ``terminated`` needs a met stopping rule or a signed review.
+    met; ``terminated`` needs a met stopping rule or a signed review; re-opening a terminated trial
+    (``terminated -> run_in_review``) needs the signed review and no stopping rule met.
     """
     source, destination = PhaseState(current), PhaseState(target)
     allowed = ALLOWED_PHASE_TRANSITIONS[source]
@@ -134,8 +139,12 @@ def check_phase_transition(
             destination,
             f"a trial in '{source}' cannot move to '{destination}'; it can move to: {options}",
         )
-    if destination in (PhaseState.randomized_open, PhaseState.run_in_open):
-        what = "randomization" if destination == PhaseState.randomized_open else "the run-in again"
+    reopening = source == PhaseState.terminated
+    if reopening or destination in (PhaseState.randomized_open, PhaseState.run_in_open):
+        what = {
+            PhaseState.randomized_open: "randomization",
+            PhaseState.run_in_open: "the run-in again",
+        }.get(destination, "the terminated trial for review")
         if stopping_rule_met:
             raise PhaseTransitionRefused(
                 source, destination, f"cannot open {what}: a stopping rule of the safety gate is met"

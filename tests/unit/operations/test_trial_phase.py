@@ -29,6 +29,7 @@ ACCEPTED: dict[tuple[PhaseState, PhaseState], set[tuple[bool, bool]]] = {
     (P.run_in_review, P.run_in_open): {(False, True)},
     (P.run_in_review, P.terminated): {(True, False), (False, True), (True, True)},
     (P.randomized_open, P.terminated): {(True, False), (False, True), (True, True)},
+    (P.terminated, P.run_in_review): {(False, True)},
 }
 FLAGS = list(itertools.product([False, True], repeat=2))
 CASES = [(c, t, met, signed) for c, t in itertools.product(PhaseState, PhaseState) for met, signed in FLAGS]
@@ -75,9 +76,14 @@ def test_reopening_the_run_in_needs_a_signed_review() -> None:
         check_phase_transition(P.run_in_review, P.run_in_open, stopping_rule_met=False, signed_review=False)
 
 
-def test_terminated_is_final() -> None:
-    with pytest.raises(PhaseTransitionRefused, match="nothing \\(final state\\)"):
+def test_terminated_reopens_only_to_review_with_a_signature_and_the_rule_no_longer_met() -> None:
+    with pytest.raises(PhaseTransitionRefused, match="it can move to: run_in_review"):
         check_phase_transition(P.terminated, P.run_in_open, stopping_rule_met=False, signed_review=True)
+    with pytest.raises(PhaseTransitionRefused, match="stopping rule of the safety gate is met"):
+        check_phase_transition(P.terminated, P.run_in_review, stopping_rule_met=True, signed_review=True)
+    with pytest.raises(PhaseTransitionRefused, match="without a signed safety review"):
+        check_phase_transition(P.terminated, P.run_in_review, stopping_rule_met=False, signed_review=False)
+    check_phase_transition(P.terminated, P.run_in_review, stopping_rule_met=False, signed_review=True)
 
 
 def test_scr_escc_opens_in_the_run_in(scr_escc: Protocol) -> None:
