@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -222,7 +233,12 @@ class Allocation(Audited, Base):
 
 
 class AdverseEvent(Audited, Base):
-    """An adverse event (minimal record; the safety module extends it)."""
+    """One episode of an adverse event (CTCAE v5.0 term and grade, dates, SAE criteria, outcome,
+    action taken and the investigator's attribution per treatment component of the subject's arm).
+
+    A grade change is either an audited update of this row (reason required) or a new episode whose
+    ``previous_episode_id`` points here. The maximum grade per term is derived, never stored.
+    """
 
     __tablename__ = "adverse_events"
 
@@ -234,6 +250,20 @@ class AdverseEvent(Audited, Base):
     death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     attributions: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    soc: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    verbatim: Mapped[str | None] = mapped_column(Text, nullable=True)
+    needs_coding: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    resolution_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    serious: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    sae_criteria: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    site_aware_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sae_reported_late: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    action_taken: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    previous_episode_id: Mapped[int | None] = mapped_column(ForeignKey("adverse_events.id"), nullable=True)
+    lab_result_id: Mapped[int | None] = mapped_column(ForeignKey("lab_results.id"), nullable=True)
+    recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class PhaseTransition(Audited, Base):
@@ -339,3 +369,45 @@ class ResponseOverride(Audited, Base):
     reason: Mapped[str] = mapped_column(Text)
     overridden_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     overridden_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LabResult(Audited, Base):
+    """A laboratory result entered or imported for a subject: as entered (value, unit, LLN/ULN in that
+    unit) and in the test's canonical unit; ``is_baseline`` marks the pre-treatment reference."""
+
+    __tablename__ = "lab_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    test: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    lln: Mapped[float | None] = mapped_column(Float, nullable=True)
+    uln: Mapped[float | None] = mapped_column(Float, nullable=True)
+    value_canonical: Mapped[float] = mapped_column(Float)
+    lln_canonical: Mapped[float | None] = mapped_column(Float, nullable=True)
+    uln_canonical: Mapped[float | None] = mapped_column(Float, nullable=True)
+    collected_date: Mapped[date] = mapped_column(Date)
+    is_baseline: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16))
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SafetyAlert(Audited, Base):
+    """A safety alert for the safety reviewers and the coordinating centre (grade-5 AE, late SAE,
+    stopping rule met or no longer met, toxicity boundary crossed); acknowledging it is audited."""
+
+    __tablename__ = "safety_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), nullable=True, index=True)
+    adverse_event_id: Mapped[int | None] = mapped_column(ForeignKey("adverse_events.id"), nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acknowledgement_note: Mapped[str | None] = mapped_column(Text, nullable=True)
