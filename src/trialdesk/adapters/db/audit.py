@@ -8,8 +8,9 @@ edit, insertion or deletion breaks the chain at that row; :func:`verify_chain` f
 broken link. The database itself refuses UPDATE and DELETE on ``audit_log`` (triggers created by
 the migration, on SQLite and PostgreSQL).
 
-Who and why come from ``session.info``: ``actor`` (username, required) and ``reason`` (required for
-any update or delete of existing trial data, 21 CFR Part 11 style).
+Who and why come from ``session.info``: ``actor`` (username, required) and ``reason`` (required to
+change or delete a value already entered, 21 CFR Part 11 style; the first entry of an empty field
+needs none).
 """
 
 from __future__ import annotations
@@ -201,7 +202,8 @@ def _entries_for_flush(session: Session) -> Iterator[AuditEntry]:
     for obj in session.dirty:
         if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
             changes = _update_entries(obj, reason)
-            if changes and not reason:
+            # first entry of a value (old value empty) needs no reason; changing a value does
+            if not reason and any(change.old_value is not None for change in changes):
                 raise ReasonRequired(f"changing {obj.__tablename__} {_record_id(obj)} needs a reason")  # type: ignore[attr-defined]
             yield from changes
     for obj in session.deleted:

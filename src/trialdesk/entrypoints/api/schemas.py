@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
@@ -29,7 +30,17 @@ class SubjectOut(BaseModel):
     arm_id: str | None
     enrolled_at: str | None
     status_reason: str | None
+    treatment_start_date: str | None = None
+    treatment_end_date: str | None = None
+    discontinuation_reason: str | None = None
+    new_anticancer_therapy_date: str | None = None
+    last_known_alive_date: str | None = None
+    death_date: str | None = None
     eligibility: EvaluationOut | None = None
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def evaluation_out(evaluation: EligibilityEvaluation | None) -> EvaluationOut | None:
@@ -57,5 +68,11 @@ def subject_out(subject: Subject, evaluation: EligibilityEvaluation | None = Non
         arm_id=subject.arm_id,
         enrolled_at=subject.enrolled_at.isoformat() if subject.enrolled_at else None,
         status_reason=subject.status_reason,
+        treatment_start_date=_iso(subject.treatment_start_date),
+        treatment_end_date=_iso(subject.treatment_end_date),
+        discontinuation_reason=subject.discontinuation_reason,
+        new_anticancer_therapy_date=_iso(subject.new_anticancer_therapy_date),
+        last_known_alive_date=_iso(subject.last_known_alive_date),
+        death_date=_iso(subject.death_date),
         eligibility=evaluation_out(evaluation),
     )

@@ -16,6 +16,7 @@ from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, run
 from trialdesk.entrypoints.api.schemas import SubjectOut, subject_out
 from trialdesk.services import adverse_events, randomization, subjects
 from trialdesk.services.actors import visible_subject
+from trialdesk.services.follow_up import FollowUp, record_follow_up
 
 router = APIRouter(prefix="/api/trials/{protocol_id}", tags=["subjects"])
 
@@ -45,6 +46,16 @@ class EnrolIn(BaseModel):
 class StatusIn(BaseModel):
     status: str
     reason: str = Field(min_length=3)
+
+
+class FollowUpIn(BaseModel):
+    treatment_start_date: dt.date | None = None
+    treatment_end_date: dt.date | None = None
+    discontinuation_reason: str | None = None
+    new_anticancer_therapy_date: dt.date | None = None
+    last_known_alive_date: dt.date | None = None
+    death_date: dt.date | None = None
+    reason: str | None = Field(default=None, description="Required when correcting a stored date")
 
 
 class RandomizeIn(BaseModel):
@@ -180,6 +191,21 @@ def change_status(
         lambda s: subject_out(
             subjects.change_status(s, actor, protocol, subject_id, body.status, body.reason)
         ),
+        reason=body.reason,
+    )
+
+
+@router.put("/subjects/{subject_id}/follow-up", response_model=SubjectOut)
+def follow_up(
+    protocol_id: str, subject_id: int, body: FollowUpIn, request: Request, actor: CurrentActor
+) -> SubjectOut:
+    """Treatment start/end (with discontinuation reason), new anti-cancer therapy, last known alive, death."""
+    protocol = protocol_of(request, protocol_id)
+    data = FollowUp(**body.model_dump(exclude={"reason"}))
+    return run(
+        request,
+        actor.username,
+        lambda s: subject_out(record_follow_up(s, actor, protocol, subject_id, data)),
         reason=body.reason,
     )
 

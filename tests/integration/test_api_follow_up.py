@@ -1,0 +1,76 @@
+"""Treatment and follow-up dates through the API: validated, audited, corrections need a reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.api_helpers import Api, build_api
+
+IVO = "ivo-shfrt-2l"
+
+
+@pytest.fixture
+def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    built = build_api(database_url, tmp_path)
+    with built.client:
+        yield built
+    built.client.app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+def _put(api: Api, subject_id: int, body: dict[str, Any], user: str = "coord1") -> Any:
+    return api.put(user, f"/api/trials/{IVO}/subjects/{subject_id}/follow-up", body)
+
+
+def test_follow_up_dates_are_stored_and_corrections_audited(api: Api) -> None:
+    subject_id = api.enrolled_subject(IVO, "IVO-F01")
+    first = _put(
+        api, subject_id, {"treatment_start_date": "2026-04-22", "last_known_alive_date": "2026-08-01"}
+    )
+    assert first.status_code == 200, first.text
+    assert first.json()["treatment_start_date"] == "2026-04-22"
+    ended = _put(
+        api, subject_id, {"treatment_end_date": "2026-07-01", "discontinuation_reason": "progressive disease"}
+    )
+    assert ended.status_code == 200 and ended.json()["treatment_start_date"] == "2026-04-22"
+    no_reason = _put(api, subject_id, {"treatment_start_date": "2026-04-23"})
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
+    corrected = _put(api, subject_id, {"treatment_start_date": "2026-04-23", "reason": "date misread"})
+    assert corrected.status_code == 200
+    audit = api.get("monitor", "/api/audit", params={"subject_id": subject_id}).json()["items"]
+    assert any(r["field"] == "treatment_start_date" and r["old_value"] == "2026-04-22" for r in audit)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {
+                "treatment_start_date": "2026-04-22",
+                "treatment_end_date": "2026-04-01",
+                "discontinuation_reason": "x",
+            },
+            "treatment_end_date",
+        ),
+        (
+            {"treatment_start_date": "2026-04-22", "treatment_end_date": "2026-05-01"},
+            "discontinuation_reason",
+        ),
+        ({"death_date": "2026-05-01", "last_known_alive_date": "2026-06-01"}, "last_known_alive_date"),
+        ({"death_date": "2999-01-01"}, "death_date"),
+        ({"treatment_start_date": "2020-01-01"}, "treatment_start_date"),
+    ],
+)
+def test_implausible_dates_are_422_naming_the_field(api: Api, body: dict[str, Any], field: str) -> None:
+    subject_id = api.enrolled_subject(IVO, "IVO-F02")
+    response = _put(api, subject_id, body)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+
+
+def test_follow_up_needs_an_enrolled_subject(api: Api) -> None:
+    subject_id = api.screen(IVO, "IVO-F03").json()["id"]
+    assert _put(api, subject_id, {"last_known_alive_date": "2026-05-01"}).status_code == 409
