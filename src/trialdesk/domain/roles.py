@@ -35,6 +35,7 @@ class Capability(StrEnum):
     SIGN_PHASE_GATE = "sign_phase_gate"
     READ_AUDIT = "read_audit"
     OVERRIDE_ENROLMENT_LIMIT = "override_enrolment_limit"
+    RUN_ANALYSES = "run_analyses"
 
 
 SITE_ROLES: frozenset[Role] = frozenset({Role.COORDINATOR, Role.INVESTIGATOR})
@@ -55,6 +56,7 @@ PERMISSIONS: dict[Capability, frozenset[Role]] = {
     Capability.SIGN_PHASE_GATE: frozenset({Role.SAFETY_REVIEWER}),
     Capability.READ_AUDIT: frozenset({Role.MONITOR, Role.ADMIN}),
     Capability.OVERRIDE_ENROLMENT_LIMIT: frozenset({Role.ADMIN}),
+    Capability.RUN_ANALYSES: frozenset({Role.STATISTICIAN, Role.SAFETY_REVIEWER, Role.MONITOR}),
 }
 
 
