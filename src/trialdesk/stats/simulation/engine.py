@@ -39,10 +39,11 @@ Biometrics 59:1061-1069.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
 from trialdesk.stats.kaplan_meier import greenwood_kaplan_meier
@@ -60,15 +61,16 @@ class RiskSets:
 
     All arrays are ``(n_trials, n_patients)`` in increasing time order. ``n_risk`` and ``n_risk_1``
     are the numbers at risk (all, group 1) at that time; ``d`` and ``d_1`` the events (all, group 1)
-    at that time, counted once, on the last position of a run of tied times (0 elsewhere).
+    at that time, counted once, on the last position of a run of tied times (0 elsewhere). Without
+    ties ``n_risk`` is the same ``n, n - 1, ..., 1`` for every trial (shape ``(n,)``).
     Positions of patients not enrolled (negative times) come first and carry no events.
     """
 
     time: FloatArray
-    n_risk: FloatArray
-    n_risk_1: FloatArray
-    d: FloatArray
-    d_1: FloatArray
+    n_risk: FloatArray | IntArray
+    n_risk_1: IntArray
+    d: IntArray
+    d_1: IntArray
     ties: bool
 
 
@@ -79,19 +81,21 @@ def risk_sets(time: FloatArray, event: BoolArray, group: BoolArray) -> RiskSets:
     """
     n = time.shape[-1]
     bits = np.ascontiguousarray(time, dtype=np.float64).view(np.int64)
-    key = (bits & ~_LOW_BITS) | (event.astype(np.int64) << 1) | group.astype(np.int64)
+    key = bits & ~_LOW_BITS
+    key += event.view(np.int8) * np.int8(2) + group.view(np.int8)
     key.sort(axis=-1)
     low = key & _LOW_BITS
-    ts = (key & ~_LOW_BITS).view(np.float64)
-    ev = (low >> 1).astype(np.float64)
-    g = (low & 1).astype(np.float64)
+    key -= low
+    ts = key.view(np.float64)
+    ev = low >> 1
+    g = low & 1
     cum_g = np.cumsum(g, axis=-1)
     total_g = cum_g[..., -1:]
-    same = (ts[..., 1:] == ts[..., :-1]) & (ts[..., 1:] >= 0)
-    d_1 = ev * g
+    same = ts[..., 1:] == ts[..., :-1]
+    same &= ts[..., 1:] >= 0
+    d_1 = ev & g
     if not same.any():
-        positions = np.arange(n, dtype=np.float64)
-        return RiskSets(ts, n - positions, total_g - cum_g + g, ev, d_1, ties=False)
+        return RiskSets(ts, np.arange(n, 0, -1, dtype=np.float64), total_g - cum_g + g, ev, d_1, ties=False)
     first = np.ones(ts.shape, dtype=bool)
     first[..., 1:] = ~same
     last = np.ones(ts.shape, dtype=bool)
@@ -101,25 +105,25 @@ def risk_sets(time: FloatArray, event: BoolArray, group: BoolArray) -> RiskSets:
     n_risk_1 = total_g - np.take_along_axis(cum_g - g, start, axis=-1)
     cum_ev = np.cumsum(ev, axis=-1)
     cum_ev1 = np.cumsum(d_1, axis=-1)
-    d = np.where(last, cum_ev - np.take_along_axis(cum_ev - ev, start, axis=-1), 0.0)
-    d_1 = np.where(last, cum_ev1 - np.take_along_axis(cum_ev1 - d_1, start, axis=-1), 0.0)
+    d = np.where(last, cum_ev - np.take_along_axis(cum_ev - ev, start, axis=-1), 0)
+    d_1 = np.where(last, cum_ev1 - np.take_along_axis(cum_ev1 - d_1, start, axis=-1), 0)
     return RiskSets(ts, n_risk, n_risk_1, d, d_1, ties=True)
 
 
 def two_group_logrank(rs: RiskSets) -> tuple[FloatArray, FloatArray]:
     """``(O_1 - E_1, V_11)`` of group 1 per trial (the k = 2 case of ``logrank_from_counts``)."""
     frac = rs.n_risk_1 / rs.n_risk
-    o_minus_e = np.sum(rs.d_1 - rs.d * frac, axis=-1)
+    expected_terms = rs.d * frac
+    o_minus_e = np.sum(rs.d_1, axis=-1) - np.sum(expected_terms, axis=-1)
     if rs.ties:
         n_minus_1 = np.where(rs.n_risk > 1, rs.n_risk - 1.0, 1.0)
-        factor = rs.d * (rs.n_risk - rs.d) / n_minus_1
-    else:
-        factor = rs.d  # one event at a time: d (n - d) / (n - 1) = d
-    variance = np.sum(factor * frac * (1.0 - frac), axis=-1)
+        variance = np.sum(expected_terms * (rs.n_risk - rs.d) / n_minus_1 * (1.0 - frac), axis=-1)
+    else:  # one event at a time: d (n - d) / (n - 1) = d
+        variance = np.sum(expected_terms * (1.0 - frac), axis=-1)
     return o_minus_e, variance
 
 
-def km_median(time: FloatArray, n_risk: FloatArray, n_event: FloatArray) -> FloatArray:
+def km_median(time: FloatArray, n_risk: ArrayLike, n_event: ArrayLike) -> FloatArray:
     """Kaplan-Meier median per trial: the first time with ``S(t) <= 0.5``; NaN when not reached."""
     surv, _ = greenwood_kaplan_meier(n_risk, n_event)
     below = surv <= 0.5
@@ -157,24 +161,39 @@ def _run_in(
     return stopped, treated.astype(np.int64), np.where(stopped, kth, np.nan)
 
 
-def _allocate(plan: SimulationPlan, rng: np.random.Generator, n_trials: int) -> NDArray[np.intp]:
-    """Arm index per patient: permuted blocks of ``plan.allocation_pattern``."""
-    pattern = np.asarray(plan.allocation_pattern, dtype=np.intp)
+def block_arrangements(pattern: tuple[int, ...]) -> NDArray[np.int8] | None:
+    """Every distinct order of one permuted block (rows), or None when there are too many to list."""
+    if len(pattern) > 8:
+        return None
+    return np.asarray(sorted(set(itertools.permutations(pattern))), dtype=np.int8)
+
+
+def _allocate(plan: SimulationPlan, rng: np.random.Generator, n_trials: int) -> NDArray[np.int8]:
+    """Arm index per patient: permuted blocks of ``plan.allocation_pattern``, each block one of its
+    distinct arrangements with equal probability (as a random permutation of the block)."""
+    pattern = plan.allocation_pattern
     m = plan.main_size
-    if pattern.size == 1:
-        return np.zeros((n_trials, m), dtype=np.intp)
-    blocks = -(-m // pattern.size)
-    order = np.argsort(rng.random((n_trials, blocks, pattern.size)), axis=2)
-    codes: NDArray[np.intp] = pattern[order].reshape(n_trials, blocks * pattern.size)[:, :m]
+    if len(pattern) == 1:
+        return np.zeros((n_trials, m), dtype=np.int8)
+    blocks = -(-m // len(pattern))
+    arrangements = block_arrangements(pattern)
+    if arrangements is None:
+        order = np.argsort(rng.random((n_trials, blocks, len(pattern))), axis=2)
+        chosen = np.asarray(pattern, dtype=np.int8)[order]
+    else:
+        pick = rng.integers(0, arrangements.shape[0], size=(n_trials, blocks), dtype=np.int16)
+        chosen = np.take(arrangements, pick, axis=0)
+    codes: NDArray[np.int8] = chosen.reshape(n_trials, blocks * len(pattern))[:, :m]
     return codes
 
 
-def _event_times(plan: SimulationPlan, rng: np.random.Generator, codes: NDArray[np.intp]) -> FloatArray:
+def _event_times(plan: SimulationPlan, rng: np.random.Generator, codes: NDArray[np.int8]) -> FloatArray:
     x = rng.standard_exponential(codes.shape)
     models = plan.arm_models
     if all(model.base == models[0].base for model in models):
-        multipliers = np.asarray([model.multiplier for model in models])
-        return models[0].inverse_base(x / multipliers[codes])
+        scales = np.asarray([1.0 / model.multiplier for model in models])
+        x *= np.take(scales, codes)
+        return models[0].inverse_base(x)
     times = np.empty_like(x)
     for j, model in enumerate(models):
         mask = codes == j
@@ -184,9 +203,9 @@ def _event_times(plan: SimulationPlan, rng: np.random.Generator, codes: NDArray[
 
 @dataclass(frozen=True)
 class _MainPhase:
-    time: FloatArray  # analysis time (months from randomization); -1 for patients never enrolled
+    time: FloatArray  # analysis time (months from randomization); negative for patients never enrolled
     event: BoolArray
-    codes: NDArray[np.intp]
+    codes: NDArray[np.int8]
     cutoff: FloatArray  # calendar time of the analysis
     enrolled: IntArray
 
@@ -204,25 +223,31 @@ def _observe(plan: SimulationPlan, rng: np.random.Generator, entry: FloatArray) 
         seen = np.ceil(true_time / step) * step
         if plan.death_share > 0:
             seen = np.where(rng.random(entry.shape) < plan.death_share, true_time, seen)
-    observable = np.ones(entry.shape, dtype=bool) if dropout is None else seen <= dropout
+    observable = None if dropout is None else seen <= dropout
     if plan.cutoff_events is not None:
-        calendar = np.where(observable, entry + seen, np.inf)
+        calendar = entry + seen
+        if observable is not None:
+            calendar[~observable] = np.inf
         cutoff = np.partition(calendar, plan.cutoff_events - 1, axis=1)[:, plan.cutoff_events - 1]
         never = ~np.isfinite(cutoff)
         if never.any():
-            assert dropout is not None  # without dropout every event is observed eventually
+            assert dropout is not None and observable is not None  # without dropout all events are seen
             end = entry + np.where(observable, seen, _last_assessment(dropout, step))
             cutoff = np.where(never, end.max(axis=1), cutoff)
     else:
         assert plan.cutoff_months_after_last_patient is not None
         cutoff = entry[:, -1] + plan.cutoff_months_after_last_patient
     followup = cutoff[:, None] - entry
-    event = observable & (seen <= followup)
+    event = seen <= followup
+    if observable is not None:
+        event &= observable
     limit = followup if dropout is None else np.minimum(dropout, followup)
-    time = np.where(event, seen, _last_assessment(limit, step))
-    enrolled = followup >= 0
-    time = np.where(enrolled, time, -1.0)
-    return _MainPhase(time, event, codes, cutoff, np.sum(enrolled, axis=1))
+    if step is None and dropout is None:
+        time = np.minimum(seen, followup)
+    else:
+        time = np.where(event, seen, _last_assessment(limit, step))
+    # patients not enrolled by the cut-off have followup < 0, hence a negative time and no event
+    return _MainPhase(time, event, codes, cutoff, np.sum(followup >= 0, axis=1))
 
 
 def _last_assessment(limit: FloatArray, step: float | None) -> FloatArray:
@@ -307,7 +332,9 @@ def batch_seed(seed: int, batch_index: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(batch_index,))
 
 
-def run_batch(plan: SimulationPlan, seed: int, batch_index: int, n_trials: int, medians: bool = True) -> TrialOutcomes:
+def run_batch(
+    plan: SimulationPlan, seed: int, batch_index: int, n_trials: int, medians: bool = True
+) -> TrialOutcomes:
     """Simulate batch ``batch_index`` of a run (the unit of work sent to a worker)."""
     return simulate_batch(plan, n_trials, batch_seed(seed, batch_index), medians=medians)
 

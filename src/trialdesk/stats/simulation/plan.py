@@ -188,14 +188,18 @@ def _alpha(protocol: Protocol, scenario: Scenario) -> float:
         return scenario.analysis.alpha
     alpha = _sample_size_parameter(protocol, "alpha")
     if alpha is None:
-        raise ScenarioError("analysis.alpha", f"required: protocol '{protocol.id}' gives no sample_size.alpha")
+        raise ScenarioError(
+            "analysis.alpha", f"required: protocol '{protocol.id}' gives no sample_size.alpha"
+        )
     assert protocol.sample_size is not None
     single_arm = protocol.sample_size.method in ("exponential_single_arm", "wu2015")
     sided = 1.0 if single_arm else (_sample_size_parameter(protocol, "sided") or 2.0)
     return alpha / sided
 
 
-def _cutoff(protocol: Protocol, scenario: Scenario, main_size: int, phase_id: str) -> tuple[int | None, float | None]:
+def _cutoff(
+    protocol: Protocol, scenario: Scenario, main_size: int, phase_id: str
+) -> tuple[int | None, float | None]:
     cutoff = scenario.analysis.cutoff
     if cutoff is None:
         followup = _sample_size_parameter(protocol, "followup_months")
@@ -245,7 +249,9 @@ def _run_in_fields(protocol: Protocol, scenario: Scenario, run_in: Phase | None)
             "run_in", f"required: protocol '{protocol.id}' has run-in phase '{run_in.id}' (give grade5_rate)"
         )
     rules = [
-        r for r in protocol.stopping_rules if r.counts.population_phase == run_in.id and r.action == "terminate"
+        r
+        for r in protocol.stopping_rules
+        if r.counts.population_phase == run_in.id and r.action == "terminate"
     ]
     return {
         "run_in_phase_id": run_in.id,
@@ -270,7 +276,9 @@ def build_plan(protocol: Protocol, scenario: Scenario) -> SimulationPlan:
     _check_arms(scenario, main)
     two_arm = main.kind == "randomized"
     if two_arm and len(main.arms) != 2:
-        raise ScenarioError("protocol", f"phase '{main.id}' has {len(main.arms)} arms; the simulator compares two")
+        raise ScenarioError(
+            "protocol", f"phase '{main.id}' has {len(main.arms)} arms; the simulator compares two"
+        )
     roles = [protocol.arm(a).role for a in main.arms]
     if two_arm and sorted(roles) != ["control", "experimental"]:
         raise ScenarioError("protocol", f"phase '{main.id}' needs one experimental and one control arm")
@@ -304,6 +312,8 @@ def build_plan(protocol: Protocol, scenario: Scenario) -> SimulationPlan:
         cutoff_months_after_last_patient=cutoff_months,
         experimental_index=roles.index("experimental") if two_arm else 0,
         historical_median=historical_median,
-        historical_shape=scenario.analysis.historical_shape or _sample_size_parameter(protocol, "shape") or 1.0,
+        historical_shape=scenario.analysis.historical_shape
+        or _sample_size_parameter(protocol, "shape")
+        or 1.0,
         **_run_in_fields(protocol, scenario, run_in),  # type: ignore[arg-type]
     )

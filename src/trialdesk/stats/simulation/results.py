@@ -162,7 +162,9 @@ def mean_estimate(values: FloatArray) -> Estimate:
     return Estimate(float(np.mean(x)), float(np.std(x, ddof=1)) / math.sqrt(x.size))
 
 
-def schoenfeld_power(hazard_ratio: float, events: float, alpha: float, allocation_ratio: float = 1.0) -> float:
+def schoenfeld_power(
+    hazard_ratio: float, events: float, alpha: float, allocation_ratio: float = 1.0
+) -> float:
     """One-sided power of the log-rank test for a hazard ratio < 1 (Schoenfeld 1983).
 
     ``Phi(-ln(HR) sqrt(D r) / (1 + r) - z_{1-alpha})`` with ``D`` events and allocation ratio
@@ -234,7 +236,7 @@ def _single_arm_true_log_ratio(plan: SimulationPlan) -> float | None:
     model = plan.arm_models[0]
     assert plan.historical_median is not None
     shape = plan.historical_shape
-    if model.kind == "exponential" and shape == 1.0 or model.kind == "weibull" and model.shape == shape:
+    if (model.kind == "exponential" and shape == 1.0) or (model.kind == "weibull" and model.shape == shape):
         historical_multiplier = math.log(2.0) / plan.historical_median**shape
         return math.log(model.multiplier / historical_multiplier)
     return None

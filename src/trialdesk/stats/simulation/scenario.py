@@ -215,7 +215,9 @@ class Scenario(_Model):
             if isinstance(spec, ProportionalHazards):
                 ref = self.arms.get(spec.relative_to)
                 if ref is None:
-                    raise ValueError(f"arm '{arm_id}' is relative_to '{spec.relative_to}', which is not an arm")
+                    raise ValueError(
+                        f"arm '{arm_id}' is relative_to '{spec.relative_to}', which is not an arm"
+                    )
                 if isinstance(ref, ProportionalHazards):
                     raise ValueError(f"arm '{arm_id}' is relative_to '{spec.relative_to}', itself relative")
         return self
@@ -262,5 +264,7 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         data = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ScenarioError("scenario", f"{file} is not valid {file.suffix.lstrip('.') or 'YAML'}: {exc}") from None
+        raise ScenarioError(
+            "scenario", f"{file} is not valid {file.suffix.lstrip('.') or 'YAML'}: {exc}"
+        ) from None
     return scenario_from_dict(data)

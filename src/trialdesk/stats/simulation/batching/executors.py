@@ -23,7 +23,7 @@ from trialdesk.stats.simulation.engine import run_batch
 from trialdesk.stats.simulation.plan import SimulationPlan
 from trialdesk.stats.simulation.results import TrialOutcomes
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 500
 """Trials per batch. Part of the seed contract: changing it changes the random streams."""
 
 ProgressCallback = Callable[[int, int], None]
@@ -95,9 +95,7 @@ class LocalExecutor:
             return out
         results: dict[int, TrialOutcomes] = {}
         with ProcessPoolExecutor(max_workers=min(self.workers, len(batches))) as pool:
-            futures = {
-                pool.submit(run_batch, plan, seed, b.index, b.n_trials, medians): b for b in batches
-            }
+            futures = {pool.submit(run_batch, plan, seed, b.index, b.n_trials, medians): b for b in batches}
             for future in as_completed(futures):
                 batch = futures[future]
                 results[batch.index] = future.result()
@@ -132,15 +130,20 @@ class DaskExecutor:
         done = 0
         results: dict[int, TrialOutcomes] = {}
         try:
-            client = Client(self.address, timeout=self.timeout_seconds, set_as_default=False)
+            client = Client(  # type: ignore[no-untyped-call]
+                self.address, timeout=self.timeout_seconds, set_as_default=False
+            )
         except OSError as exc:
-            raise DesignInputError("dask", f"cannot connect to the Dask scheduler at {self.address}: {exc}") from None
+            raise DesignInputError(
+                "dask", f"cannot connect to the Dask scheduler at {self.address}: {exc}"
+            ) from None
         with client:
             futures = [
-                client.submit(run_batch, plan, seed, b.index, b.n_trials, medians, pure=False) for b in batches
+                client.submit(run_batch, plan, seed, b.index, b.n_trials, medians, pure=False)
+                for b in batches
             ]
             index_of = {future.key: b for future, b in zip(futures, batches, strict=True)}
-            for future in dask_as_completed(futures):
+            for future in dask_as_completed(futures):  # type: ignore[no-untyped-call]
                 batch = index_of[future.key]
                 results[batch.index] = future.result()
                 done += batch.n_trials
