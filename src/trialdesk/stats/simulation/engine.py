@@ -224,11 +224,10 @@ def _observe(plan: SimulationPlan, rng: np.random.Generator, entry: FloatArray) 
         if plan.death_share > 0:
             seen = np.where(rng.random(entry.shape) < plan.death_share, true_time, seen)
     observable = None if dropout is None else seen <= dropout
+    calendar = entry + seen  # when each event would be seen (months from the opening of the trial)
     if plan.cutoff_events is not None:
-        calendar = entry + seen
-        if observable is not None:
-            calendar[~observable] = np.inf
-        cutoff = np.partition(calendar, plan.cutoff_events - 1, axis=1)[:, plan.cutoff_events - 1]
+        candidates = calendar if observable is None else np.where(observable, calendar, np.inf)
+        cutoff = np.partition(candidates, plan.cutoff_events - 1, axis=1)[:, plan.cutoff_events - 1]
         never = ~np.isfinite(cutoff)
         if never.any():
             assert dropout is not None and observable is not None  # without dropout all events are seen
@@ -238,14 +237,11 @@ def _observe(plan: SimulationPlan, rng: np.random.Generator, entry: FloatArray) 
         assert plan.cutoff_months_after_last_patient is not None
         cutoff = entry[:, -1] + plan.cutoff_months_after_last_patient
     followup = cutoff[:, None] - entry
-    event = seen <= followup
+    event = calendar <= cutoff[:, None]  # compared on the calendar scale: exactly E events at an E-event cut-off
     if observable is not None:
         event &= observable
     limit = followup if dropout is None else np.minimum(dropout, followup)
-    if step is None and dropout is None:
-        time = np.minimum(seen, followup)
-    else:
-        time = np.where(event, seen, _last_assessment(limit, step))
+    time = np.where(event, seen, _last_assessment(limit, step))
     # patients not enrolled by the cut-off have followup < 0, hence a negative time and no event
     return _MainPhase(time, event, codes, cutoff, np.sum(followup >= 0, axis=1))
 
