@@ -114,6 +114,7 @@ class Api:
             "grade": grade,
             "onset_date": "2026-05-01",
             "death_date": "2026-05-03" if grade == 5 else None,
+            "site_aware_at": "2026-05-03T09:00:00+00:00" if grade == 5 else None,
             "attributions": {"pd1": level, "ldrt": level}
             if protocol_id == "scr-escc-01"
             else {"ivonescimab": level},

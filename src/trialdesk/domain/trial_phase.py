@@ -14,8 +14,8 @@ docs/architecture.md); a trial is terminated only for a reason on record: a met 
 signed review (e.g. a DSMB decision). A trial terminated by a stopping rule whose count later falls
 below its threshold (an attribution downgrade) is never re-opened by the monitor: only a signed
 safety review moves it back to ``run_in_review`` (a held state: no enrolment, no randomization), from
-which a further signed review is needed to open anything. The functions are pure; the service layer evaluates the
-stopping rules (:mod:`trialdesk.domain.safety.stopping_rules`) and records the signature.
+which a further signed review is needed to open anything. The functions are pure; the service
+layer evaluates the stopping rules (:mod:`trialdesk.domain.safety.stopping_rules`) and records the signature.
 """
 
 from __future__ import annotations

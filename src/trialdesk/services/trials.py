@@ -17,6 +17,7 @@ from trialdesk.domain.trial_phase import (
     PhaseState,
     PhaseTransitionRefused,
     check_phase_transition,
+    current_phase,
     initial_state,
 )
 from trialdesk.protocols.loader import ProtocolRegistry
@@ -121,8 +122,9 @@ def record_transition(
 def apply_stopping_rules(session: Session, protocol: Protocol) -> list[StoppingRuleStatus]:
     """Re-evaluate the stopping rules; a met 'terminate' rule terminates the trial at once.
 
-    Called after every adverse-event change. A rule that is no longer met never re-opens a
-    terminated trial by itself.
+    Called after every adverse-event change (record, update, new episode, attribution change). A rule
+    that is no longer met never re-opens a terminated trial by itself: only a signed safety review
+    moves it to ``run_in_review`` (:func:`move_phase`).
     """
     statuses = stopping_status(session, protocol)
     trial = get_trial(session, protocol.id, for_update=True)
@@ -143,6 +145,35 @@ def apply_stopping_rules(session: Session, protocol: Protocol) -> list[StoppingR
             finally:
                 session.info["reason"] = previous_reason
     return statuses
+
+
+def terminated_by_stopping_rule(session: Session, protocol_id: str) -> bool:
+    """Whether the trial's latest move into ``terminated`` was made by the stopping-rule monitor
+    (unsigned, by the system) rather than by a signed decision."""
+    last = session.scalars(
+        select(PhaseTransition)
+        .where(
+            PhaseTransition.protocol_id == protocol_id,
+            PhaseTransition.to_state == PhaseState.terminated.value,
+        )
+        .order_by(PhaseTransition.id.desc())
+    ).first()
+    return last is not None and last.signature_id is None and last.by_user == SYSTEM_ACTOR
+
+
+def _check_reopening(session: Session, protocol: Protocol, trial: Trial, destination: PhaseState) -> None:
+    """A terminated trial may go back to review only if a stopping rule terminated it (never a signed
+    decision) and the design has a run-in to review."""
+    if trial.phase_state != PhaseState.terminated.value:
+        return
+    if current_phase(protocol, destination) is None:
+        raise Conflict(f"'{protocol.id}' has no run-in phase to review", rule="phase_gate")
+    if not terminated_by_stopping_rule(session, protocol.id):
+        raise Conflict(
+            "only a trial terminated by a stopping rule can be re-opened for review; this one was "
+            "terminated by a signed decision",
+            rule="phase_gate",
+        )
 
 
 def gate_evidence(session: Session, protocol: Protocol) -> dict[str, Any]:
@@ -204,7 +235,7 @@ def move_phase(
     gate_rules = {rule for gate in protocol.design.gates for rule in gate.stopping_rules}
     rule_met = any(s.met for s in statuses if s.rule_id in gate_rules or not gate_rules)
     signature_id = None
-    needs_signature = destination in (
+    needs_signature = trial.phase_state == PhaseState.terminated.value or destination in (
         PhaseState.randomized_open,
         PhaseState.run_in_open,
         PhaseState.terminated,
@@ -230,5 +261,6 @@ def move_phase(
         )
     except PhaseTransitionRefused as exc:
         raise Conflict(exc.reason, rule="phase_gate") from None
+    _check_reopening(session, protocol, trial, destination)
     record_transition(session, trial, destination, reason.strip(), actor.username, signature_id)
     return trial

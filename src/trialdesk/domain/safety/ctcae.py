@@ -287,9 +287,7 @@ def grade_lab_value(term: LabGradingTerm, value: float, refs: LabReferences, dig
     )
 
 
-def grade_result(
-    table: LabGradingTable, test: str, value: float, refs: LabReferences
-) -> list[LabGrade]:
+def grade_result(table: LabGradingTable, test: str, value: float, refs: LabReferences) -> list[LabGrade]:
     """Grade one lab result for every term of ``table`` graded from ``test`` (usually one term)."""
     return [grade_lab_value(term, value, refs, table.significant_digits) for term in table.for_test(test)]
 

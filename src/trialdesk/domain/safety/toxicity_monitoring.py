@@ -24,7 +24,9 @@ from trialdesk.domain.protocol.model import AttributionPolicy, ToxicityMonitorin
 from trialdesk.domain.safety.stopping_rules import AdverseEventFact, is_treatment_related
 
 
-def posterior_probability_above(events: int, n: int, max_rate: float, prior_a: float, prior_b: float) -> float:
+def posterior_probability_above(
+    events: int, n: int, max_rate: float, prior_a: float, prior_b: float
+) -> float:
     """P(rate > ``max_rate`` | ``events`` of ``n``) under a Beta(``prior_a``, ``prior_b``) prior.
 
     Computed as ``scipy.stats.beta.sf(max_rate, prior_a + events, prior_b + n - events)``.
@@ -66,7 +68,8 @@ class BoundaryRow:
 
 def boundary_table(monitor: ToxicityMonitoring, max_n: int) -> list[BoundaryRow]:
     """The warning boundary for every ``n`` from ``min_subjects`` to ``max_n`` (the planned size)."""
-    return [BoundaryRow(n, warning_boundary(n, monitor)) for n in range(monitor.min_subjects.value, max_n + 1)]
+    first = monitor.min_subjects.value
+    return [BoundaryRow(n, warning_boundary(n, monitor)) for n in range(first, max_n + 1)]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from trialdesk.adapters.db.audit import ReasonRequired
 from trialdesk.adapters.db.engine import make_engine, unit_of_work
 from trialdesk.adapters.db.migrate import upgrade
 from trialdesk.config import Settings, get_settings
-from trialdesk.entrypoints.api import admin, audit, auth, protocols, subjects, trials, tumour
+from trialdesk.entrypoints.api import admin, audit, auth, protocols, safety, subjects, trials, tumour
 from trialdesk.protocols import load_registry
 from trialdesk.services.errors import ServiceError
 from trialdesk.services.trials import SYSTEM_ACTOR, ensure_trials
@@ -62,6 +62,6 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         """Liveness and what is loaded."""
         return {"status": "ok", "version": __version__, "protocols": [p.id for p in app.state.registry]}
 
-    for module in (protocols, auth, admin, trials, subjects, tumour, audit):
+    for module in (protocols, auth, admin, trials, subjects, safety, tumour, audit):
         app.include_router(module.router)
     return app

@@ -1,5 +1,5 @@
 """Subject API under ``/api/trials/{protocol_id}/subjects``: screen, attest, enrol, status,
-randomize, adverse events. Another site's subject answers 404 (no existence leak)."""
+randomize (adverse events: ``safety.py``). Another site's subject answers 404 (no existence leak)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trialdesk.adapters.db.models import AdverseEvent
 from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, run
 from trialdesk.entrypoints.api.schemas import SubjectOut, subject_out
-from trialdesk.services import adverse_events, randomization, subjects
+from trialdesk.services import randomization, subjects
 from trialdesk.services.actors import visible_subject
 from trialdesk.services.follow_up import FollowUp, record_follow_up
 
@@ -60,37 +58,6 @@ class FollowUpIn(BaseModel):
 
 class RandomizeIn(BaseModel):
     strata: dict[str, str] = Field(default_factory=dict, description="Stratification factor levels")
-
-
-class AdverseEventIn(BaseModel):
-    term: str
-    grade: int
-    onset_date: dt.date
-    death_date: dt.date | None = None
-    attributions: dict[str, str] = Field(default_factory=dict, description="component -> attribution level")
-
-
-class AttributionIn(BaseModel):
-    attributions: dict[str, str]
-    reason: str = Field(min_length=3)
-
-
-def _ae_out(event: AdverseEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "subject_id": event.subject_id,
-        "term": event.term,
-        "grade": event.grade,
-        "onset_date": event.onset_date.isoformat(),
-        "death_date": event.death_date.isoformat() if event.death_date else None,
-        "attributions": event.attributions,
-    }
-
-
-def _rules_out(statuses: Any) -> list[dict[str, Any]]:
-    return [
-        {"rule_id": s.rule_id, "count": s.count, "threshold": s.threshold, "met": s.met} for s in statuses
-    ]
 
 
 @router.post("/subjects", response_model=SubjectOut, status_code=201)
@@ -228,60 +195,3 @@ def randomize(
         }
 
     return run(request, actor.username, work, reason="randomization")
-
-
-@router.post("/subjects/{subject_id}/adverse-events", status_code=201)
-def record_ae(
-    protocol_id: str, subject_id: int, body: AdverseEventIn, request: Request, actor: CurrentActor
-) -> dict[str, Any]:
-    """Record an adverse event; the stopping rules are re-evaluated at once."""
-    protocol = protocol_of(request, protocol_id)
-
-    def work(session: Session) -> dict[str, Any]:
-        event, statuses = adverse_events.record_adverse_event(
-            session,
-            actor,
-            protocol,
-            subject_id,
-            term=body.term,
-            grade=body.grade,
-            onset_date=body.onset_date,
-            death_date=body.death_date,
-            attributions=body.attributions,
-        )
-        return {"adverse_event": _ae_out(event), "stopping_rules": _rules_out(statuses)}
-
-    return run(request, actor.username, work)
-
-
-@router.get("/subjects/{subject_id}/adverse-events")
-def list_aes(
-    protocol_id: str, subject_id: int, request: Request, actor: CurrentActor
-) -> list[dict[str, Any]]:
-    """A subject's adverse events."""
-    protocol_of(request, protocol_id)
-
-    def work(session: Session) -> list[dict[str, Any]]:
-        subject = visible_subject(session, actor, subject_id, protocol_id=protocol_id)
-        rows = session.scalars(
-            select(AdverseEvent).where(AdverseEvent.subject_id == subject.id).order_by(AdverseEvent.id)
-        )
-        return [_ae_out(e) for e in rows]
-
-    return run(request, actor.username, work, write=False)
-
-
-@router.patch("/adverse-events/{ae_id}/attributions")
-def update_attributions(
-    protocol_id: str, ae_id: int, body: AttributionIn, request: Request, actor: CurrentActor
-) -> dict[str, Any]:
-    """An investigator changes an AE's attribution (reason required); the rules are re-checked."""
-    protocol = protocol_of(request, protocol_id)
-
-    def work(session: Session) -> dict[str, Any]:
-        event, statuses = adverse_events.update_attributions(
-            session, actor, protocol, ae_id, body.attributions
-        )
-        return {"adverse_event": _ae_out(event), "stopping_rules": _rules_out(statuses)}
-
-    return run(request, actor.username, work, reason=body.reason)

@@ -1,0 +1,457 @@
+"""Safety API: adverse events (record, update, grade episodes, attribution), lab results with CTCAE
+grade proposals and their confirmation, safety alerts, the CTCAE catalogue and the safety report.
+
+Trial-scoped routes live under ``/api/trials/{protocol_id}``; alerts under ``/api/alerts`` and the
+CTCAE data under ``/api/ctcae``. Input errors are 422 ``{"detail", "field"}`` naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from trialdesk.adapters.ctcae_data import lab_grading_table, term_catalogue
+from trialdesk.adapters.db.models import AdverseEvent, LabResult, SafetyAlert
+from trialdesk.adapters.safety_report_render import render_html, render_pdf
+from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, run
+from trialdesk.services import adverse_events, labs, safety_report
+from trialdesk.services.adverse_events import AdverseEventInput, AeChange
+from trialdesk.services.labs import LabInput, Proposal
+
+router = APIRouter(tags=["safety"])
+TRIAL = "/api/trials/{protocol_id}"
+
+
+class AdverseEventIn(BaseModel):
+    term: str = Field(description="CTCAE v5.0 term from the catalogue (or free text with free_text=true)")
+    grade: int = Field(description="CTCAE grade 1-5 (5 = death; needs death_date)")
+    onset_date: dt.date
+    death_date: dt.date | None = None
+    attributions: dict[str, str] = Field(
+        default_factory=dict, description="treatment component of the subject's arm -> attribution level"
+    )
+    free_text: bool = Field(
+        default=False, description="Record a term not in the catalogue (flagged for coding)"
+    )
+    soc: str | None = None
+    verbatim: str | None = None
+    resolution_date: dt.date | None = None
+    sae_criteria: list[str] = Field(default_factory=list, description="ICH E2A criteria; empty = not serious")
+    site_aware_at: dt.datetime | None = Field(default=None, description="When the site learned of the SAE")
+    outcome: str | None = None
+    action_taken: str | None = None
+
+
+class AdverseEventPatch(BaseModel):
+    term: str | None = None
+    grade: int | None = None
+    onset_date: dt.date | None = None
+    death_date: dt.date | None = None
+    free_text: bool | None = None
+    soc: str | None = None
+    verbatim: str | None = None
+    resolution_date: dt.date | None = None
+    sae_criteria: list[str] | None = None
+    site_aware_at: dt.datetime | None = None
+    outcome: str | None = None
+    action_taken: str | None = None
+    reason: str = Field(min_length=3)
+
+
+class EpisodeIn(BaseModel):
+    grade: int
+    change_date: dt.date = Field(
+        description="The day the grade changed: the old episode ends, the new starts"
+    )
+    death_date: dt.date | None = None
+    sae_criteria: list[str] = Field(default_factory=list)
+    site_aware_at: dt.datetime | None = None
+    reason: str = Field(min_length=3)
+
+
+class AttributionIn(BaseModel):
+    attributions: dict[str, str]
+    reason: str = Field(min_length=3)
+
+
+class LabIn(BaseModel):
+    test: str = Field(
+        description="hemoglobin, wbc, anc, lymphocytes, platelets, alt, ast, total_bilirubin, ..."
+    )
+    value: float
+    unit: str
+    collected_date: dt.date
+    lln: float | None = Field(default=None, description="Lower limit of normal, in the result's unit")
+    uln: float | None = Field(default=None, description="Upper limit of normal, in the result's unit")
+    is_baseline: bool = False
+
+
+class LabBatchIn(BaseModel):
+    results: list[LabIn]
+    source: Literal["entered", "imported"] = "entered"
+
+
+class ConfirmIn(BaseModel):
+    term: str | None = Field(default=None, description="Which proposal, when a result grades several terms")
+    attributions: dict[str, str] = Field(default_factory=dict)
+
+
+class AcknowledgeIn(BaseModel):
+    note: str = Field(min_length=3)
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def ae_out(event: AdverseEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "subject_id": event.subject_id,
+        "term": event.term,
+        "soc": event.soc,
+        "verbatim": event.verbatim,
+        "needs_coding": bool(event.needs_coding),
+        "grade": event.grade,
+        "onset_date": event.onset_date.isoformat(),
+        "resolution_date": _iso(event.resolution_date),
+        "death_date": _iso(event.death_date),
+        "serious": bool(event.serious),
+        "sae_criteria": list(event.sae_criteria or []),
+        "site_aware_at": _iso(event.site_aware_at),
+        "sae_reported_late": event.sae_reported_late,
+        "outcome": event.outcome,
+        "action_taken": event.action_taken,
+        "attributions": event.attributions,
+        "previous_episode_id": event.previous_episode_id,
+        "lab_result_id": event.lab_result_id,
+        "recorded_by": event.recorded_by,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+def alert_out(alert: SafetyAlert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "protocol_id": alert.protocol_id,
+        "kind": alert.kind,
+        "subject_id": alert.subject_id,
+        "adverse_event_id": alert.adverse_event_id,
+        "message": alert.message,
+        "recipients": alert.recipients,
+        "created_at": alert.created_at.isoformat(),
+        "acknowledged_at": _iso(alert.acknowledged_at),
+        "acknowledged_by": alert.acknowledged_by,
+        "acknowledgement_note": alert.acknowledgement_note,
+    }
+
+
+def change_out(change: AeChange) -> dict[str, Any]:
+    return {
+        "adverse_event": ae_out(change.event),
+        "stopping_rules": [
+            {"rule_id": s.rule_id, "count": s.count, "threshold": s.threshold, "met": s.met}
+            for s in change.statuses
+        ],
+        "toxicity": [
+            {
+                "monitor_id": t.monitor_id,
+                "events": t.events,
+                "n": t.n,
+                "posterior_probability": round(t.posterior_probability, 4),
+                "warn_at": t.warn_at,
+                "warning": t.warning,
+            }
+            for t in change.toxicity
+        ],
+        "alerts": [alert_out(a) for a in change.alerts],
+    }
+
+
+def lab_out(result: LabResult) -> dict[str, Any]:
+    return {
+        "id": result.id,
+        "subject_id": result.subject_id,
+        "test": result.test,
+        "value": result.value,
+        "unit": result.unit,
+        "lln": result.lln,
+        "uln": result.uln,
+        "value_canonical": result.value_canonical,
+        "collected_date": result.collected_date.isoformat(),
+        "is_baseline": result.is_baseline,
+        "source": result.source,
+    }
+
+
+def proposal_out(proposal: Proposal) -> dict[str, Any]:
+    return {
+        "lab_result_id": proposal.lab_result_id,
+        "test": proposal.test,
+        "collected_date": proposal.collected_date.isoformat(),
+        "value": proposal.value,
+        "unit": proposal.unit,
+        "term": proposal.grade.term,
+        "soc": proposal.grade.soc,
+        "grade": proposal.grade.grade,
+        "criterion": proposal.grade.criterion,
+        "baseline_status": proposal.grade.baseline_status,
+        "baseline_value": proposal.baseline_value,
+        "notes": list(proposal.notes),
+        "proposable": proposal.proposable,
+        "confirmed_ae_id": proposal.confirmed_ae_id,
+    }
+
+
+# ---- adverse events -----------------------------------------------------------------------------
+
+
+@router.post(TRIAL + "/subjects/{subject_id}/adverse-events", status_code=201)
+def record_ae(
+    protocol_id: str, subject_id: int, body: AdverseEventIn, request: Request, actor: CurrentActor
+) -> dict[str, Any]:
+    """Record an AE episode; alerts are raised and the stopping rules and toxicity monitors re-run."""
+    protocol = protocol_of(request, protocol_id)
+    data = AdverseEventInput(**{**body.model_dump(), "sae_criteria": tuple(body.sae_criteria)})
+
+    def work(session: Session) -> dict[str, Any]:
+        return change_out(adverse_events.record_adverse_event(session, actor, protocol, subject_id, data))
+
+    return run(request, actor.username, work)
+
+
+@router.get(TRIAL + "/subjects/{subject_id}/adverse-events")
+def list_aes(
+    protocol_id: str, subject_id: int, request: Request, actor: CurrentActor
+) -> list[dict[str, Any]]:
+    """A subject's AE episodes."""
+    protocol = protocol_of(request, protocol_id)
+    return run(
+        request,
+        actor.username,
+        lambda s: [ae_out(e) for e in adverse_events.subject_events(s, actor, protocol, subject_id)],
+        write=False,
+    )
+
+
+@router.get(TRIAL + "/subjects/{subject_id}/adverse-events/max-grades")
+def max_grades(
+    protocol_id: str, subject_id: int, request: Request, actor: CurrentActor
+) -> list[dict[str, Any]]:
+    """Maximum grade per term (all causes and treatment-related), derived from the episodes."""
+    protocol = protocol_of(request, protocol_id)
+    return run(
+        request,
+        actor.username,
+        lambda s: adverse_events.max_grades(
+            adverse_events.subject_events(s, actor, protocol, subject_id), protocol
+        ),
+        write=False,
+    )
+
+
+@router.get(TRIAL + "/adverse-events/{ae_id}")
+def get_ae(protocol_id: str, ae_id: int, request: Request, actor: CurrentActor) -> dict[str, Any]:
+    """One AE episode."""
+    protocol = protocol_of(request, protocol_id)
+    return run(
+        request,
+        actor.username,
+        lambda s: ae_out(adverse_events.get_event(s, actor, protocol, ae_id)),
+        write=False,
+    )
+
+
+@router.patch(TRIAL + "/adverse-events/{ae_id}")
+def update_ae(
+    protocol_id: str, ae_id: int, body: AdverseEventPatch, request: Request, actor: CurrentActor
+) -> dict[str, Any]:
+    """Update an AE episode (grade, resolution, outcome, ...); audited with the reason."""
+    protocol = protocol_of(request, protocol_id)
+    changes = body.model_dump(exclude_unset=True, exclude={"reason"})
+
+    def work(session: Session) -> dict[str, Any]:
+        return change_out(adverse_events.update_adverse_event(session, actor, protocol, ae_id, changes))
+
+    return run(request, actor.username, work, reason=body.reason)
+
+
+@router.post(TRIAL + "/adverse-events/{ae_id}/episodes", status_code=201)
+def new_episode(
+    protocol_id: str, ae_id: int, body: EpisodeIn, request: Request, actor: CurrentActor
+) -> dict[str, Any]:
+    """A grade change as a new episode: the current episode ends on ``change_date``."""
+    protocol = protocol_of(request, protocol_id)
+
+    def work(session: Session) -> dict[str, Any]:
+        change = adverse_events.start_new_episode(
+            session,
+            actor,
+            protocol,
+            ae_id,
+            grade=body.grade,
+            change_date=body.change_date,
+            death_date=body.death_date,
+            sae_criteria=tuple(body.sae_criteria),
+            site_aware_at=body.site_aware_at,
+        )
+        return change_out(change)
+
+    return run(request, actor.username, work, reason=body.reason)
+
+
+@router.patch(TRIAL + "/adverse-events/{ae_id}/attributions")
+def update_attributions(
+    protocol_id: str, ae_id: int, body: AttributionIn, request: Request, actor: CurrentActor
+) -> dict[str, Any]:
+    """An investigator changes an AE's attribution (reason required); the rules are re-checked."""
+    protocol = protocol_of(request, protocol_id)
+
+    def work(session: Session) -> dict[str, Any]:
+        return change_out(
+            adverse_events.update_attributions(session, actor, protocol, ae_id, body.attributions)
+        )
+
+    return run(request, actor.username, work, reason=body.reason)
+
+
+# ---- labs -----------------------------------------------------------------------------------------
+
+
+@router.post(TRIAL + "/subjects/{subject_id}/labs", status_code=201)
+def record_labs(
+    protocol_id: str, subject_id: int, body: LabBatchIn, request: Request, actor: CurrentActor
+) -> dict[str, Any]:
+    """Enter or import lab results (all or none); returns them with the CTCAE grade proposals."""
+    protocol = protocol_of(request, protocol_id)
+    items = [LabInput(**item.model_dump()) for item in body.results]
+
+    def work(session: Session) -> dict[str, Any]:
+        stored = labs.record_results(session, actor, protocol, subject_id, items, source=body.source)
+        ids = {r.id for r in stored}
+        proposals = [
+            p for p in labs.grade_proposals(session, actor, protocol, subject_id) if p.lab_result_id in ids
+        ]
+        return {"results": [lab_out(r) for r in stored], "proposals": [proposal_out(p) for p in proposals]}
+
+    return run(request, actor.username, work)
+
+
+@router.get(TRIAL + "/subjects/{subject_id}/labs")
+def list_labs(
+    protocol_id: str, subject_id: int, request: Request, actor: CurrentActor
+) -> list[dict[str, Any]]:
+    """A subject's lab results."""
+    protocol = protocol_of(request, protocol_id)
+    return run(
+        request,
+        actor.username,
+        lambda s: [lab_out(r) for r in labs.subject_results(s, actor, protocol, subject_id)],
+        write=False,
+    )
+
+
+@router.get(TRIAL + "/subjects/{subject_id}/lab-grade-proposals")
+def lab_proposals(
+    protocol_id: str, subject_id: int, request: Request, actor: CurrentActor
+) -> list[dict[str, Any]]:
+    """The CTCAE v5.0 grade proposal of each graded, non-baseline result."""
+    protocol = protocol_of(request, protocol_id)
+    return run(
+        request,
+        actor.username,
+        lambda s: [proposal_out(p) for p in labs.grade_proposals(s, actor, protocol, subject_id)],
+        write=False,
+    )
+
+
+@router.post(TRIAL + "/labs/{lab_result_id}/confirm", status_code=201)
+def confirm_lab_proposal(
+    protocol_id: str, lab_result_id: int, body: ConfirmIn, request: Request, actor: CurrentActor
+) -> dict[str, Any]:
+    """An investigator confirms a grade proposal into an AE episode (audited)."""
+    protocol = protocol_of(request, protocol_id)
+
+    def work(session: Session) -> dict[str, Any]:
+        change = labs.confirm_proposal(
+            session, actor, protocol, lab_result_id, term=body.term, attributions=body.attributions
+        )
+        return change_out(change)
+
+    return run(request, actor.username, work)
+
+
+# ---- alerts, catalogue, report ------------------------------------------------------------------
+
+
+@router.get("/api/alerts")
+def list_alerts(
+    request: Request,
+    actor: CurrentActor,
+    protocol_id: str | None = None,
+    open_only: bool = Query(default=False, description="Only alerts not yet acknowledged"),
+) -> list[dict[str, Any]]:
+    """Safety alerts (safety reviewers, statisticians of the coordinating centre, monitors)."""
+    return run(
+        request,
+        actor.username,
+        lambda s: [
+            alert_out(a)
+            for a in adverse_events.list_alerts(s, actor, protocol_id=protocol_id, open_only=open_only)
+        ],
+        write=False,
+    )
+
+
+@router.post("/api/alerts/{alert_id}/acknowledge")
+def acknowledge_alert(
+    alert_id: int, body: AcknowledgeIn, request: Request, actor: CurrentActor
+) -> dict[str, Any]:
+    """Acknowledge an alert (audited with the note)."""
+    return run(
+        request,
+        actor.username,
+        lambda s: alert_out(adverse_events.acknowledge_alert(s, actor, alert_id, body.note)),
+        reason=f"alert acknowledged: {body.note}",
+    )
+
+
+@router.get("/api/ctcae/terms")
+def ctcae_terms(_actor: CurrentActor) -> dict[str, Any]:
+    """The AE term catalogue shipped with the product (CTCAE v5.0)."""
+    return term_catalogue().model_dump()
+
+
+@router.get("/api/ctcae/lab-grading")
+def ctcae_lab_grading(_actor: CurrentActor) -> dict[str, Any]:
+    """The CTCAE v5.0 lab grading table used for grade proposals."""
+    return lab_grading_table().model_dump()
+
+
+@router.get(TRIAL + "/safety-report", response_model=None)
+def report(
+    protocol_id: str,
+    request: Request,
+    actor: CurrentActor,
+    format: Literal["json", "html", "pdf"] = "json",
+) -> dict[str, Any] | Response:
+    """The DSMB safety report as JSON, HTML or PDF (reading it is audited)."""
+    protocol = protocol_of(request, protocol_id)
+    document = run(request, actor.username, lambda s: safety_report.report_for(s, actor, protocol, format))
+    if format == "html":
+        return HTMLResponse(render_html(document))
+    if format == "pdf":
+        return Response(
+            render_pdf(document),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{protocol_id}-safety-report.pdf"'},
+        )
+    return document

@@ -1,0 +1,262 @@
+"""Lab results and CTCAE v5.0 grade proposals.
+
+Results are entered or imported (a batch of results) in any unit the eligibility machinery accepts
+(:mod:`trialdesk.domain.units`: conversion to the canonical unit and plausibility checks); LLN and
+ULN are given in the result's unit and stored in both. For every non-baseline result the grading
+engine (:mod:`trialdesk.domain.safety.ctcae`, table ``ctcae_v5_lab_grading.yaml``) proposes a grade
+against the subject's baseline of the same test (the latest result flagged ``is_baseline`` on or
+before the result's date). A proposal is only a proposal: an investigator confirms it into an AE
+record (audited), with attribution, through :func:`confirm_proposal`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialdesk.adapters.ctcae_data import lab_grading_table
+from trialdesk.adapters.db.models import AdverseEvent, LabResult, Subject
+from trialdesk.domain.eligibility.rules import LabTest
+from trialdesk.domain.protocol.model import Protocol
+from trialdesk.domain.roles import Capability
+from trialdesk.domain.safety.ctcae import LabGrade, LabReferences, grade_result
+from trialdesk.domain.units import TESTS, UnitError, plausibility_problem, to_canonical
+from trialdesk.services.actors import Actor, visible_subject
+from trialdesk.services.adverse_events import AdverseEventInput, AeChange, record_adverse_event
+from trialdesk.services.errors import Conflict, InvalidInput, NotFound
+
+GRADED_TESTS: tuple[str, ...] = tuple(dict.fromkeys(t.test for t in lab_grading_table().terms))
+"""Tests with a CTCAE v5.0 lab term: hemoglobin, wbc, anc, lymphocytes, platelets, alt, ast,
+total_bilirubin, creatinine, albumin."""
+
+
+@dataclass(frozen=True)
+class LabInput:
+    """One result as entered: test code, value and unit, reference limits in the same unit."""
+
+    test: str
+    value: float
+    unit: str
+    collected_date: dt.date
+    lln: float | None = None
+    uln: float | None = None
+    is_baseline: bool = False
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposed CTCAE grade for one result and term, with what it was graded against."""
+
+    lab_result_id: int
+    subject_id: int
+    test: str
+    collected_date: dt.date
+    value: float
+    unit: str
+    grade: LabGrade
+    baseline_value: float | None
+    confirmed_ae_id: int | None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def proposable(self) -> bool:
+        """Whether there is a grade >= 1 to confirm and it is not confirmed yet."""
+        return bool(self.grade.grade) and self.confirmed_ae_id is None
+
+
+def _canonical(test: LabTest, value: float | None, unit: str, where: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return to_canonical(test, value, unit)
+    except UnitError as exc:
+        raise InvalidInput(str(exc), field=f"{where}.unit") from None
+
+
+def _check(item: LabInput, where: str) -> LabTest:
+    if item.test not in TESTS:
+        raise InvalidInput(
+            f"unknown lab test '{item.test}' (known: {', '.join(sorted(TESTS))})", field=f"{where}.test"
+        )
+    test: LabTest = item.test
+    _canonical(test, item.value, item.unit, where)
+    problem = plausibility_problem(test, item.value, item.unit)
+    if problem:
+        raise InvalidInput(problem, field=f"{where}.value")
+    for name, limit in (("lln", item.lln), ("uln", item.uln)):
+        if limit is not None and (limit <= 0 or plausibility_problem(test, limit, item.unit)):
+            raise InvalidInput(
+                f"{name} {limit} {item.unit} is not a plausible limit for {item.test}",
+                field=f"{where}.{name}",
+            )
+    if item.lln is not None and item.uln is not None and item.lln >= item.uln:
+        raise InvalidInput(f"lln {item.lln} is not below uln {item.uln}", field=f"{where}.lln")
+    if item.collected_date > dt.datetime.now(dt.UTC).date():
+        raise InvalidInput(
+            f"collection date {item.collected_date} is in the future", field=f"{where}.collected_date"
+        )
+    return test
+
+
+def record_results(
+    session: Session,
+    actor: Actor,
+    protocol: Protocol,
+    subject_id: int,
+    items: list[LabInput],
+    *,
+    source: str = "entered",
+) -> list[LabResult]:
+    """Store a batch of results (``source``: ``entered`` or ``imported``); all or none (422 naming
+    ``results[i].field`` for the first bad one)."""
+    actor.require(Capability.ENTER_DATA)
+    subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id, for_update=True)
+    if not items:
+        raise InvalidInput("no lab results given", field="results")
+    now = dt.datetime.now(dt.UTC)
+    stored = []
+    for index, item in enumerate(items):
+        where = f"results[{index}]"
+        test = _check(item, where)
+        row = LabResult(
+            subject_id=subject.id,
+            test=test,
+            value=item.value,
+            unit=item.unit,
+            lln=item.lln,
+            uln=item.uln,
+            value_canonical=to_canonical(test, item.value, item.unit),
+            lln_canonical=_canonical(test, item.lln, item.unit, where),
+            uln_canonical=_canonical(test, item.uln, item.unit, where),
+            collected_date=item.collected_date,
+            is_baseline=item.is_baseline,
+            source=source,
+            entered_by=actor.username,
+            created_at=now,
+        )
+        session.add(row)
+        stored.append(row)
+    session.flush()
+    return stored
+
+
+def _baseline(results: list[LabResult], result: LabResult) -> LabResult | None:
+    candidates = [
+        r
+        for r in results
+        if r.is_baseline
+        and r.test == result.test
+        and r.collected_date <= result.collected_date
+        and r.id != result.id
+    ]
+    return max(candidates, key=lambda r: (r.collected_date, r.id), default=None)
+
+
+def _proposals_for(results: list[LabResult], confirmed: dict[tuple[int, str], int]) -> list[Proposal]:
+    table = lab_grading_table()
+    proposals = []
+    for result in sorted(results, key=lambda r: (r.collected_date, r.id)):
+        if result.is_baseline or result.test not in GRADED_TESTS:
+            continue
+        baseline = _baseline(results, result)
+        refs = LabReferences(
+            lln=result.lln_canonical,
+            uln=result.uln_canonical,
+            baseline=None if baseline is None else baseline.value_canonical,
+        )
+        for grade in grade_result(table, result.test, result.value_canonical, refs):
+            proposals.append(
+                Proposal(
+                    lab_result_id=result.id,
+                    subject_id=result.subject_id,
+                    test=result.test,
+                    collected_date=result.collected_date,
+                    value=result.value,
+                    unit=result.unit,
+                    grade=grade,
+                    baseline_value=None if baseline is None else baseline.value,
+                    confirmed_ae_id=confirmed.get((result.id, grade.term)),
+                    notes=grade.notes,
+                )
+            )
+    return proposals
+
+
+def subject_results(session: Session, actor: Actor, protocol: Protocol, subject_id: int) -> list[LabResult]:
+    """A subject's lab results by collection date."""
+    subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
+    return list(
+        session.scalars(
+            select(LabResult)
+            .where(LabResult.subject_id == subject.id)
+            .order_by(LabResult.collected_date, LabResult.id)
+        )
+    )
+
+
+def _confirmed(session: Session, subject_id: int) -> dict[tuple[int, str], int]:
+    rows = session.execute(
+        select(AdverseEvent.lab_result_id, AdverseEvent.term, AdverseEvent.id).where(
+            AdverseEvent.subject_id == subject_id, AdverseEvent.lab_result_id.is_not(None)
+        )
+    )
+    return {(int(lab_id), term): ae_id for lab_id, term, ae_id in rows}
+
+
+def grade_proposals(session: Session, actor: Actor, protocol: Protocol, subject_id: int) -> list[Proposal]:
+    """The CTCAE v5.0 grade proposal of every graded, non-baseline result of the subject."""
+    results = subject_results(session, actor, protocol, subject_id)
+    return _proposals_for(results, _confirmed(session, subject_id))
+
+
+def confirm_proposal(
+    session: Session,
+    actor: Actor,
+    protocol: Protocol,
+    lab_result_id: int,
+    *,
+    term: str | None = None,
+    attributions: dict[str, str] | None = None,
+) -> AeChange:
+    """An investigator confirms a proposal into an AE episode (onset = collection date, the proposed
+    term, SOC and grade); the AE insert is audited and the safety monitor re-runs."""
+    actor.require(Capability.ATTEST)
+    result = session.get(LabResult, lab_result_id)
+    if result is None:
+        raise NotFound(f"lab result {lab_result_id} not found")
+    subject: Subject = visible_subject(session, actor, result.subject_id, protocol_id=protocol.id)
+    proposals = [
+        p for p in grade_proposals(session, actor, protocol, subject.id) if p.lab_result_id == result.id
+    ]
+    if term is not None:
+        proposals = [p for p in proposals if p.grade.term.lower() == term.strip().lower()]
+    if not proposals:
+        raise Conflict(f"lab result {lab_result_id} has no CTCAE grade proposal", rule="no_proposal")
+    proposal = proposals[0]
+    if proposal.confirmed_ae_id is not None:
+        raise Conflict(
+            f"the proposal was confirmed already as adverse event {proposal.confirmed_ae_id}",
+            rule="already_confirmed",
+        )
+    if not proposal.grade.grade:
+        raise Conflict(
+            f"{proposal.grade.term}: no CTCAE grade to confirm (grade {proposal.grade.grade})",
+            rule="no_proposal",
+        )
+    change = record_adverse_event(
+        session,
+        actor,
+        protocol,
+        subject.id,
+        AdverseEventInput(
+            term=proposal.grade.term,
+            grade=proposal.grade.grade,
+            onset_date=result.collected_date,
+            attributions=attributions or {},
+        ),
+        lab_result_id=result.id,
+    )
+    return change

@@ -1,0 +1,349 @@
+"""The safety report: the tables a DSMB reads, from the trial database.
+
+:func:`safety_tables` returns every table as a list of row dicts (the trial report embeds them under
+``ReportSnapshot.safety_tables``); :func:`safety_report` adds the header (trial, state, date).
+Rendering to HTML (Jinja2) and PDF (matplotlib) is in :mod:`trialdesk.adapters.safety_report_render`.
+
+Conventions:
+
+* Analysis groups: one per (phase, arm) of the protocol (``iia/A``, ``iib/A``, ``iib/B``; a single-
+  phase trial uses the arm id), plus ``Total``. Subjects: enrolled subjects (any post-enrolment status).
+* "Exposed" = treatment start date recorded, or any recorded AE (a subject with an AE is in the safety
+  population even before the start date is entered).
+* AE counts are *subjects* by their maximum CTCAE grade within the SOC/term (maximum grade derived
+  over all episodes). Treatment-related: any component attributed at a level the protocol's
+  ``attribution.related_levels`` lists (default possible, probable, definite).
+* Stopping-rule operating characteristics: exact P(X >= threshold), X ~ Binomial(n, p), for the
+  current and planned population sizes and true per-subject rates 1-20 %.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialdesk.adapters.db.audit import log_event
+from trialdesk.adapters.db.models import AdverseEvent, Subject
+from trialdesk.domain.protocol.model import Protocol
+from trialdesk.domain.roles import Role
+from trialdesk.domain.safety.stopping_rules import probability_rule_met
+from trialdesk.domain.safety.toxicity_monitoring import boundary_table
+from trialdesk.services.actors import Actor
+from trialdesk.services.adverse_events import is_related, toxicity_status
+from trialdesk.services.errors import PermissionDenied
+from trialdesk.services.trials import NOT_ENROLLED, enrolled_count, get_trial, stopping_status
+
+TRUE_RATES: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.10, 0.15, 0.20)
+"""True per-subject event rates at which the stopping rule's probability is tabulated."""
+
+GRADE_BANDS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("any", (1, 2, 3, 4, 5)),
+    ("1-2", (1, 2)),
+    ("3-4", (3, 4)),
+    ("5", (5,)),
+)
+TOTAL = "Total"
+
+Row = dict[str, Any]
+
+
+def _group_label(protocol: Protocol, phase_id: str | None, arm_id: str | None) -> str:
+    if len(protocol.design.phases) == 1:
+        return str(arm_id)
+    return f"{phase_id}/{arm_id}"
+
+
+def groups(protocol: Protocol) -> list[str]:
+    """The analysis groups of the protocol, in design order, then ``Total``."""
+    labels = [_group_label(protocol, phase.id, arm) for phase in protocol.design.phases for arm in phase.arms]
+    return [*labels, TOTAL]
+
+
+def _subjects(session: Session, protocol: Protocol) -> list[Subject]:
+    return list(
+        session.scalars(
+            select(Subject)
+            .where(
+                Subject.protocol_id == protocol.id,
+                Subject.phase_id.is_not(None),
+                Subject.status.not_in(NOT_ENROLLED),
+            )
+            .order_by(Subject.id)
+        )
+    )
+
+
+def _events(session: Session, subject_ids: list[int]) -> list[AdverseEvent]:
+    if not subject_ids:
+        return []
+    return list(
+        session.scalars(
+            select(AdverseEvent).where(AdverseEvent.subject_id.in_(subject_ids)).order_by(AdverseEvent.id)
+        )
+    )
+
+
+class _Data:
+    """Subjects, their groups and AEs, loaded once per report."""
+
+    def __init__(self, session: Session, protocol: Protocol) -> None:
+        self.protocol = protocol
+        self.subjects = _subjects(session, protocol)
+        self.by_id = {s.id: s for s in self.subjects}
+        self.group = {s.id: _group_label(protocol, s.phase_id, s.arm_id) for s in self.subjects}
+        self.events = _events(session, [s.id for s in self.subjects])
+        self.groups = groups(protocol)
+
+    def members(self, group: str) -> list[Subject]:
+        return [s for s in self.subjects if group == TOTAL or self.group[s.id] == group]
+
+    def exposed(self, group: str) -> int:
+        with_ae = {e.subject_id for e in self.events}
+        return sum(1 for s in self.members(group) if s.treatment_start_date is not None or s.id in with_ae)
+
+
+def _exposure(data: _Data) -> list[Row]:
+    rows = []
+    for group in data.groups:
+        members = data.members(group)
+        rows.append(
+            {
+                "group": group,
+                "enrolled": len(members),
+                "exposed": data.exposed(group),
+                "treatment_started": sum(1 for s in members if s.treatment_start_date is not None),
+                "deaths": sum(1 for s in members if s.death_date is not None),
+            }
+        )
+    return rows
+
+
+def _band_counts(data: _Data, events: Iterable[AdverseEvent]) -> Row:
+    worst: dict[int, int] = {}
+    for event in events:
+        worst[event.subject_id] = max(worst.get(event.subject_id, 0), event.grade)
+    row: Row = {}
+    for group in data.groups:
+        grades = [g for sid, g in worst.items() if group == TOTAL or data.group[sid] == group]
+        for band, members in GRADE_BANDS:
+            row[f"{group} {band}"] = sum(1 for g in grades if g in members)
+    return row
+
+
+def _soc_term_table(data: _Data, keep: Callable[[AdverseEvent], bool]) -> list[Row]:
+    """Subjects by maximum grade: all AEs, then each SOC with its terms (DSMB layout)."""
+    events = [e for e in data.events if keep(e)]
+    rows: list[Row] = [{"soc": "All SOCs", "term": "Any adverse event", **_band_counts(data, events)}]
+    by_soc: dict[str, list[AdverseEvent]] = defaultdict(list)
+    for event in events:
+        by_soc[event.soc or "Not yet coded"].append(event)
+    for soc in sorted(by_soc):
+        rows.append({"soc": soc, "term": "All terms", **_band_counts(data, by_soc[soc])})
+        for term in sorted({e.term for e in by_soc[soc]}):
+            rows.append(
+                {"soc": soc, "term": term, **_band_counts(data, [e for e in by_soc[soc] if e.term == term])}
+            )
+    return rows
+
+
+def _attribution(event: AdverseEvent) -> str:
+    if not event.attributions:
+        return "not assessed"
+    return "; ".join(f"{component}: {level}" for component, level in sorted(event.attributions.items()))
+
+
+def _listing_row(data: _Data, event: AdverseEvent) -> Row:
+    subject = data.by_id[event.subject_id]
+    return {
+        "ae_id": event.id,
+        "subject": subject.screening_number,
+        "group": data.group[subject.id],
+        "soc": event.soc or "Not yet coded",
+        "term": event.term,
+        "grade": event.grade,
+        "onset_date": event.onset_date.isoformat(),
+        "resolution_date": event.resolution_date.isoformat() if event.resolution_date else None,
+        "serious": bool(event.serious),
+        "outcome": event.outcome,
+        "action_taken": event.action_taken,
+        "attribution": _attribution(event),
+        "treatment_related": is_related(event, data.protocol),
+    }
+
+
+def _sae_rows(data: _Data) -> list[Row]:
+    rows = []
+    for event in data.events:
+        if not event.serious:
+            continue
+        row = _listing_row(data, event)
+        row["sae_criteria"] = ", ".join(event.sae_criteria or [])
+        row["site_aware_at"] = event.site_aware_at.isoformat() if event.site_aware_at else None
+        row["recorded_at"] = event.created_at.isoformat()
+        row["reported_late"] = bool(event.sae_reported_late)
+        rows.append(row)
+    return rows
+
+
+def _deaths(data: _Data) -> list[Row]:
+    rows = []
+    for subject in data.subjects:
+        if subject.death_date is None:
+            continue
+        fatal = [e for e in data.events if e.subject_id == subject.id and e.grade == 5]
+        rows.append(
+            {
+                "subject": subject.screening_number,
+                "group": data.group[subject.id],
+                "death_date": subject.death_date.isoformat(),
+                "cause": "; ".join(e.term for e in fatal)
+                or "not recorded as an AE (e.g. disease progression)",
+                "attribution": "; ".join(_attribution(e) for e in fatal) or "not applicable",
+                "treatment_related": any(is_related(e, data.protocol) for e in fatal),
+            }
+        )
+    return rows
+
+
+def _stopping_rules(session: Session, protocol: Protocol) -> tuple[list[Row], list[Row]]:
+    status_rows: list[Row] = []
+    probability_rows: list[Row] = []
+    for rule, status in zip(protocol.stopping_rules, stopping_status(session, protocol), strict=True):
+        status_rows.append(
+            {
+                "rule_id": rule.id,
+                "description": rule.description,
+                "population_phase": rule.counts.population_phase,
+                "count": status.count,
+                "threshold": status.threshold,
+                "met": status.met,
+                "action": status.action,
+                "subjects": ", ".join(status.subjects),
+                "unattributed_subjects": ", ".join(status.unattributed_subjects),
+            }
+        )
+        size = protocol.phase(rule.counts.population_phase).target_size
+        sizes = [
+            ("enrolled", enrolled_count(session, protocol.id, rule.counts.population_phase)),
+            ("planned minimum", size.min),
+            ("planned maximum", size.max),
+        ]
+        for basis, n in sizes:
+            if n == 0 or (basis == "planned maximum" and size.max == size.min):
+                continue
+            for rate in TRUE_RATES:
+                probability_rows.append(
+                    {
+                        "rule_id": rule.id,
+                        "n_basis": basis,
+                        "n": n,
+                        "threshold": rule.threshold,
+                        "true_rate": rate,
+                        "probability": round(probability_rule_met(n, rule.threshold, rate), 4),
+                    }
+                )
+    return status_rows, probability_rows
+
+
+def _toxicity(session: Session, protocol: Protocol) -> tuple[list[Row], list[Row]]:
+    status_rows: list[Row] = []
+    boundary_rows: list[Row] = []
+    planned = protocol.design.target_enrolment.value
+    for monitor, status in zip(protocol.toxicity_monitoring, toxicity_status(session, protocol), strict=True):
+        status_rows.append(
+            {
+                "monitor_id": monitor.id,
+                "description": monitor.description,
+                "min_grade": monitor.min_grade,
+                "treatment_related": monitor.treatment_related,
+                "events": status.events,
+                "n": status.n,
+                "max_acceptable_rate": status.max_acceptable_rate,
+                "posterior_probability": round(status.posterior_probability, 4),
+                "posterior_threshold": status.posterior_threshold,
+                "warn_at": status.warn_at,
+                "warning": status.warning,
+            }
+        )
+        for row in boundary_table(monitor, planned):
+            boundary_rows.append({"monitor_id": monitor.id, "n": row.n, "warn_when_at_least": row.warn_at})
+    return status_rows, boundary_rows
+
+
+def safety_tables(session: Session, protocol: Protocol) -> dict[str, list[dict[str, Any]]]:
+    """Every DSMB safety table of the trial, each a list of row dicts (see the module docstring)."""
+    data = _Data(session, protocol)
+    rules, probabilities = _stopping_rules(session, protocol)
+    toxicity, boundary = _toxicity(session, protocol)
+    return {
+        "exposure": _exposure(data),
+        "ae_by_soc_term_all_cause": _soc_term_table(data, lambda e: True),
+        "ae_by_soc_term_treatment_related": _soc_term_table(data, lambda e: is_related(e, protocol)),
+        "grade_3_or_higher": [_listing_row(data, e) for e in data.events if e.grade >= 3],
+        "serious_adverse_events": _sae_rows(data),
+        "leading_to_discontinuation": [
+            _listing_row(data, e) for e in data.events if e.action_taken == "drug_withdrawn"
+        ],
+        "deaths": _deaths(data),
+        "stopping_rules": rules,
+        "stopping_rule_probabilities": probabilities,
+        "toxicity_monitoring": toxicity,
+        "toxicity_boundary": boundary,
+        "terms_needing_coding": [_listing_row(data, e) for e in data.events if e.needs_coding],
+    }
+
+
+TABLE_TITLES: dict[str, str] = {
+    "exposure": "Subjects enrolled and exposed, by group",
+    "ae_by_soc_term_all_cause": "AEs by SOC and term, subjects by maximum CTCAE grade (all causes)",
+    "ae_by_soc_term_treatment_related": "Treatment-related AEs by SOC and term, subjects by maximum grade",
+    "grade_3_or_higher": "Adverse events of grade 3 or higher",
+    "serious_adverse_events": "Serious adverse events (with the 24 h reporting clock)",
+    "leading_to_discontinuation": "Adverse events leading to discontinuation of study treatment",
+    "deaths": "Deaths, with cause and attribution",
+    "stopping_rules": "Stopping rules: count against threshold",
+    "stopping_rule_probabilities": "Exact binomial probability of meeting each stopping rule",
+    "toxicity_monitoring": "Continuous toxicity monitoring (warning boundary, never an automatic stop)",
+    "toxicity_boundary": "Toxicity warning boundary: warn when at least x of n subjects",
+    "terms_needing_coding": "Free-text terms awaiting coding",
+}
+"""The title of each table, in report order."""
+
+
+def safety_report(session: Session, protocol: Protocol) -> dict[str, Any]:
+    """The whole report: header plus :func:`safety_tables`."""
+    trial = get_trial(session, protocol.id)
+    return {
+        "protocol_id": protocol.id,
+        "protocol_version": protocol.version,
+        "title": protocol.short_title,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "phase_state": trial.phase_state,
+        "state_reason": trial.state_reason,
+        "groups": groups(protocol),
+        "ctcae_version": "CTCAE v5.0 (27 Nov 2017)",
+        "titles": TABLE_TITLES,
+        "tables": safety_tables(session, protocol),
+    }
+
+
+REPORT_READERS = frozenset({Role.SAFETY_REVIEWER, Role.STATISTICIAN, Role.MONITOR})
+"""Cross-site roles that read the (aggregate, all-site) safety report."""
+
+
+def report_for(
+    session: Session, actor: Actor, protocol: Protocol, output_format: str = "json"
+) -> dict[str, Any]:
+    """The safety report for ``actor`` (safety reviewer, statistician or monitor); the read is audited."""
+    if actor.role not in REPORT_READERS:
+        raise PermissionDenied(
+            f"role '{actor.role}' may not read the safety report", rule="read_safety_report"
+        )
+    document = safety_report(session, protocol)
+    log_event(session, "export", "safety_report", protocol.id, new_value=output_format)
+    return document
