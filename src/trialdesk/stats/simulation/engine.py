@@ -237,7 +237,9 @@ def _observe(plan: SimulationPlan, rng: np.random.Generator, entry: FloatArray) 
         assert plan.cutoff_months_after_last_patient is not None
         cutoff = entry[:, -1] + plan.cutoff_months_after_last_patient
     followup = cutoff[:, None] - entry
-    event = calendar <= cutoff[:, None]  # compared on the calendar scale: exactly E events at an E-event cut-off
+    event = (
+        calendar <= cutoff[:, None]
+    )  # compared on the calendar scale: exactly E events at an E-event cut-off
     if observable is not None:
         event &= observable
     limit = followup if dropout is None else np.minimum(dropout, followup)

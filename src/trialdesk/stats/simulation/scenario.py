@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trialdesk.stats.errors import DesignInputError
 
@@ -209,18 +209,19 @@ class Scenario(_Model):
         default_factory=dict, description="Phase id -> number of patients (default: the protocol maximum)"
     )
 
-    @model_validator(mode="after")
-    def _references(self) -> Scenario:
-        for arm_id, spec in self.arms.items():
+    @field_validator("arms")
+    @classmethod
+    def _references(cls, arms: dict[str, ArmSpec]) -> dict[str, ArmSpec]:
+        for arm_id, spec in arms.items():
             if isinstance(spec, ProportionalHazards):
-                ref = self.arms.get(spec.relative_to)
+                ref = arms.get(spec.relative_to)
                 if ref is None:
                     raise ValueError(
                         f"arm '{arm_id}' is relative_to '{spec.relative_to}', which is not an arm"
                     )
                 if isinstance(ref, ProportionalHazards):
                     raise ValueError(f"arm '{arm_id}' is relative_to '{spec.relative_to}', itself relative")
-        return self
+        return arms
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
