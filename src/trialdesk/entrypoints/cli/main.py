@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from trialdesk import __version__
-from trialdesk.entrypoints.cli import analyze, database, design, protocol, recist, screen, serve, users
+from trialdesk.entrypoints.cli import (
+    analyze,
+    database,
+    design,
+    protocol,
+    recist,
+    safety,
+    screen,
+    serve,
+    users,
+)
 
 app = typer.Typer(
     name="trialdesk",
@@ -20,6 +30,7 @@ app.add_typer(database.db_app, name="db")
 app.add_typer(database.audit_app, name="audit")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.site_app, name="site")
+app.add_typer(safety.app, name="safety")
 app.command("openapi")(users.openapi_command)
 app.command("screen")(screen.screen_command)
 app.command("recist")(recist.recist_command)

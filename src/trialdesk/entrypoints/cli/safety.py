@@ -1,0 +1,70 @@
+"""``trialdesk safety``: the DSMB safety report from the trial database.
+
+``trialdesk safety report PROTOCOL_ID [--format json|html|pdf] [--output FILE]`` reads the database of
+TRIALDESK_DATABASE_URL (default: SQLite in TRIALDESK_DATA_DIR) through the same service as
+``GET /api/trials/{protocol_id}/safety-report``; the export is audited.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from trialdesk.adapters.db.audit import log_event
+from trialdesk.adapters.db.engine import unit_of_work
+from trialdesk.adapters.db.migrate import is_current
+from trialdesk.adapters.safety_report_render import render_html, render_pdf
+from trialdesk.entrypoints.cli.database import engine_from_settings
+from trialdesk.entrypoints.cli.output import console, fail
+from trialdesk.entrypoints.cli.protocol import get_protocol
+from trialdesk.entrypoints.cli.users import CLI_ACTOR
+from trialdesk.services.errors import ServiceError
+from trialdesk.services.safety_report import safety_report
+
+app = typer.Typer(help="Safety monitoring: the DSMB safety report.", no_args_is_help=True)
+
+
+class ReportFormat(StrEnum):
+    json = "json"
+    html = "html"
+    pdf = "pdf"
+
+
+@app.command("report")
+def report_command(
+    protocol_id: str = typer.Argument(..., help="Protocol id, e.g. scr-escc-01"),
+    output_format: ReportFormat = typer.Option(ReportFormat.json, "--format", help="json, html or pdf"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file (required for pdf)"),
+) -> None:
+    """Subjects exposed, AEs by SOC/term x maximum grade (all-cause and treatment-related), grade >= 3,
+    SAEs, discontinuations, deaths, stopping rules with their binomial probabilities, toxicity boundary."""
+    protocol = get_protocol(protocol_id)
+    if output_format == ReportFormat.pdf and output is None:
+        fail("--output FILE is required for --format pdf")
+    engine = engine_from_settings()
+    if not is_current(engine):
+        fail("the database has no trialdesk schema: run 'trialdesk db upgrade' first")
+    try:
+        with unit_of_work(engine, CLI_ACTOR) as session:
+            document = safety_report(session, protocol)
+            log_event(session, "export", "safety_report", protocol.id, new_value=output_format.value)
+    except ServiceError as exc:
+        fail(exc.message)
+    finally:
+        engine.dispose()
+    if output_format == ReportFormat.pdf:
+        assert output is not None
+        output.write_bytes(render_pdf(document))
+    else:
+        text = (
+            json.dumps(document, indent=2, ensure_ascii=False) if output_format == ReportFormat.json else ""
+        )
+        text = text or render_html(document)
+        if output is None:
+            typer.echo(text)
+            return
+        output.write_text(text, encoding="utf-8")
+    console.print(f"[green]safety report ({output_format.value}) written to {output}[/]")
