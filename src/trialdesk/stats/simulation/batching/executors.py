@@ -131,7 +131,7 @@ class DaskExecutor:
         results: dict[int, TrialOutcomes] = {}
         try:
             client = Client(  # type: ignore[no-untyped-call]
-                self.address, timeout=self.timeout_seconds, set_as_default=False
+                self.address, timeout=self.timeout_seconds
             )
         except OSError as exc:
             raise DesignInputError(
