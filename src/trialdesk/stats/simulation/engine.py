@@ -46,7 +46,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
-from trialdesk.stats.kaplan_meier import greenwood_kaplan_meier
 from trialdesk.stats.one_sample_logrank import HistoricalControl, one_sample_logrank_statistic
 from trialdesk.stats.simulation.plan import SimulationPlan
 from trialdesk.stats.simulation.results import TrialOutcomes
@@ -124,9 +123,16 @@ def two_group_logrank(rs: RiskSets) -> tuple[FloatArray, FloatArray]:
 
 
 def km_median(time: FloatArray, n_risk: ArrayLike, n_event: ArrayLike) -> FloatArray:
-    """Kaplan-Meier median per trial: the first time with ``S(t) <= 0.5``; NaN when not reached."""
-    surv, _ = greenwood_kaplan_meier(n_risk, n_event)
-    below = surv <= 0.5
+    """Kaplan-Meier median per trial: the first time with ``S(t) <= 0.5``; NaN when not reached.
+
+    ``S`` is the product-limit estimate of :func:`trialdesk.stats.kaplan_meier.greenwood_kaplan_meier`
+    (without the Greenwood SE, which the median does not need).
+    """
+    n = np.asarray(n_risk, dtype=np.float64)
+    d = np.asarray(n_event, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(n > 0, 1.0 - d / n, 1.0)
+    below = np.cumprod(step, axis=-1) <= 0.5
     index = np.argmax(below, axis=-1)
     median = np.take_along_axis(time, index[..., None], axis=-1)[..., 0]
     out: FloatArray = np.where(below[..., -1], median, np.nan)
