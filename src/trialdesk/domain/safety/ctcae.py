@@ -220,10 +220,10 @@ def _row_outcome(row: GradeRow, value: float, refs: LabReferences, digits: int) 
             if bound.choice is None:
                 return "fails", ""
             choices.append(bound.choice)
+    if choices:  # the row cannot hold whatever the missing references are
+        return ("fails", "") if unknown else ("fails_by_choice", choices[0])
     if unknown:
         return "unknown", ""
-    if choices:
-        return "fails_by_choice", choices[0]
     return "holds", ""
 
 
