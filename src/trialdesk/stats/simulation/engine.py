@@ -197,8 +197,11 @@ def _event_times(plan: SimulationPlan, rng: np.random.Generator, codes: NDArray[
     x = rng.standard_exponential(codes.shape)
     models = plan.arm_models
     if all(model.base == models[0].base for model in models):
-        scales = np.asarray([1.0 / model.multiplier for model in models])
-        x *= np.take(scales, codes)
+        scales = [1.0 / model.multiplier for model in models]
+        if len(scales) == 2:  # arithmetic select: several times faster than a gather
+            x *= scales[0] + (scales[1] - scales[0]) * codes
+        else:
+            x *= np.take(np.asarray(scales), codes)
         return models[0].inverse_base(x)
     times = np.empty_like(x)
     for j, model in enumerate(models):
