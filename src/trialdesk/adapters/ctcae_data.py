@@ -60,5 +60,7 @@ def lab_grading_table() -> LabGradingTable:
     for term in table.terms:
         entry = catalogue.lookup(term.term)
         if entry is None or entry.soc != term.soc:
-            raise CtcaeDataError(f"{LAB_GRADING_FILE}: '{term.term}' is not in the term catalogue with its SOC")
+            raise CtcaeDataError(
+                f"{LAB_GRADING_FILE}: '{term.term}' is not in the term catalogue with its SOC"
+            )
     return table

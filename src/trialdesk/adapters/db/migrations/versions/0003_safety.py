@@ -12,6 +12,8 @@ downgrade can drop them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,7 +23,7 @@ branch_labels = None
 depends_on = None
 
 
-def _ae_columns() -> list[sa.Column[object]]:
+def _ae_columns() -> list[sa.Column[Any]]:
     """The columns 0003 adds to ``adverse_events`` (fresh objects for each use)."""
     return [
         sa.Column("soc", sa.String(length=120), nullable=True),
