@@ -79,16 +79,17 @@ def risk_sets(time: FloatArray, event: BoolArray, group: BoolArray) -> RiskSets:
     Times must be >= 0 for patients in the analysis and negative for padding (not enrolled).
     """
     n = time.shape[-1]
-    bits = np.ascontiguousarray(time, dtype=np.float64).view(np.int64)
-    key = bits & ~_LOW_BITS
+    key = np.ascontiguousarray(time, dtype=np.float64).view(np.int64) & ~_LOW_BITS
     key += event.view(np.int8) * np.int8(2) + group.view(np.int8)
-    key.sort(axis=-1)
-    low = key & _LOW_BITS
-    key -= low
+    # sort as float64: the float order of the packed keys is the time order (negatives first), and
+    # numpy's vectorised float sort is faster than its integer sort
+    key.view(np.float64).sort(axis=-1)
+    low = (key & _LOW_BITS).astype(np.int8)
+    key &= ~_LOW_BITS
     ts = key.view(np.float64)
     ev = low >> 1
     g = low & 1
-    cum_g = np.cumsum(g, axis=-1)
+    cum_g = np.cumsum(g, axis=-1, dtype=np.int32)
     total_g = cum_g[..., -1:]
     same = ts[..., 1:] == ts[..., :-1]
     same &= ts[..., 1:] >= 0
@@ -113,12 +114,13 @@ def two_group_logrank(rs: RiskSets) -> tuple[FloatArray, FloatArray]:
     """``(O_1 - E_1, V_11)`` of group 1 per trial (the k = 2 case of ``logrank_from_counts``)."""
     frac = rs.n_risk_1 / rs.n_risk
     expected_terms = rs.d * frac
-    o_minus_e = np.sum(rs.d_1, axis=-1) - np.sum(expected_terms, axis=-1)
+    expected = np.sum(expected_terms, axis=-1)
+    o_minus_e = np.sum(rs.d_1, axis=-1, dtype=np.float64) - expected
     if rs.ties:
         n_minus_1 = np.where(rs.n_risk > 1, rs.n_risk - 1.0, 1.0)
         variance = np.sum(expected_terms * (rs.n_risk - rs.d) / n_minus_1 * (1.0 - frac), axis=-1)
-    else:  # one event at a time: d (n - d) / (n - 1) = d
-        variance = np.sum(expected_terms * (1.0 - frac), axis=-1)
+    else:  # one event at a time: d (n - d) / (n - 1) = d, and sum d f (1 - f) = E - sum d f^2
+        variance = expected - np.sum(expected_terms * frac, axis=-1)
     return o_minus_e, variance
 
 
@@ -145,8 +147,9 @@ def _entry_times(plan: SimulationPlan, rng: np.random.Generator, n_trials: int, 
         out: FloatArray = np.cumsum(rng.standard_exponential((n_trials, n)), axis=1) / plan.accrual_rate
         return out
     assert plan.accrual_duration is not None
-    spacings = np.cumsum(rng.standard_exponential((n_trials, n + 1)), axis=1)
-    out = spacings[:, :n] * (plan.accrual_duration / spacings[:, n:])
+    out = rng.random((n_trials, n))
+    out.sort(axis=1)
+    out *= plan.accrual_duration
     return out
 
 
