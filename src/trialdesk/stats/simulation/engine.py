@@ -112,7 +112,10 @@ def risk_sets(time: FloatArray, event: BoolArray, group: BoolArray) -> RiskSets:
 
 def two_group_logrank(rs: RiskSets) -> tuple[FloatArray, FloatArray]:
     """``(O_1 - E_1, V_11)`` of group 1 per trial (the k = 2 case of ``logrank_from_counts``)."""
-    frac = rs.n_risk_1 / rs.n_risk
+    if rs.ties:
+        frac = rs.n_risk_1 / rs.n_risk
+    else:  # n_risk is the same n, n - 1, ..., 1 for every trial: multiply by its reciprocal
+        frac = rs.n_risk_1 * (1.0 / np.asarray(rs.n_risk, dtype=np.float64))
     expected_terms = rs.d * frac
     expected = np.sum(expected_terms, axis=-1)
     o_minus_e = np.sum(rs.d_1, axis=-1, dtype=np.float64) - expected
@@ -130,10 +133,8 @@ def km_median(time: FloatArray, n_risk: ArrayLike, n_event: ArrayLike) -> FloatA
     ``S`` is the product-limit estimate of :func:`trialdesk.stats.kaplan_meier.greenwood_kaplan_meier`
     (without the Greenwood SE, which the median does not need).
     """
-    n = np.asarray(n_risk, dtype=np.float64)
-    d = np.asarray(n_event, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        step = np.where(n > 0, 1.0 - d / n, 1.0)
+    step = np.maximum(n_risk, 1)  # no one at risk means no event: a factor of 1
+    step = 1.0 - np.asarray(n_event) / step
     below = np.cumprod(step, axis=-1) <= 0.5
     index = np.argmax(below, axis=-1)
     median = np.take_along_axis(time, index[..., None], axis=-1)[..., 0]
