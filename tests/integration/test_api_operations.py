@@ -297,6 +297,12 @@ def test_randomization_flow_in_phase_iib(api: Api) -> None:
         assert api.get(user, f"/api/trials/{SCR}/allocations").status_code == 403
     allocations = api.get("stat", f"/api/trials/{SCR}/allocations").json()
     assert allocations[0]["strata_values"] == {"site": "S01", "ecog": "1"}
+    exports = [
+        r["table"]
+        for r in api.get("monitor", "/api/audit", params={"username": "stat"}).json()["items"]
+        if r["action"] == "export"
+    ]
+    assert exports == ["randomization_lists", "allocations"]  # viewing the list is audited
 
 
 def test_randomizing_a_bad_stratum_value_is_422(api: Api) -> None:

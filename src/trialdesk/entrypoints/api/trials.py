@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.db.models import Allocation, AllocationSlot, PhaseTransition, RandomizationList
 from trialdesk.domain.roles import Capability, Role, is_site_limited
 from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, registry_of, run
@@ -219,9 +220,10 @@ def get_lists(protocol_id: str, request: Request, actor: CurrentActor) -> list[d
                 )
             ]
             out.append(item)
+        log_event(session, "export", "randomization_lists", protocol_id, reason="allocation list viewed")
         return out
 
-    return run(request, actor.username, work, write=False)
+    return run(request, actor.username, work)
 
 
 @router.get("/{protocol_id}/allocations")
@@ -234,7 +236,7 @@ def allocations(protocol_id: str, request: Request, actor: CurrentActor) -> list
         rows = session.scalars(
             select(Allocation).where(Allocation.protocol_id == protocol_id).order_by(Allocation.id)
         )
-        return [
+        out = [
             {
                 "subject_id": a.subject_id,
                 "arm": a.arm_id,
@@ -246,5 +248,7 @@ def allocations(protocol_id: str, request: Request, actor: CurrentActor) -> list
             }
             for a in rows
         ]
+        log_event(session, "export", "allocations", protocol_id, reason="allocations viewed")
+        return out
 
-    return run(request, actor.username, work, write=False)
+    return run(request, actor.username, work)
