@@ -4,8 +4,8 @@ Definitions (``docs/analysis.md``):
 
 * **PFS**: origin (enrolment or randomization) to RECIST progression or death from any cause,
   censored at the last adequate tumour assessment. Censoring rules (FDA 2018, "Clinical Trial
-  Endpoints for the Approval of Cancer Drugs and Biologics", Table 6), each a protocol parameter in
-  :class:`~trialdesk.domain.protocol.model.AnalysisPlan`:
+  Endpoints for the Approval of Cancer Drugs and Biologics", appendix on PFS censoring), each a
+  protocol parameter in :class:`~trialdesk.domain.protocol.model.AnalysisPlan`:
 
   - no baseline assessment: censored at the origin;
   - no adequate post-baseline assessment: censored at the origin, unless death falls within

@@ -287,14 +287,14 @@ NoAssessmentRule = Literal["censor_at_origin", "censor_at_origin_unless_early_de
 """How PFS treats a subject without an (adequate) tumour assessment: always censored at the origin,
 or censored at the origin unless death falls within ``early_death_window_intervals`` imaging intervals."""
 
-_FDA_2018 = "FDA 2018 'Clinical Trial Endpoints for the Approval of Cancer Drugs and Biologics', Table 6"
+_FDA_2018 = "FDA 2018 'Clinical Trial Endpoints for the Approval of Cancer Drugs and Biologics'"
 
 
 class AnalysisPlan(FrozenModel):
     """Endpoint-derivation and analysis rules (statistical analysis plan), each a :class:`Parameter`.
 
     PFS censoring follows FDA (2018) "Clinical Trial Endpoints for the Approval of Cancer Drugs and
-    Biologics", Table 6 (censoring options for PFS): new anticancer therapy before a documented
+    Biologics", appendix on PFS censoring: new anticancer therapy before a documented
     progression, an event after two or more missed assessments, no baseline or no post-baseline
     assessment. Every default here is documented in ``docs/analysis.md``.
     """
