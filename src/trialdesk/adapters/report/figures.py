@@ -204,8 +204,8 @@ def waterfall_figure(
     grid = {
         "left": left + 0.75 / fig.get_figwidth(),
         "right": right,
-        "bottom": bottom + 0.5 * inch,
-        "top": top - 0.55 * inch,
+        "bottom": bottom + 0.85 * inch,
+        "top": top - 0.75 * inch,
         "wspace": 0.08,
     }
     axes = fig.subplots(1, max(len(panels), 1), sharey=True, squeeze=False, gridspec_kw=grid)[0]
@@ -227,7 +227,7 @@ def waterfall_figure(
         ax.axhline(0, color="black", lw=0.6)
         ax.set_xticks([])
         ax.set_xlim(-0.8, max(len(ordered), 1) - 0.2)
-        ax.set_title(f"{name} (n={len(ordered)})", fontsize=9)
+        ax.set_title(f"{name}\n(n = {len(ordered)})", fontsize=8.5)
         ax.spines["bottom"].set_visible(False)
     axes[0].set_ylabel("Best change in target-lesion sum from baseline")
     axes[0].yaxis.set_major_formatter(PercentFormatter(100.0, decimals=0))
@@ -259,8 +259,8 @@ def spider_figure(
     grid = {
         "left": left + 0.75 / fig.get_figwidth(),
         "right": right,
-        "bottom": bottom + 0.5 * inch,
-        "top": top - 0.55 * inch,
+        "bottom": bottom + 0.85 * inch,
+        "top": top - 0.75 * inch,
         "wspace": 0.08,
     }
     axes = fig.subplots(1, max(len(groups), 1), sharey=True, squeeze=False, gridspec_kw=grid)[0]
@@ -284,7 +284,7 @@ def spider_figure(
         ax.axhline(20, color="0.35", lw=0.7, ls="--")
         ax.axhline(-30, color="0.35", lw=0.7, ls="--")
         ax.axhline(0, color="black", lw=0.5)
-        ax.set_title(f"{name} (n={len(series)})", fontsize=9)
+        ax.set_title(f"{name}\n(n = {len(series)})", fontsize=8.5)
         ax.set_xlabel("Weeks since baseline scan")
         ax.grid(axis="y", color="0.92", lw=0.6)
     axes[0].set_ylabel("Change in target-lesion sum from baseline")
@@ -311,7 +311,8 @@ def swimmer_figure(
     ``▲`` first response, ``✕`` progression, ``■`` death, ``→`` still on treatment at the cut-off."""
     fig = fig or Figure(figsize=figsize)
     left, bottom, right, top = rect
-    ax = fig.add_axes((left + 0.04, bottom + 0.04, right - left - 0.04, top - bottom - 0.08))
+    head = (0.35 + 0.17 * (len(title) > 82)) / fig.get_figheight()
+    ax = fig.add_axes((left + 0.04, bottom + 0.04, right - left - 0.04, top - bottom - 0.04 - head))
     ordered = sorted(rows, key=lambda r: (r.treatment_months, r.subject_id))
     y = np.arange(len(ordered))
     height = 0.7
@@ -338,9 +339,9 @@ def swimmer_figure(
     ax.set_xlabel("Months since origin (enrolment / randomization)")
     ax.set_xlim(0, None)
     ax.grid(axis="x", color="0.92", lw=0.6)
-    ax.set_title(title, loc="left", fontweight="bold")
+    fig.text(left, top, "\n".join(textwrap.wrap(title, 82)), fontweight="bold", fontsize=10, va="top")
     handles: list[Line2D | Patch] = [
-        Patch(color=c, alpha=0.8, label=f"On treatment: {g}") for g, c in groups.items()
+        Patch(color=c, alpha=0.8, label=f"On treatment: {g}") for g, c in sorted(groups.items())
     ]
     handles += [
         Line2D([], [], ls="none", marker="^", color="#1B7837", label="First response (CR/PR)"),
