@@ -217,8 +217,8 @@ def _historical(
     median = protocol.analysis.historical_median_pfs_months.value
     shape = protocol.analysis.historical_weibull_shape.value
     pfs = [r for r in records if r.param == "PFS"]
-    if phase.kind != "single_arm" or median is None or not pfs:
-        return None
+    if phase.kind != "single_arm" or median is None or not any(r.aval_days > 0 for r in pfs):
+        return None  # no follow-up yet: no events expected, the test is undefined
     test = one_sample_logrank(_months(pfs), _events(pfs), historical_median=median, shape=shape)
     return HistoricalComparison("PFS", arms[0], median, shape, test)
 

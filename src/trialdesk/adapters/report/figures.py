@@ -386,7 +386,8 @@ def consort_figure(
     screened = _box(ax, trunk, 0.99, f"Assessed for eligibility\n(n = {consort.screened})", fontsize=8.5)
     reasons = list(consort.screen_failures.items())
     lines = [f"Excluded (n = {consort.screen_failed})", "Not meeting eligibility criteria:"]
-    lines += [f"  • {_short(r, 42)} (n = {c})" for r, c in reasons[:max_reasons]]
+    width = 60 if len(consort.arms) == 1 else 42
+    lines += [f"  • {_short(r, width)} (n = {c})" for r, c in reasons[:max_reasons]]
     if len(reasons) > max_reasons:
         lines.append(f"  • other reasons (n = {sum(c for _, c in reasons[max_reasons:])})")
     excluded = _box(
