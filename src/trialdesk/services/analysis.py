@@ -46,13 +46,18 @@ MISSING_STRATUM = "(missing)"
 
 @dataclass(frozen=True)
 class Landmark:
-    """Survival at ``months`` with its pointwise CI and the number still at risk."""
+    """Survival at ``months`` with its pointwise CI and the number still at risk.
+
+    ``estimable`` is ``False`` when ``months`` lies beyond the longest follow-up: the curve is only
+    carried forward there (R's ``extend=TRUE``), so reports print "NE".
+    """
 
     months: float
     surv: float
     lower: float
     upper: float
     n_risk: int
+    estimable: bool = True
 
 
 @dataclass(frozen=True)
@@ -242,7 +247,7 @@ def survival_summary(
     km = kaplan_meier(_months(records), _events(records), conf_type=conf_type)
     marks = km.at(list(landmarks_months))
     landmarks = [
-        Landmark(float(m), float(s), float(lo), float(hi), int(n))
+        Landmark(float(m), float(s), float(lo), float(hi), int(n), bool(m <= km.time[-1]))
         for m, s, lo, hi, n in zip(
             marks.time, marks.surv, marks.lower, marks.upper, marks.n_risk, strict=True
         )

@@ -91,6 +91,7 @@ def test_single_arm_km_median_and_landmark_by_hand() -> None:
     assert (pfs.n, pfs.events) == (5, 3)
     six, twelve = pfs.landmarks
     assert (six.months, six.n_risk, twelve.n_risk) == (6.0, 2, 0)
+    assert (six.estimable, twelve.estimable) == (True, False)  # follow-up ends at 8 months
     assert six.surv == pytest.approx(4 / 15)
     assert twelve.surv == pytest.approx(4 / 15)
 

@@ -148,7 +148,8 @@ def survival_table(protocol: Protocol, analysis: TrialAnalysis, params: Sequence
                 rows.append(_survival_row(protocol, phase, param, arm, summary))
     note = (
         f"Kaplan-Meier estimates; median CI by Brookmeyer-Crowley ({analysis.conf_type} scale); landmark "
-        "CIs pointwise (Greenwood). DOR among responders only. NR: not reached."
+        "CIs pointwise (Greenwood). DOR among responders only. NR: not reached; NE: landmark beyond the "
+        "longest follow-up."
     )
     return Table("Time-to-event endpoints", columns, rows, footnote=note)
 
@@ -163,7 +164,9 @@ def _survival_row(
         f"{s.events} ({100 * s.events / s.n:.0f})" if s.n else "0",
         f"{months(s.median.time)} {ci(s.median.lower, s.median.upper)}",
     ]
-    row += [f"{percent(m.surv)} {ci(m.lower, m.upper, 'percent')}" for m in s.landmarks]
+    row += [
+        f"{percent(m.surv)} {ci(m.lower, m.upper, 'percent')}" if m.estimable else "NE" for m in s.landmarks
+    ]
     return row
 
 
