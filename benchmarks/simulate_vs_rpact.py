@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     run_trialdesk(2_000, args.seed + 1, args.workers, medians=True)  # warm-up, as R's library load is untimed
     fast = run_trialdesk(args.sims, args.seed, args.workers, medians=False)
     full = run_trialdesk(args.sims, args.seed, args.workers, medians=True)
+    single = run_trialdesk(args.sims, args.seed, 1, medians=False)
     analytic = schoenfeld_power(HAZARD_RATIO, EVENTS, ALPHA)
 
     rpact_us = rpact["seconds"] / args.rpact_sims * 1e6
@@ -144,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
             args.sims,
             fast["seconds"] / args.sims * 1e6,
             fast["power"],
+        ),
+        (
+            "trialdesk, 1 worker (one core, as R), test only",
+            args.sims,
+            single["seconds"] / args.sims * 1e6,
+            single["power"],
         ),
         (
             f"trialdesk, {args.workers} worker(s), + KM medians",

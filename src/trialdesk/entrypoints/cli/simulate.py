@@ -99,7 +99,9 @@ def _render(oc: OperatingCharacteristics, seed: int, seconds: float) -> None:
 
 
 def simulate_command(
-    protocol_id: str = typer.Argument(..., help="Protocol id (see `trialdesk protocol list`)"),
+    protocol_id: str = typer.Argument(
+        ..., metavar="PROTOCOL_ID", help="Protocol id (see `trialdesk protocol list`)"
+    ),
     scenario: Path = typer.Option(..., "--scenario", help="Scenario file (YAML or JSON), docs/simulation.md"),
     sims: int = typer.Option(10_000, "--sims", help="Number of simulated trials"),
     seed: int = typer.Option(1, "--seed", help="Random seed (>= 0); same seed, same numbers"),
