@@ -89,6 +89,8 @@ def test_pdf_states_the_analysis_results_of_the_protocol() -> None:
     text = _squash("\n".join(_pages(_pdf("ivo-shfrt-2l", 24))))
     assert _squash("One-sample log-rank test against the historical control") in text
     assert _squash("3.4 (Weibull shape 1)") in text
+    assert _squash("Time to response (responders)") in text
+    assert _squash("Median follow-up") in text
     randomized = _squash("\n".join(_pages(_pdf("scr-escc-01", 40))))
     assert _squash("Cox proportional hazards (Efron ties) stratified by: ecog") in randomized
     assert _squash("Arm A (experimental) vs Arm B (control)") in randomized

@@ -87,10 +87,10 @@ def build_content(snapshot: ReportSnapshot) -> ReportContent:
     sections = [
         Section("CONSORT flow diagram", [_consort_block(snapshot, numbers)]),
         Section("Baseline characteristics", [tables.baseline_table(protocol, dataset.subjects)]),
-        _survival_section(snapshot, analysis, "PFS", numbers, colour),
-        _survival_section(snapshot, analysis, "OS", numbers, colour),
+        _survival_section(snapshot, dataset, analysis, "PFS", numbers, colour),
+        _survival_section(snapshot, dataset, analysis, "OS", numbers, colour),
         _response_section(snapshot, analysis, numbers),
-        _survival_section(snapshot, analysis, "DOR", numbers, colour),
+        _survival_section(snapshot, dataset, analysis, "DOR", numbers, colour),
         Section("Treatment exposure", _swimmer_blocks(snapshot, dataset, analysis, numbers, colour)),
         _safety_section(snapshot),
         Section(
@@ -121,7 +121,12 @@ def _consort_block(snapshot: ReportSnapshot, numbers: _Numbering) -> FigureBlock
 
 
 def _survival_section(
-    snapshot: ReportSnapshot, analysis: TrialAnalysis, param: str, numbers: _Numbering, colour: dict[str, str]
+    snapshot: ReportSnapshot,
+    dataset: AnalysisDataset,
+    analysis: TrialAnalysis,
+    param: str,
+    numbers: _Numbering,
+    colour: dict[str, str],
 ) -> Section:
     protocol = snapshot.protocol
     blocks: list[Block] = []
@@ -151,6 +156,8 @@ def _survival_section(
         blocks += [t for t in (comparison, historical) if t is not None]
     if param == "OS":
         blocks.append(tables.follow_up_table(protocol, analysis))
+    if param == "DOR":
+        blocks.append(tables.time_to_response_table(protocol, dataset))
     if param == "DOR" and not any(phase.survival.get("DOR") for phase in analysis.phases):
         blocks.insert(
             0, NoteBlock("No responders at the data cut-off: duration of response is not estimable.")

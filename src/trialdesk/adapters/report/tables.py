@@ -302,6 +302,33 @@ def _rate(rate: RateSummary) -> str:
     )
 
 
+def time_to_response_table(protocol: Protocol, dataset: AnalysisDataset) -> Table:
+    """Time to first response among responders: n, median and range (months) per group."""
+    rows = []
+    for phase_id, arm in groups_of(protocol, dataset.subjects):
+        values = sorted(
+            r.aval_months for r in dataset.records("TTR") if (r.phase_id, r.arm) == (phase_id, arm)
+        )
+        if values:
+            n = len(values)
+            median = values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+            rows.append(
+                [
+                    group_label(protocol, phase_id, arm),
+                    str(n),
+                    f"{median:.1f} ({values[0]:.1f}–{values[-1]:.1f})",
+                ]
+            )
+        else:
+            rows.append([group_label(protocol, phase_id, arm), "0", "–"])
+    return Table(
+        "Time to response (responders)",
+        ["Group", "Responders", "Months to first response, median (range)"],
+        rows,
+        footnote="From enrolment / randomization to the first documented CR or PR.",
+    )
+
+
 def derivation_table(protocol: Protocol, dataset: AnalysisDataset) -> Table:
     """How each record's date was produced: counts of each rule per parameter and group."""
     groups = groups_of(protocol, dataset.subjects)
