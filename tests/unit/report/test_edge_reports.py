@@ -41,3 +41,29 @@ def test_single_arm_report_before_any_follow_up() -> None:
     assert content.dataset.records("PFS")[0].rule == "censored: no post-baseline assessment"
     assert render_report(snapshot, "pdf").startswith(b"%PDF-")
     assert b"<svg" in render_report(snapshot, "html")
+
+
+def test_a_long_safety_table_continues_on_the_next_pages() -> None:
+    rows: list[dict[str, str | int | float | None]] = [
+        {
+            "Preferred term": f"Adverse event term {i:03d}",
+            "Any grade": i,
+            "Grade >= 3": i % 4,
+            "Grade 5": None,
+        }
+        for i in range(150)
+    ]
+    snapshot = build_snapshot(
+        protocol(),
+        day(100),
+        [subject("S1", scans=[scan(42, 48.0)])],
+        screened=1,
+        screen_failures={},
+        safety_tables={"Adverse events by preferred term": rows},
+    )
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(render_report(snapshot, "pdf"))).pages]
+    safety = [p for p in pages if "Adverse events by preferred term" in p]
+    assert len(safety) >= 2
+    assert all("(continued)" in p for p in safety[1:])
+    text = "\n".join(safety)
+    assert all(f"Adverse event term {i:03d}" in text for i in range(150))
