@@ -346,6 +346,12 @@ def test_toxicity_warning_never_stops_and_the_safety_report(api: Api) -> None:
     pneumonitis = next(r for r in tables["ae_by_soc_term_all_cause"] if r["term"] == "Pneumonitis")
     assert (pneumonitis["ivo-shfrt 3-4"], pneumonitis["ivo-shfrt 1-2"], pneumonitis["Total any"]) == (4, 0, 4)
     assert tables["ae_by_soc_term_treatment_related"][0]["Total any"] == 4
+    by_grade = next(
+        r
+        for r in tables["ae_by_term_and_max_grade_all_cause"]
+        if (r["term"], r["group"]) == ("Pneumonitis", "Total")
+    )
+    assert (by_grade["N"], by_grade["grade 2"], by_grade["grade 3"], by_grade["grade >= 3"]) == (6, 0, 4, 4)
     assert len(tables["grade_3_or_higher"]) == 4 and len(tables["leading_to_discontinuation"]) == 1
     assert tables["toxicity_monitoring"][0]["warning"] is True
     assert tables["toxicity_boundary"][0] == {

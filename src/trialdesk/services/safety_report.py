@@ -151,6 +151,41 @@ def _soc_term_table(data: _Data, keep: Callable[[AdverseEvent], bool]) -> list[R
     return rows
 
 
+def _grade_counts(data: _Data, events: list[AdverseEvent], group: str) -> Row:
+    worst: dict[int, int] = {}
+    for event in events:
+        if group == TOTAL or data.group[event.subject_id] == group:
+            worst[event.subject_id] = max(worst.get(event.subject_id, 0), event.grade)
+    row: Row = {f"grade {g}": sum(1 for w in worst.values() if w == g) for g in (1, 2, 3, 4, 5)}
+    row["any grade"] = len(worst)
+    row["grade >= 3"] = sum(1 for w in worst.values() if w >= 3)
+    return row
+
+
+def _term_by_grade_table(data: _Data, keep: Callable[[AdverseEvent], bool]) -> list[Row]:
+    """Per group and SOC/term: N, then subjects by their maximum grade 1, 2, 3, 4, 5 (one row per group)."""
+    events = [e for e in data.events if keep(e)]
+    keys = [("All SOCs", "Any adverse event"), *sorted({(e.soc or "Not yet coded", e.term) for e in events})]
+    rows: list[Row] = []
+    for soc, term in keys:
+        selected = (
+            events
+            if term == "Any adverse event"
+            else [e for e in events if (e.soc or "Not yet coded", e.term) == (soc, term)]
+        )
+        for group in data.groups:
+            rows.append(
+                {
+                    "soc": soc,
+                    "term": term,
+                    "group": group,
+                    "N": len(data.members(group)),
+                    **_grade_counts(data, selected, group),
+                }
+            )
+    return rows
+
+
 def _attribution(event: AdverseEvent) -> str:
     if not event.attributions:
         return "not assessed"
@@ -284,6 +319,10 @@ def safety_tables(session: Session, protocol: Protocol) -> dict[str, list[dict[s
         "exposure": _exposure(data),
         "ae_by_soc_term_all_cause": _soc_term_table(data, lambda e: True),
         "ae_by_soc_term_treatment_related": _soc_term_table(data, lambda e: is_related(e, protocol)),
+        "ae_by_term_and_max_grade_all_cause": _term_by_grade_table(data, lambda e: True),
+        "ae_by_term_and_max_grade_treatment_related": _term_by_grade_table(
+            data, lambda e: is_related(e, protocol)
+        ),
         "grade_3_or_higher": [_listing_row(data, e) for e in data.events if e.grade >= 3],
         "serious_adverse_events": _sae_rows(data),
         "leading_to_discontinuation": [
@@ -302,6 +341,8 @@ TABLE_TITLES: dict[str, str] = {
     "exposure": "Subjects enrolled and exposed, by group",
     "ae_by_soc_term_all_cause": "AEs by SOC and term, subjects by maximum CTCAE grade (all causes)",
     "ae_by_soc_term_treatment_related": "Treatment-related AEs by SOC and term, subjects by maximum grade",
+    "ae_by_term_and_max_grade_all_cause": "AEs by term and maximum CTCAE grade 1-5, per group (all causes)",
+    "ae_by_term_and_max_grade_treatment_related": "Treatment-related AEs by term and maximum grade 1-5",
     "grade_3_or_higher": "Adverse events of grade 3 or higher",
     "serious_adverse_events": "Serious adverse events (with the 24 h reporting clock)",
     "leading_to_discontinuation": "Adverse events leading to discontinuation of study treatment",
