@@ -28,7 +28,9 @@ class ConsortArm(FrozenModel):
 
     ``allocated``: enrolled (single-arm / run-in) or randomized; ``treated``: received any study
     treatment; ``discontinued``: treatment-discontinuation reason -> subjects; ``ongoing``: still on
-    treatment; ``analysed``: in the efficacy analysis (intention to treat: all allocated).
+    treatment; ``left_study``: reason -> subjects who left the study before the cut-off (lost to
+    follow-up, withdrawal; deaths are outcomes and not counted here); ``analysed``: in the efficacy
+    analysis (intention to treat: all allocated).
     """
 
     phase_id: str
@@ -37,6 +39,7 @@ class ConsortArm(FrozenModel):
     treated: int = Field(ge=0)
     discontinued: dict[str, int] = Field(default_factory=dict)
     ongoing: int = Field(ge=0)
+    left_study: dict[str, int] = Field(default_factory=dict)
     analysed: int = Field(ge=0)
 
 
@@ -126,18 +129,28 @@ def consort_arms(
             stopped = Counter(
                 s.off_treatment_reason or "not recorded" for s in treated if s.treatment_end is not None
             )
+            left = Counter(
+                s.discontinuation_reason
+                for s in members
+                if s.discontinuation_reason and s.discontinuation_reason.strip().lower() != "death"
+            )
             out.append(
                 ConsortArm(
                     phase_id=phase.id,
                     arm=arm,
                     allocated=len(members),
                     treated=len(treated),
-                    discontinued=dict(sorted(stopped.items(), key=lambda kv: (-kv[1], kv[0]))),
+                    discontinued=_by_count(stopped),
                     ongoing=len(treated) - sum(stopped.values()),
+                    left_study=_by_count(left),
                     analysed=len(members),
                 )
             )
     return out
+
+
+def _by_count(counts: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def target_sum_series(dataset: AnalysisDataset) -> list[TargetSumSeries]:

@@ -157,6 +157,7 @@ def test_consort_boxes_show_the_counts() -> None:
                 treated=8,
                 discontinued={"progressive disease": 3},
                 ongoing=5,
+                left_study={"lost to follow-up": 2},
                 analysed=8,
             ),
         ],
@@ -174,5 +175,6 @@ def test_consort_boxes_show_the_counts() -> None:
     assert any("Excluded (n = 6)" in t and "inc-3-ecog: ECOG 0-1 (n = 4)" in t for t in texts)
     assert any("Not treated (n = 1)" in t for t in texts)
     assert any("progressive disease (n = 3)" in t for t in texts)
+    assert any("Left the study (n = 2)" in t and "lost to follow-up (n = 2)" in t for t in texts)
     assert sum(t.startswith("Analysed (n = 8)") for t in texts) == 3
     assert _png(fig).startswith(PNG_MAGIC)

@@ -16,10 +16,27 @@ def test_consort_arms_count_treated_discontinued_and_ongoing_at_the_cutoff() -> 
         subject("S2", treatment_end=day(300), off_treatment_reason="adverse event"),  # after the cut-off
         subject("S3", treatment_start=None),
         subject("S4", origin_date=day(200), treatment_start=day(200)),  # enrolled after the cut-off
+        subject(
+            "S5",
+            treatment_end=day(20),
+            off_treatment_reason="withdrawal",
+            discontinuation_date=day(20),
+            discontinuation_reason="withdrawal of consent",
+        ),
+        subject(
+            "S6",
+            death_date=day(30),
+            treatment_end=day(30),
+            off_treatment_reason="death",
+            discontinuation_date=day(30),
+            discontinuation_reason="death",
+        ),
+        subject("S7", discontinuation_date=day(150), discontinuation_reason="lost to follow-up"),  # later
     ]
     (arm,) = consort_arms(protocol(), subjects, day(100))
-    assert (arm.allocated, arm.treated, arm.ongoing, arm.analysed) == (3, 2, 1, 3)
-    assert arm.discontinued == {"progressive disease": 1}
+    assert (arm.allocated, arm.treated, arm.ongoing, arm.analysed) == (6, 5, 2, 6)
+    assert arm.discontinued == {"death": 1, "progressive disease": 1, "withdrawal": 1}
+    assert arm.left_study == {"withdrawal of consent": 1}
 
 
 def test_target_sum_series_takes_the_best_change_up_to_progression() -> None:

@@ -439,6 +439,9 @@ def consort_figure(
             stopped = [f"Discontinued treatment (n = {sum(arm.discontinued.values())})"]
             stopped += [f"   {_short(r, 28)} (n = {c})" for r, c in arm.discontinued.items()]
             stopped.append(f"On treatment at cut-off (n = {arm.ongoing})")
+            if arm.left_study:
+                stopped.append(f"Left the study (n = {sum(arm.left_study.values())})")
+                stopped += [f"   {_short(r, 28)} (n = {c})" for r, c in arm.left_study.items()]
             follow = _box(ax, x, 0.36, "\n".join(stopped), align="left")
             _arrow(ax, allocated, follow)
             analysed = _box(ax, x, 0.15, f"Analysed (n = {arm.analysed})\nIntention-to-treat population")
