@@ -139,6 +139,13 @@ def test_attribution_downgrade_is_audited_rechecked_and_reopens_only_by_signed_r
     assert _state(api) == "run_in_review"
 
 
+def test_a_signed_termination_is_not_reopened(api: Api) -> None:
+    assert _signed_move(api, "terminated", "DSMB recommends stopping").status_code == 200
+    refused = _signed_move(api, "run_in_review", "try to re-open")
+    assert refused.status_code == 409 and "terminated by a signed decision" in refused.json()["detail"]
+    assert _state(api) == "terminated"
+
+
 # ---- input errors --------------------------------------------------------------------------------
 
 BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
