@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import shutil
 import subprocess
 import sys
@@ -47,12 +48,14 @@ suppressMessages(library(rpact))
 args <- commandArgs(trailingOnly = TRUE)
 n <- as.integer(args[1]); seed <- as.integer(args[2])
 design <- getDesignGroupSequential(kMax = 1, alpha = {alpha}, sided = 1)
-t0 <- proc.time()[["elapsed"]]
+t0 <- proc.time()
 sim <- getSimulationSurvival(design, hazardRatio = {hr}, lambda2 = log(2) / {median},
   directionUpper = FALSE, accrualTime = c(0, {accrual}), maxNumberOfSubjects = {patients},
   plannedEvents = {events}, maxNumberOfIterations = n, seed = seed, longTimeSimulationAllowed = TRUE)
-elapsed <- proc.time()[["elapsed"]] - t0
-cat(sprintf("RESULT %.8f %.6f %s\\n", sim$overallReject, elapsed, as.character(packageVersion("rpact"))))
+used <- proc.time() - t0
+cpu <- used[["user.self"]] + used[["sys.self"]]
+cat(sprintf("RESULT %.8f %.6f %.6f %s\\n", sim$overallReject, used[["elapsed"]], cpu,
+  as.character(packageVersion("rpact"))))
 """
 
 
@@ -77,8 +80,8 @@ def run_rpact(n_sims: int, seed: int) -> dict[str, Any]:
         ["Rscript", "-e", script, str(n_sims), str(seed)], capture_output=True, text=True, check=True
     ).stdout
     line = next(row for row in out.splitlines() if row.startswith("RESULT "))
-    _, power, seconds, version = line.split()
-    return {"power": float(power), "seconds": float(seconds), "version": version}
+    _, power, seconds, cpu, version = line.split()
+    return {"power": float(power), "seconds": float(seconds), "cpu": float(cpu), "version": version}
 
 
 def matched_protocol() -> Protocol:
@@ -110,10 +113,19 @@ def run_trialdesk(n_sims: int, seed: int, workers: int, medians: bool) -> dict[s
         }
     )
     plan = build_plan(matched_protocol(), scenario)
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     outcomes = run_simulation(plan, n_sims, seed, executor=LocalExecutor(workers), medians=medians)
     seconds = time.perf_counter() - started
-    return {"power": summarize(plan, outcomes).p_reject.value, "seconds": seconds}
+    cpu = _cpu_seconds() - cpu_before
+    return {"power": summarize(plan, outcomes).p_reject.value, "seconds": seconds, "cpu": cpu}
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished worker processes."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def _se(p: float, n: int) -> float:
@@ -137,36 +149,29 @@ def main(argv: list[str] | None = None) -> int:
     single = run_trialdesk(args.sims, args.seed, 1, medians=False)
     analytic = schoenfeld_power(HAZARD_RATIO, EVENTS, ALPHA)
 
-    rpact_us = rpact["seconds"] / args.rpact_sims * 1e6
     rows = [
-        (f"rpact {rpact['version']} getSimulationSurvival", args.rpact_sims, rpact_us, rpact["power"]),
-        (
-            f"trialdesk, {args.workers} worker(s), test only",
-            args.sims,
-            fast["seconds"] / args.sims * 1e6,
-            fast["power"],
-        ),
-        (
-            "trialdesk, 1 worker (one core, as R), test only",
-            args.sims,
-            single["seconds"] / args.sims * 1e6,
-            single["power"],
-        ),
-        (
-            f"trialdesk, {args.workers} worker(s), + KM medians",
-            args.sims,
-            full["seconds"] / args.sims * 1e6,
-            full["power"],
-        ),
+        (f"rpact {rpact['version']} getSimulationSurvival", args.rpact_sims, rpact),
+        (f"trialdesk, {args.workers} worker(s), test only", args.sims, fast),
+        ("trialdesk, 1 worker (one core, as R), test only", args.sims, single),
+        (f"trialdesk, {args.workers} worker(s), + KM medians", args.sims, full),
     ]
+    rpact_us = rpact["seconds"] / args.rpact_sims * 1e6
+    rpact_cpu_us = rpact["cpu"] / args.rpact_sims * 1e6
     print(
         f"Design: exponential, HR {HAZARD_RATIO}, control median {MEDIAN_CONTROL:g} months, "
         f"{PATIENTS} patients uniform over {ACCRUAL:g} months, analysis at {EVENTS} events, "
         f"one-sided alpha {ALPHA}"
     )
-    print(f"{'simulator':<48} {'trials':>8} {'us/trial':>9} {'ratio':>7}  power (MC SE)")
-    for name, n, us, power in rows:
-        print(f"{name:<48} {n:>8} {us:>9.2f} {rpact_us / us:>6.1f}x  {power:.4f} ({_se(power, n):.4f})")
+    print(
+        f"{'simulator':<48} {'trials':>7} {'wall us/trial':>13} {'ratio':>6} "
+        f"{'CPU us/trial':>12} {'ratio':>6}  power (MC SE)"
+    )
+    for name, n, run in rows:
+        us, cpu_us = run["seconds"] / n * 1e6, run["cpu"] / n * 1e6
+        print(
+            f"{name:<48} {n:>7} {us:>13.2f} {rpact_us / us:>5.1f}x "
+            f"{cpu_us:>12.2f} {rpact_cpu_us / cpu_us:>5.1f}x  {run['power']:.4f} ({_se(run['power'], n):.4f})"
+        )
     diff = fast["power"] - rpact["power"]
     se_diff = math.hypot(_se(fast["power"], args.sims), _se(rpact["power"], args.rpact_sims))
     print(f"Schoenfeld analytic power: {analytic:.4f}")
