@@ -20,7 +20,8 @@ from trialdesk.domain.common import FrozenModel
 from trialdesk.domain.endpoints import AnalysisDataset, SubjectEndpointData, apply_cutoff, derive_endpoints
 from trialdesk.domain.protocol import Protocol
 
-SafetyCell = str | int | float | None
+SafetyCell = bool | int | float | str | None
+"""A safety-table cell (booleans print as yes / no)."""
 
 
 class ConsortArm(FrozenModel):

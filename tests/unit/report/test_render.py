@@ -98,11 +98,19 @@ def test_pdf_states_the_analysis_results_of_the_protocol() -> None:
 
 def test_safety_tables_are_rendered_when_present_and_announced_when_absent() -> None:
     assert "Safety tables not available" in "\n".join(_pages(_pdf("ivo-shfrt-2l", 24)))
-    tables = {"Adverse events by worst CTCAE grade": [{"Term": "Pneumonitis", "Grade 3": 2, "Grade 5": 0}]}
+    tables = {
+        "Adverse events by worst CTCAE grade": [{"Term": "Pneumonitis", "Grade 3": 2, "Grade 5": 0}],
+        "Serious adverse events": [
+            {"term": "Sepsis", "serious": True, "treatment_related": False, "grade": 4}
+        ],
+    }
     snapshot = _snapshot("ivo-shfrt-2l", 24).model_copy(update={"safety_tables": tables, "synthetic": False})
     pages = _pages(render_report(snapshot, "pdf"))
     text = "\n".join(pages)
     assert "Adverse events by worst CTCAE grade" in text and "Pneumonitis" in text
+    assert snapshot.safety_tables is not None
+    assert snapshot.safety_tables["Serious adverse events"][0]["serious"] is True  # kept as a boolean
+    assert re.search(r"Sepsis\s+yes\s+no\s+4", text)
     assert "Safety tables not available" not in text
     assert not any("SYNTHETIC" in page for page in pages)
 

@@ -381,6 +381,8 @@ def safety_tables(tables: Mapping[str, Sequence[Mapping[str, SafetyCell]]]) -> l
 
 
 def _cell(value: SafetyCell) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
