@@ -74,3 +74,10 @@ def test_implausible_dates_are_422_naming_the_field(api: Api, body: dict[str, An
 def test_follow_up_needs_an_enrolled_subject(api: Api) -> None:
     subject_id = api.screen(IVO, "IVO-F03").json()["id"]
     assert _put(api, subject_id, {"last_known_alive_date": "2026-05-01"}).status_code == 409
+
+
+def test_malformed_request_body_is_422_naming_the_field(api: Api) -> None:
+    subject_id = api.enrolled_subject(IVO, "IVO-F04")
+    response = _put(api, subject_id, {"death_date": "not a date"})
+    assert response.status_code == 422
+    assert response.json()["field"] == "death_date" and response.json()["rule"] == "invalid_input"

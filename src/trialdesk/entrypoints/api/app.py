@@ -8,6 +8,8 @@ mounts the routers. Service errors become JSON ``{"detail", "rule", "field"}`` w
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from trialdesk import __version__
@@ -51,6 +53,19 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
             content={"detail": exc.message, "rule": exc.rule, "field": exc.field},
             headers=headers,
         )
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(part) for part in first["loc"] if part not in ("body", "query", "path"))
+        content = {
+            "detail": f"{field}: {first['msg']}" if field else str(first["msg"]),
+            "rule": "invalid_input",
+            "field": field or None,
+            "errors": jsonable_encoder(errors),
+        }
+        return JSONResponse(status_code=422, content=content)
 
     @app.exception_handler(ReasonRequired)
     def reason_required(_request: Request, exc: ReasonRequired) -> JSONResponse:
