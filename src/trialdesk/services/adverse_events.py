@@ -38,6 +38,7 @@ from trialdesk.domain.safety.ctcae import max_grade_by_term
 from trialdesk.domain.safety.stopping_rules import ATTRIBUTION_LEVELS, StoppingRuleStatus
 from trialdesk.domain.safety.toxicity_monitoring import ToxicityStatus, evaluate_toxicity
 from trialdesk.domain.trial_phase import PhaseState
+from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trialdesk.services.trials import (
@@ -132,7 +133,7 @@ class AeChange:
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return clock.today()
 
 
 def check_attributions(
@@ -244,7 +245,7 @@ def _check_seriousness(data: AdverseEventInput) -> tuple[list[str], str | None]:
         )
     if data.site_aware_at is not None:
         aware = as_utc(data.site_aware_at)
-        if aware > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
+        if aware > clock.now() + dt.timedelta(minutes=5):
             raise InvalidInput(f"site_aware_at {aware.isoformat()} is in the future", field="site_aware_at")
         if aware.date() < data.onset_date:
             raise InvalidInput("the site cannot learn of an AE before its onset", field="site_aware_at")
@@ -323,7 +324,7 @@ def raise_alert(
         adverse_event_id=ae_id,
         message=message,
         recipients=list(ALERT_RECIPIENTS),
-        created_at=dt.datetime.now(dt.UTC),
+        created_at=clock.now(),
     )
     session.add(alert)
     session.flush()
@@ -465,7 +466,7 @@ def record_adverse_event(
         actor.require(Capability.ATTEST)
     subject = _enrolled_subject(session, actor, protocol, subject_id)
     coded = validate(protocol, subject, data)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     event = AdverseEvent(
         subject_id=subject.id, created_at=now, recorded_by=actor.username, lab_result_id=lab_result_id
     )
@@ -559,7 +560,7 @@ def update_adverse_event(
     was_grade5, was_serious = event.grade == 5, bool(event.serious)
     coded = validate(protocol, subject, data)
     _apply(event, data, coded)
-    event.updated_at = dt.datetime.now(dt.UTC)
+    event.updated_at = clock.now()
     session.flush()
     _link_death(session, subject, event)
     alerts: list[SafetyAlert] = []
@@ -617,11 +618,11 @@ def start_new_episode(
     coded = validate(protocol, subject, data)
     previous.resolution_date = change_date
     previous.outcome = "recovering" if grade < previous.grade else "not_recovered"
-    previous.updated_at = dt.datetime.now(dt.UTC)
+    previous.updated_at = clock.now()
     session.flush()
     event = AdverseEvent(
         subject_id=subject.id,
-        created_at=dt.datetime.now(dt.UTC),
+        created_at=clock.now(),
         recorded_by=actor.username,
         previous_episode_id=previous.id,
         lab_result_id=None,
@@ -643,7 +644,7 @@ def update_attributions(
     event = get_event(session, actor, protocol, ae_id, for_update=True)
     subject = visible_subject(session, actor, event.subject_id, protocol_id=protocol.id)
     event.attributions = check_attributions(protocol, subject, attributions)
-    event.updated_at = dt.datetime.now(dt.UTC)
+    event.updated_at = clock.now()
     session.flush()
     statuses, toxicity, alerts = monitor(session, protocol)
     return AeChange(event, statuses, toxicity, alerts)
@@ -721,7 +722,7 @@ def acknowledge_alert(session: Session, actor: Actor, alert_id: int, note: str) 
             f"alert {alert_id} was acknowledged by {alert.acknowledged_by} already", rule="alert_acknowledged"
         )
     with _reason(session, f"alert acknowledged: {note.strip()}"):
-        alert.acknowledged_at = dt.datetime.now(dt.UTC)
+        alert.acknowledged_at = clock.now()
         alert.acknowledged_by = actor.username
         alert.acknowledgement_note = note.strip()
         session.flush()

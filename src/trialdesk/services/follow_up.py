@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from trialdesk.adapters.db.models import Subject
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
+from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.errors import Conflict, InvalidInput
 
@@ -38,7 +39,7 @@ FIELDS = (
 
 
 def _check(subject: Subject, merged: dict[str, object]) -> None:
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     for name in FIELDS:
         value = merged[name]
         if isinstance(value, dt.date) and value > today:

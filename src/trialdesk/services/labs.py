@@ -24,6 +24,7 @@ from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
 from trialdesk.domain.safety.ctcae import LabGrade, LabReferences, grade_result
 from trialdesk.domain.units import TESTS, UnitError, plausibility_problem, to_canonical
+from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.adverse_events import AdverseEventInput, AeChange, record_adverse_event
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
@@ -94,7 +95,7 @@ def _check(item: LabInput, where: str) -> LabTest:
             )
     if item.lln is not None and item.uln is not None and item.lln >= item.uln:
         raise InvalidInput(f"lln {item.lln} is not below uln {item.uln}", field=f"{where}.lln")
-    if item.collected_date > dt.datetime.now(dt.UTC).date():
+    if item.collected_date > clock.today():
         raise InvalidInput(
             f"collection date {item.collected_date} is in the future", field=f"{where}.collected_date"
         )
@@ -116,7 +117,7 @@ def record_results(
     subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id, for_update=True)
     if not items:
         raise InvalidInput("no lab results given", field="results")
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     stored = []
     for index, item in enumerate(items):
         where = f"results[{index}]"

@@ -8,7 +8,6 @@ make a second arm for one subject impossible even if a bug slipped past the serv
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -33,6 +32,7 @@ from trialdesk.domain.randomization.permuted_blocks import all_strata, generate_
 from trialdesk.domain.roles import Capability
 from trialdesk.domain.subjects import SubjectStatus
 from trialdesk.domain.trial_phase import randomization_allowed
+from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.errors import Conflict, InvalidInput
 from trialdesk.services.trials import get_trial
@@ -98,7 +98,7 @@ def generate_list(
         slots_per_stratum=slots_per_stratum,
         active=True,
         created_by=actor.user_id,
-        created_at=dt.datetime.now(dt.UTC),
+        created_at=clock.now(),
     )
     session.add(record)
     session.flush()
@@ -186,7 +186,7 @@ def randomize(
         stratum=key,
         strata_values={"site": site_code, **factors},
         slot_id=slot_id,
-        allocated_at=dt.datetime.now(dt.UTC),
+        allocated_at=clock.now(),
         allocated_by=actor.user_id,
     )
     session.add(allocation)

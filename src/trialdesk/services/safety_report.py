@@ -19,7 +19,6 @@ Conventions:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -33,6 +32,7 @@ from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Role
 from trialdesk.domain.safety.stopping_rules import probability_rule_met
 from trialdesk.domain.safety.toxicity_monitoring import boundary_table
+from trialdesk.services import clock
 from trialdesk.services.actors import Actor
 from trialdesk.services.adverse_events import is_related, toxicity_status
 from trialdesk.services.errors import PermissionDenied
@@ -363,7 +363,7 @@ def safety_report(session: Session, protocol: Protocol) -> dict[str, Any]:
         "protocol_id": protocol.id,
         "protocol_version": protocol.version,
         "title": protocol.short_title,
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "generated_at": clock.now().isoformat(timespec="seconds"),
         "phase_state": trial.phase_state,
         "state_reason": trial.state_reason,
         "groups": groups(protocol),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import Signature, User
+from trialdesk.services import clock
 from trialdesk.services.actors import Actor
 from trialdesk.services.auth import password_matches
 from trialdesk.services.errors import Conflict, InvalidInput, NotAuthenticated
@@ -53,7 +53,7 @@ def sign(
         subject_id=subject_id,
         meaning=meaning.strip(),
         evidence_sha256=current,
-        signed_at=datetime.now(UTC),
+        signed_at=clock.now(),
     )
     session.add(signature)
     session.flush()

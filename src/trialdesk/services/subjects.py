@@ -18,6 +18,7 @@ from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
 from trialdesk.domain.subjects import SubjectStatus, TransitionNotAllowed, check_transition
 from trialdesk.domain.trial_phase import PhaseState, current_phase, enrolment_allowed
+from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 from trialdesk.services.screening import result_to_json, screen_data
@@ -73,7 +74,7 @@ def _store_evaluation(
         protocol_version=result.protocol_version,
         verdict=result.verdict,
         criteria=result_to_json(result)["criteria"],
-        evaluated_at=dt.datetime.now(dt.UTC),
+        evaluated_at=clock.now(),
         evaluated_by=actor.user_id,
     )
     session.add(evaluation)
@@ -120,7 +121,7 @@ def screen(
         status=SubjectStatus.screening.value,
         screening_date=screening.result.screening_date,
         patient_record=record.model_dump(mode="json", exclude_none=True),
-        created_at=dt.datetime.now(dt.UTC),
+        created_at=clock.now(),
     )
     session.add(subject)
     session.flush()
@@ -166,7 +167,7 @@ def attest(
             Attestation.subject_id == subject.id, Attestation.criterion_id == criterion_id
         )
     ).one_or_none()
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     if existing is None:
         session.add(
             Attestation(
@@ -234,7 +235,7 @@ def enrol(
         check_transition(subject.status, SubjectStatus.enrolled)
     except TransitionNotAllowed as exc:
         raise Conflict(str(exc), rule=exc.rule) from None
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     if consent_date > today:
         raise InvalidInput(f"consent date {consent_date} is in the future", field="consent_date")
     if consent_date > subject.screening_date:
@@ -274,7 +275,7 @@ def enrol(
     subject.consent_date = consent_date
     subject.phase_id = phase.id
     subject.arm_id = phase.arms[0] if phase.kind != "randomized" else None
-    subject.enrolled_at = dt.datetime.now(dt.UTC)
+    subject.enrolled_at = clock.now()
     session.flush()
     if phase.kind == "run_in" and enrolled_count(session, protocol.id, phase.id) >= phase.target_size.max:
         _close_run_in(session, trial, phase.id, phase.target_size.max)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,6 +20,7 @@ from trialdesk.domain.trial_phase import (
     initial_state,
 )
 from trialdesk.protocols.loader import ProtocolRegistry
+from trialdesk.services import clock
 from trialdesk.services.actors import Actor
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 from trialdesk.services.signatures import sign
@@ -42,7 +42,7 @@ def ensure_trials(session: Session, registry: ProtocolRegistry) -> None:
                     phase_state=state.value,
                     state_reason=f"trial opened in state '{state.value}'",
                     enrolment_override=0,
-                    updated_at=datetime.now(UTC),
+                    updated_at=clock.now(),
                 )
             )
     session.flush()
@@ -104,7 +104,7 @@ def record_transition(
     previous = trial.phase_state
     trial.phase_state = target.value
     trial.state_reason = reason
-    trial.updated_at = datetime.now(UTC)
+    trial.updated_at = clock.now()
     session.add(
         PhaseTransition(
             protocol_id=trial.protocol_id,

@@ -25,6 +25,7 @@ from trialdesk.domain.recist.errors import RecistInputError
 from trialdesk.domain.recist.io import parse_response_input, report_to_dict
 from trialdesk.domain.recist.settings import ResponseSettings, Rules
 from trialdesk.domain.roles import Capability
+from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 
@@ -117,7 +118,7 @@ def _store(
             ResponseEvaluation.subject_id == subject_id, ResponseEvaluation.rules == rules
         )
     ).one_or_none()
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     if row is None:
         row = ResponseEvaluation(
             subject_id=subject_id,
@@ -160,9 +161,7 @@ def set_baseline(
     assessments = list(
         session.scalars(select(TumourAssessment).where(TumourAssessment.subject_id == subject.id))
     )
-    candidate = TumourBaseline(
-        subject_id=subject.id, date=date, lesions=lesions, created_at=dt.datetime.now(dt.UTC)
-    )
+    candidate = TumourBaseline(subject_id=subject.id, date=date, lesions=lesions, created_at=clock.now())
     _check(protocol, _engine_input(candidate, assessments))
     if existing is None:
         session.add(candidate)
@@ -210,7 +209,7 @@ def record_assessment(
         measurements=measurements,
         non_target=non_target,
         new_lesions=new_lesions,
-        created_at=dt.datetime.now(dt.UTC),
+        created_at=clock.now(),
     )
     _check(protocol, _engine_input(baseline, [*others, candidate]))
     if existing is None:
@@ -254,7 +253,7 @@ def override(
         override_value=value.strip(),
         reason=reason.strip(),
         overridden_by=actor.user_id,
-        overridden_at=dt.datetime.now(dt.UTC),
+        overridden_at=clock.now(),
     )
     session.add(row)
     session.flush()

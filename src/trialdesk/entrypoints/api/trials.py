@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, registry_o
 from trialdesk.services import randomization, subjects, trials
 from trialdesk.services.actors import Actor
 from trialdesk.services.errors import PermissionDenied
+from trialdesk.services.reporting import trial_report
 from trialdesk.services.signatures import evidence_sha256
 
 router = APIRouter(prefix="/api/trials", tags=["trials"])
@@ -252,3 +254,18 @@ def allocations(protocol_id: str, request: Request, actor: CurrentActor) -> list
         return out
 
     return run(request, actor.username, work)
+
+
+@router.get("/{protocol_id}/report")
+def report(
+    protocol_id: str,
+    request: Request,
+    actor: CurrentActor,
+    cutoff: dt.date | None = None,
+    format: Literal["pdf", "html"] = "pdf",
+) -> Response:
+    """The trial report at a data cut-off (statistician, safety reviewer, monitor); audited export."""
+    protocol = protocol_of(request, protocol_id)
+    content = run(request, actor.username, lambda s: trial_report(s, actor, protocol, format, cutoff))
+    media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
+    return Response(content=content, media_type=media)

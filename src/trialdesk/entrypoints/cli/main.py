@@ -8,12 +8,15 @@ from trialdesk import __version__
 from trialdesk.entrypoints.cli import (
     analyze,
     database,
+    demo,
     design,
     protocol,
     recist,
+    report,
     safety,
     screen,
     serve,
+    simulate,
     users,
 )
 
@@ -35,6 +38,9 @@ app.command("openapi")(users.openapi_command)
 app.command("screen")(screen.screen_command)
 app.command("recist")(recist.recist_command)
 app.command("serve")(serve.serve_command)
+app.command("report")(report.report_command)
+app.command("simulate")(simulate.simulate_command)
+app.command("demo")(demo.demo_command)
 
 
 @app.command("version")

@@ -1,0 +1,48 @@
+"""``trialdesk report``: the trial report (CONSORT, KM, waterfall, spider, swimmer, ORR, safety)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from pathlib import Path
+from typing import Literal
+
+import typer
+
+from trialdesk.adapters.db.engine import unit_of_work
+from trialdesk.adapters.db.migrate import is_current
+from trialdesk.entrypoints.cli.database import engine_from_settings
+from trialdesk.entrypoints.cli.output import console, fail
+from trialdesk.entrypoints.cli.protocol import get_protocol
+from trialdesk.services.errors import ServiceError
+from trialdesk.services.reporting import trial_report
+
+
+def report_command(
+    protocol_id: str = typer.Argument(..., help="Protocol id"),
+    cutoff: str = typer.Option(None, help="Data cut-off date YYYY-MM-DD (default: today)"),
+    fmt: str = typer.Option("pdf", "--format", help="pdf or html"),
+    out: Path = typer.Option(
+        None, "--out", help="Output file (default: report-<protocol>-<cutoff>.<format>)"
+    ),
+) -> None:
+    """Write the trial report from the database at a data cut-off (audited as an export)."""
+    protocol = get_protocol(protocol_id)
+    if fmt not in ("pdf", "html"):
+        fail(f"--format: '{fmt}' is not one of pdf, html")
+    try:
+        cutoff_date = dt.date.fromisoformat(cutoff) if cutoff else None
+    except ValueError:
+        fail(f"--cutoff: '{cutoff}' is not a date (YYYY-MM-DD)")
+    engine = engine_from_settings()
+    if not is_current(engine):
+        fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
+    form: Literal["pdf", "html"] = "pdf" if fmt == "pdf" else "html"
+    try:
+        with unit_of_work(engine, f"cli:{getpass.getuser()}") as session:
+            content = trial_report(session, None, protocol, form, cutoff_date)
+    except ServiceError as exc:
+        fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+    target = out or Path(f"report-{protocol.id}-{cutoff_date or dt.date.today()}.{fmt}")
+    target.write_bytes(content)
+    console.print(f"[green]report written[/]: {target} ({len(content) // 1024} KiB)")
