@@ -221,3 +221,20 @@ def enrolled_in_phase(
             session.flush()
             out.append((subject.id, site))
     return out
+
+
+def open_randomized_phase(api: Api, protocol_id: str = "scr-escc-01") -> Any:
+    """Close the run-in for review, then open phase IIb with the safety reviewer's e-signature."""
+    moved = api.post(
+        "safety", f"/api/trials/{protocol_id}/phase", {"target": "run_in_review", "reason": "run-in done"}
+    )
+    assert moved.status_code == 200, moved.text
+    evidence = api.get("safety", f"/api/trials/{protocol_id}/gate-evidence").json()
+    body = {
+        "target": "randomized_open",
+        "reason": "fewer than 2 related deaths",
+        "password": PASSWORD,
+        "meaning": "I approve opening phase IIb",
+        "evidence_sha256": evidence["evidence_sha256"],
+    }
+    return api.post("safety", f"/api/trials/{protocol_id}/phase", body)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from tests.integration.api_helpers import Api, build_api
 from tests.support.postgres import PostgresServer
 from trialdesk.adapters.db.engine import make_engine
 from trialdesk.adapters.db.migrate import upgrade
@@ -43,3 +44,12 @@ def engine(database_url: str) -> Iterator[Engine]:
     upgrade(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    """The application on a fresh database of each backend, with sites and one user per role."""
+    built = build_api(database_url, tmp_path)
+    with built.client:
+        yield built
+    built.client.app.state.engine.dispose()  # type: ignore[attr-defined]

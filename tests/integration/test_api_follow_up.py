@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.api_helpers import Api, build_api
+from tests.integration.api_helpers import Api
 
 IVO = "ivo-shfrt-2l"
-
-
-@pytest.fixture
-def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    built = build_api(database_url, tmp_path)
-    with built.client:
-        yield built
-    built.client.app.state.engine.dispose()  # type: ignore[attr-defined]
 
 
 def _put(api: Api, subject_id: int, body: dict[str, Any], user: str = "coord1") -> Any:

@@ -8,7 +8,7 @@ import hmac
 from collections import Counter
 from pathlib import Path
 
-from tests.integration.api_helpers import PASSWORD, build_api, enrolled_in_phase
+from tests.integration.api_helpers import build_api, enrolled_in_phase, open_randomized_phase
 from trialdesk.domain.randomization.drbg import Drbg
 from trialdesk.domain.randomization.minimization import minimization_assign
 from trialdesk.protocols import builtin_protocol_dir, load_protocol_file
@@ -31,22 +31,7 @@ def test_minimization_allocations_are_balanced_and_replayable_from_the_seed(tmp_
     folder = _protocol_dir(tmp_path)
     api = build_api(f"sqlite:///{tmp_path / 'min.sqlite3'}", tmp_path, [folder])
     base = f"/api/trials/{MIN}"
-    assert (
-        api.post("safety", f"{base}/phase", {"target": "run_in_review", "reason": "run-in done"}).status_code
-        == 200
-    )
-    evidence = api.get("safety", f"{base}/gate-evidence").json()
-    opened = api.post(
-        "safety",
-        f"{base}/phase",
-        {
-            "target": "randomized_open",
-            "reason": "no related deaths",
-            "password": PASSWORD,
-            "meaning": "I approve phase IIb",
-            "evidence_sha256": evidence["evidence_sha256"],
-        },
-    )
+    opened = open_randomized_phase(api, MIN)
     assert opened.status_code == 200, opened.text
     seed_hex = "5a" * 32
     created = api.post("stat", f"{base}/randomization-lists", {"seed_hex": seed_hex})

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.integration.api_helpers import PASSWORD, Api, build_api
+from tests.integration.api_helpers import PASSWORD, Api, open_randomized_phase
 
 SCR = "scr-escc-01"
 IVO = "ivo-shfrt-2l"
-
-
-@pytest.fixture
-def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    built = build_api(database_url, tmp_path)
-    with built.client:
-        yield built
-    built.client.app.state.engine.dispose()  # type: ignore[attr-defined]
 
 
 def _state(api: Api) -> dict:  # type: ignore[type-arg]
@@ -198,25 +187,6 @@ def test_two_related_grade5_aes_terminate_the_trial_and_close_everything(api: Ap
     assert reopen.status_code == 409 and reopen.json()["rule"] == "phase_gate"
 
 
-def _open_randomization(api: Api) -> dict:  # type: ignore[type-arg]
-    moved = api.post(
-        "safety", f"/api/trials/{SCR}/phase", {"target": "run_in_review", "reason": "run-in complete"}
-    )
-    assert moved.status_code == 200, moved.text
-    evidence = api.get("safety", f"/api/trials/{SCR}/gate-evidence").json()
-    return api.post(  # type: ignore[no-any-return]
-        "safety",
-        f"/api/trials/{SCR}/phase",
-        {
-            "target": "randomized_open",
-            "reason": "safety criteria met",
-            "password": PASSWORD,
-            "meaning": "I approve opening phase IIb",
-            "evidence_sha256": evidence["evidence_sha256"],
-        },
-    )
-
-
 def test_one_related_and_one_unrelated_grade5_gate_opens_only_with_signature(api: Api) -> None:
     first = api.enrolled_subject(SCR, "SCR-0201")
     second = api.enrolled_subject(SCR, "SCR-0202")
@@ -267,7 +237,7 @@ def test_one_related_and_one_unrelated_grade5_gate_opens_only_with_signature(api
 
 
 def test_randomization_flow_in_phase_iib(api: Api) -> None:
-    assert _open_randomization(api).status_code == 200
+    assert open_randomized_phase(api).status_code == 200
     refused = api.post("coord1", f"/api/trials/{SCR}/randomization-lists", {"slots_per_stratum": 8})
     assert refused.status_code == 403
     created = api.post(
@@ -306,7 +276,7 @@ def test_randomization_flow_in_phase_iib(api: Api) -> None:
 
 
 def test_randomizing_a_bad_stratum_value_is_422(api: Api) -> None:
-    assert _open_randomization(api).status_code == 200
+    assert open_randomized_phase(api).status_code == 200
     api.post("stat", f"/api/trials/{SCR}/randomization-lists", {"slots_per_stratum": 4})
     subject_id = api.enrolled_subject(SCR, "SCR-0401")
     response = api.post(

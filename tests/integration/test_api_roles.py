@@ -5,24 +5,14 @@ Site scoping (another site's subject is 404) is covered in test_api_operations.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.api_helpers import Api, build_api, patient
+from tests.integration.api_helpers import Api, patient
 
 SCR = "scr-escc-01"
 ROLES = ["coord1", "inv1", "stat", "safety", "monitor", "admin"]
-
-
-@pytest.fixture
-def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    built = build_api(database_url, tmp_path)
-    with built.client:
-        yield built
-    built.client.app.state.engine.dispose()  # type: ignore[attr-defined]
 
 
 def _request(api: Api, user: str, family: str, n: int) -> Any:

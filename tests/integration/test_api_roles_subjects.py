@@ -3,26 +3,17 @@ on SQLite and PostgreSQL: only the roles the policy names may act; the others ge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.integration.api_helpers import PASSWORD, Api, build_api, consent_date, enrolled_in_phase
+from tests.integration.api_helpers import Api, consent_date, enrolled_in_phase, open_randomized_phase
 
 SCR = "scr-escc-01"
 IVO = "ivo-shfrt-2l"
 ROLES = ["coord1", "inv1", "stat", "safety", "monitor", "admin"]
 LESIONS = [{"id": "T1", "site": "liver", "nodal": False, "role": "target", "diameter_mm": 40}]
-
-
-@pytest.fixture
-def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    built = build_api(database_url, tmp_path)
-    with built.client:
-        yield built
-    built.client.app.state.engine.dispose()  # type: ignore[attr-defined]
 
 
 def _attest(api: Api, user: str, n: int) -> Any:
@@ -62,19 +53,7 @@ def _override(api: Api, user: str, n: int) -> Any:
 
 
 def _randomize_setup(api: Api) -> list[tuple[int, str]]:
-    api.post("safety", f"/api/trials/{SCR}/phase", {"target": "run_in_review", "reason": "run-in done"})
-    evidence = api.get("safety", f"/api/trials/{SCR}/gate-evidence").json()
-    api.post(
-        "safety",
-        f"/api/trials/{SCR}/phase",
-        {
-            "target": "randomized_open",
-            "reason": "safe to proceed",
-            "password": PASSWORD,
-            "meaning": "I approve phase IIb",
-            "evidence_sha256": evidence["evidence_sha256"],
-        },
-    )
+    assert open_randomized_phase(api, SCR).status_code == 200
     api.post("stat", f"/api/trials/{SCR}/randomization-lists", {"slots_per_stratum": 8})
     return [s for s in enrolled_in_phase(api, SCR, "iib", 12) if s[1] == "S01"]
 

@@ -5,24 +5,14 @@ proposals, the toxicity warning (seed 000) and the safety report."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.api_helpers import PASSWORD, Api, build_api, fill_enrolment
+from tests.integration.api_helpers import PASSWORD, Api, fill_enrolment
 
 SCR = "scr-escc-01"
 IVO = "ivo-shfrt-2l"
-
-
-@pytest.fixture
-def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    built = build_api(database_url, tmp_path)
-    with built.client:
-        yield built
-    built.client.app.state.engine.dispose()  # type: ignore[attr-defined]
 
 
 def _state(api: Api, protocol_id: str = SCR) -> str:

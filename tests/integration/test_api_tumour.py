@@ -3,13 +3,11 @@ overrides kept beside the computed value (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.api_helpers import Api, build_api
+from tests.integration.api_helpers import Api
 
 IVO = "ivo-shfrt-2l"
 LESIONS = [
@@ -26,14 +24,6 @@ LESIONS = [
     },
     {"id": "NT1", "site": "bone", "nodal": False, "role": "non_target", "diameter_mm": None},
 ]
-
-
-@pytest.fixture
-def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    built = build_api(database_url, tmp_path)
-    with built.client:
-        yield built
-    built.client.app.state.engine.dispose()  # type: ignore[attr-defined]
 
 
 def _base(subject_id: int) -> str:

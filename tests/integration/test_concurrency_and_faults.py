@@ -15,7 +15,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.integration.api_helpers import PASSWORD, Api, build_api, enrolled_in_phase, patient
+from tests.integration.api_helpers import (
+    PASSWORD,
+    build_api,
+    enrolled_in_phase,
+    open_randomized_phase,
+    patient,
+)
 from tests.support.postgres import PostgresServer
 from tests.support.server import AppServer
 from trialdesk.adapters.db.audit import verify_chain
@@ -33,38 +39,16 @@ def _login(base: str, user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
-def _open_phase_iib(api: Api, slots: int) -> None:
-    assert (
-        api.post(
-            "safety", f"/api/trials/{SCR}/phase", {"target": "run_in_review", "reason": "run-in done"}
-        ).status_code
-        == 200
-    )
-    evidence = api.get("safety", f"/api/trials/{SCR}/gate-evidence").json()
-    opened = api.post(
-        "safety",
-        f"/api/trials/{SCR}/phase",
-        {
-            "target": "randomized_open",
-            "reason": "no related deaths",
-            "password": PASSWORD,
-            "meaning": "I approve opening phase IIb",
-            "evidence_sha256": evidence["evidence_sha256"],
-        },
-    )
-    assert opened.status_code == 200, opened.text
-    assert (
-        api.post("stat", f"/api/trials/{SCR}/randomization-lists", {"slots_per_stratum": slots}).status_code
-        == 201
-    )
-
-
 def test_parallel_randomizations_on_postgresql_use_each_slot_once_and_stay_balanced(
     postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
     url = postgres_server.create_database()
     api = build_api(url, tmp_path)
-    _open_phase_iib(api, slots=60)
+    assert open_randomized_phase(api, SCR).status_code == 200
+    assert (
+        api.post("stat", f"/api/trials/{SCR}/randomization-lists", {"slots_per_stratum": 60}).status_code
+        == 201
+    )
     subjects = enrolled_in_phase(api, SCR, "iib", N_RANDOMIZATIONS)
     api.client.app.state.engine.dispose()  # type: ignore[attr-defined]
     server = AppServer(url, tmp_path, workers=3)
