@@ -21,7 +21,7 @@ from trialdesk.domain.protocol.model import Protocol
 
 InputFormat = Literal["trialdesk-json", "fhir-r4-bundle"]
 
-SCHEMA_ID = "https://trialdesk.example/schemas/patient.schema.json"
+SCHEMA_ID = "urn:trialdesk:schema:patient"
 
 
 @dataclass(frozen=True)
