@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support.server import free_port
 from trialdesk.config import Settings
 from trialdesk.entrypoints.api.app import create_app
 
@@ -55,16 +55,9 @@ def test_openapi_document_describes_protocol_routes(client: TestClient) -> None:
     assert {"/health", "/api/protocols", "/api/protocols/{protocol_id}"} <= set(paths)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_trialdesk_serve_answers_health_on_loopback(tmp_path: Path) -> None:
     """What `make run` starts: the real CLI entry point under uvicorn, bound to 127.0.0.1."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "TRIALDESK_DATA_DIR": str(tmp_path)}
     cmd = [
         sys.executable,

@@ -11,12 +11,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import psycopg
+
+from tests.support.server import free_port
 
 
 def _bin_dir() -> Path:
@@ -32,13 +33,6 @@ def _bin_dir() -> Path:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class PostgresServer:
     """One PostgreSQL cluster in a temporary directory, on 127.0.0.1 and a free port."""
 
@@ -46,7 +40,7 @@ class PostgresServer:
         self.bin = _bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="trialdesk-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._as_postgres = os.geteuid() == 0
         self._counter = 0
 

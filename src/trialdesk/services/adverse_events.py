@@ -21,8 +21,7 @@ can re-open it, see :func:`trialdesk.services.trials.move_phase`), and a toxicit
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.ctcae_data import term_catalogue
-from trialdesk.adapters.db.audit import as_utc
+from trialdesk.adapters.db.audit import as_utc, audit_reason
 from trialdesk.adapters.db.models import AdverseEvent, SafetyAlert, Subject
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability, Role
@@ -266,16 +265,6 @@ def validate(protocol: Protocol, subject: Subject, data: AdverseEventInput) -> C
 # ---- recording ------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _reason(session: Session, text: str) -> Iterator[None]:
-    previous = session.info.get("reason")
-    session.info["reason"] = previous or text
-    try:
-        yield
-    finally:
-        session.info["reason"] = previous
-
-
 def _enrolled_subject(session: Session, actor: Actor, protocol: Protocol, subject_id: int) -> Subject:
     subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id, for_update=True)
     if subject.phase_id is None:
@@ -302,7 +291,7 @@ def _apply(event: AdverseEvent, data: AdverseEventInput, coded: Coded) -> None:
 
 def _link_death(session: Session, subject: Subject, event: AdverseEvent) -> None:
     if event.death_date is not None and subject.death_date is None:
-        with _reason(session, f"death recorded by grade-5 adverse event {event.id}"):
+        with audit_reason(session, f"death recorded by grade-5 adverse event {event.id}", keep_given=True):
             subject.death_date = event.death_date
             session.flush()
 
@@ -721,7 +710,7 @@ def acknowledge_alert(session: Session, actor: Actor, alert_id: int, note: str) 
         raise Conflict(
             f"alert {alert_id} was acknowledged by {alert.acknowledged_by} already", rule="alert_acknowledged"
         )
-    with _reason(session, f"alert acknowledged: {note.strip()}"):
+    with audit_reason(session, f"alert acknowledged: {note.strip()}", keep_given=True):
         alert.acknowledged_at = clock.now()
         alert.acknowledged_by = actor.username
         alert.acknowledgement_note = note.strip()

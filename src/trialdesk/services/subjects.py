@@ -284,12 +284,7 @@ def enrol(
 
 def _close_run_in(session: Session, trial: Trial, phase_id: str, size: int) -> None:
     reason = f"run-in phase '{phase_id}' reached its planned maximum of {size} subjects: safety review"
-    saved = session.info.get("reason")
-    session.info["reason"] = reason
-    try:
-        record_transition(session, trial, PhaseState.run_in_review, reason, SYSTEM_ACTOR, None)
-    finally:
-        session.info["reason"] = saved
+    record_transition(session, trial, PhaseState.run_in_review, reason, SYSTEM_ACTOR, None)
 
 
 def change_status(

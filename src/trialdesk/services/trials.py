@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db.audit import audit_reason
 from trialdesk.adapters.db.models import AdverseEvent, PhaseTransition, Subject, Trial
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
@@ -101,22 +102,24 @@ def stopping_status(session: Session, protocol: Protocol) -> list[StoppingRuleSt
 def record_transition(
     session: Session, trial: Trial, target: PhaseState, reason: str, by: str, signature_id: int | None
 ) -> None:
-    previous = trial.phase_state
-    trial.phase_state = target.value
-    trial.state_reason = reason
-    trial.updated_at = clock.now()
-    session.add(
-        PhaseTransition(
-            protocol_id=trial.protocol_id,
-            from_state=previous,
-            to_state=target.value,
-            reason=reason,
-            signature_id=signature_id,
-            at=trial.updated_at,
-            by_user=by,
+    """Move the phase state machine (rules already checked); the change is audited with ``reason``."""
+    with audit_reason(session, reason):
+        previous = trial.phase_state
+        trial.phase_state = target.value
+        trial.state_reason = reason
+        trial.updated_at = clock.now()
+        session.add(
+            PhaseTransition(
+                protocol_id=trial.protocol_id,
+                from_state=previous,
+                to_state=target.value,
+                reason=reason,
+                signature_id=signature_id,
+                at=trial.updated_at,
+                by_user=by,
+            )
         )
-    )
-    session.flush()
+        session.flush()
 
 
 def apply_stopping_rules(session: Session, protocol: Protocol) -> list[StoppingRuleStatus]:
@@ -135,15 +138,10 @@ def apply_stopping_rules(session: Session, protocol: Protocol) -> list[StoppingR
                 f"{status.threshold} (subjects {', '.join(status.subjects)}); "
                 "enrolment and randomization are closed"
             )
-            previous_reason = session.info.get("reason")
-            session.info["reason"] = reason
-            try:
-                check_phase_transition(
-                    trial.phase_state, PhaseState.terminated, stopping_rule_met=True, signed_review=False
-                )
-                record_transition(session, trial, PhaseState.terminated, reason, SYSTEM_ACTOR, None)
-            finally:
-                session.info["reason"] = previous_reason
+            check_phase_transition(
+                trial.phase_state, PhaseState.terminated, stopping_rule_met=True, signed_review=False
+            )
+            record_transition(session, trial, PhaseState.terminated, reason, SYSTEM_ACTOR, None)
     return statuses
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db.audit import audit_reason
 from trialdesk.adapters.db.models import (
     ResponseEvaluation,
     ResponseOverride,
@@ -82,10 +83,8 @@ def recompute(session: Session, protocol: Protocol, subject: Subject) -> list[Re
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     parsed = parse_response_input(data)
     settings = ResponseSettings.from_tumour_assessment(protocol.tumour_assessment)
-    saved_reason = session.info.get("reason")
-    session.info["reason"] = saved_reason or RECOMPUTE_REASON
     stored = []
-    try:
+    with audit_reason(session, RECOMPUTE_REASON, keep_given=True):
         for rules in _rule_sets(protocol):
             report = assess_response(parsed.baseline, parsed.assessments, settings, rules)
             stored.append(
@@ -99,8 +98,6 @@ def recompute(session: Session, protocol: Protocol, subject: Subject) -> list[Re
                     report.progression_date,
                 )
             )
-    finally:
-        session.info["reason"] = saved_reason
     return stored
 
 

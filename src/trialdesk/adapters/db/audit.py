@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -120,6 +121,18 @@ def append(connection: Connection, username: str, entries: Sequence[AuditEntry])
         prev = digest
     connection.execute(insert(AuditRecord), rows)
     connection.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=last_seq, last_hash=prev))
+
+
+@contextmanager
+def audit_reason(session: Session, reason: str, *, keep_given: bool = False) -> Iterator[None]:
+    """Record changes made inside the block with ``reason`` (system-driven changes such as a phase
+    transition or a recomputation). With ``keep_given``, a reason the user already gave wins."""
+    previous = session.info.get("reason")
+    session.info["reason"] = (previous or reason) if keep_given else reason
+    try:
+        yield
+    finally:
+        session.info["reason"] = previous
 
 
 def log_event(session: Session, action: str, table_name: str, record_id: str, **details: Any) -> None:
