@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.config import Settings
 from trialdesk.entrypoints.api.app import create_app
-from trialdesk.services import admin
+from trialdesk.services import admin, clock
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "patients"
 PASSWORD = "correct horse battery"
@@ -88,14 +89,14 @@ class Api:
         return response
 
     def enrol(self, protocol_id: str, subject_id: int, user: str = "inv1") -> Any:
-        return self.post(
-            user,
-            f"/api/trials/{protocol_id}/subjects/{subject_id}/enrol",
-            {
-                "consent_date": "2026-04-13" if protocol_id == "scr-escc-01" else consent_date(protocol_id),
-                "password": PASSWORD,
-            },
-        )
+        """Enrol on the trial clock two days after the example's screening date (the screening
+        verdict must be current at enrolment: the protocol's screening window)."""
+        with clock.pinned_at(enrolment_moment(protocol_id)):
+            return self.post(
+                user,
+                f"/api/trials/{protocol_id}/subjects/{subject_id}/enrol",
+                {"consent_date": consent_date(protocol_id), "password": PASSWORD},
+            )
 
     def enrolled_subject(self, protocol_id: str, number: str, user: str = "coord1", site: str = "S01") -> int:
         screened = self.screen(protocol_id, number, user, site)
@@ -115,11 +116,24 @@ class Api:
             "onset_date": "2026-05-01",
             "death_date": "2026-05-03" if grade == 5 else None,
             "site_aware_at": "2026-05-03T09:00:00+00:00" if grade == 5 else None,
-            "attributions": {"pd1": level, "ldrt": level}
+            "attributions": {
+                "pd1": level,
+                "ldrt": level,
+                "paclitaxel": "unlikely",
+                "platinum": "unlikely",
+                "cfrt": "unlikely",
+            }
             if protocol_id == "scr-escc-01"
             else {"ivonescimab": level},
         }
         return self.post(user, f"/api/trials/{protocol_id}/subjects/{subject_id}/adverse-events", body)
+
+
+def enrolment_moment(protocol_id: str) -> dt.datetime:
+    """Two days after the example patient's screening date, 09:00 UTC."""
+    data = json.loads((EXAMPLES / f"{protocol_id}-eligible.json").read_text(encoding="utf-8"))
+    day = dt.date.fromisoformat(data["screening_date"]) + dt.timedelta(days=2)
+    return dt.datetime(day.year, day.month, day.day, 9, tzinfo=dt.UTC)
 
 
 def consent_date(protocol_id: str) -> str:
@@ -162,7 +176,6 @@ def build_api(database_url: str, data_dir: Path, protocol_dirs: list[Path] | Non
 
 def fill_enrolment(api: Api, protocol_id: str, phase_id: str, arm_id: str, count: int) -> None:
     """Add ``count`` enrolled subjects directly through the ORM (audited) to reach a capacity limit fast."""
-    import datetime as dt
 
     from trialdesk.adapters.db.models import Subject
 
@@ -193,7 +206,6 @@ def enrolled_in_phase(
 
     Sites alternate S01/S02; the patient record's ECOG alternates 0,0,1,1 (a stratification factor).
     """
-    import datetime as dt
 
     from trialdesk.adapters.db.models import Subject
 
@@ -223,8 +235,51 @@ def enrolled_in_phase(
     return out
 
 
+RUN_IN_TREATMENT_START = dt.date(2026, 4, 20)
+"""Treatment start of the run-in cohort added by :func:`followed_run_in`: long enough ago that the
+protocol's observation window (90 days) has passed."""
+
+
+def followed_run_in(
+    api: Api, protocol_id: str = "scr-escc-01", phase_id: str = "iia", example: str = "scr-escc-01"
+) -> None:
+    """Top the run-in up to its minimum size with subjects followed for the observation window (the
+    gate may be signed open only then), through the audited ORM."""
+    from sqlalchemy import func, select
+
+    from trialdesk.adapters.db.models import Subject
+
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    with unit_of_work(engine, "bootstrap", reason="test set-up") as session:
+        have = session.scalar(
+            select(func.count(Subject.id)).where(
+                Subject.protocol_id == protocol_id, Subject.phase_id == phase_id
+            )
+        )
+        for index in range(max(0, 20 - int(have or 0))):
+            number = f"RUNIN-{index:03d}"
+            session.add(
+                Subject(
+                    protocol_id=protocol_id,
+                    site_id=api.site_ids[(protocol_id, "S01")],
+                    screening_number=number,
+                    status="on_treatment",
+                    screening_date=dt.date(2026, 4, 15),
+                    patient_record=patient(example, number),
+                    consent_date=dt.date(2026, 4, 13),
+                    phase_id=phase_id,
+                    arm_id="A",
+                    enrolled_at=dt.datetime(2026, 4, 17, 9, tzinfo=dt.UTC),
+                    treatment_start_date=RUN_IN_TREATMENT_START,
+                    created_at=dt.datetime.now(dt.UTC),
+                )
+            )
+
+
 def open_randomized_phase(api: Api, protocol_id: str = "scr-escc-01") -> Any:
-    """Close the run-in for review, then open phase IIb with the safety reviewer's e-signature."""
+    """Close the run-in for review, then open phase IIb with the safety reviewer's e-signature (after
+    topping the run-in up to its minimum size, followed for the observation window)."""
+    followed_run_in(api, protocol_id)
     moved = api.post(
         "safety", f"/api/trials/{protocol_id}/phase", {"target": "run_in_review", "reason": "run-in done"}
     )

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.api_helpers import PASSWORD, Api, open_randomized_phase
+from tests.integration.api_helpers import (
+    PASSWORD,
+    Api,
+    enrolment_moment,
+    followed_run_in,
+    open_randomized_phase,
+)
+from trialdesk.services import clock
 
 SCR = "scr-escc-01"
 IVO = "ivo-shfrt-2l"
@@ -80,7 +87,8 @@ def test_enrolment_signature_needs_the_right_password(api: Api) -> None:
     subject_id = api.screen(SCR, "SCR-0005").json()["id"]
     api.attest_all(SCR, subject_id)
     body = {"consent_date": "2026-04-13", "password": "not my password"}
-    refused = api.post("inv1", f"/api/trials/{SCR}/subjects/{subject_id}/enrol", body)
+    with clock.pinned_at(enrolment_moment(SCR)):
+        refused = api.post("inv1", f"/api/trials/{SCR}/subjects/{subject_id}/enrol", body)
     assert refused.status_code == 401
     actions = [
         r["action"] for r in api.get("monitor", "/api/audit", params={"username": "inv1"}).json()["items"]
@@ -159,6 +167,8 @@ def test_two_related_grade5_aes_terminate_the_trial_and_close_everything(api: Ap
         "met": False,
     }
     assert _state(api)["phase_state"] == "run_in_open"
+    third = api.screen(SCR, "SCR-0103").json()["id"]  # screened before the trial terminates
+    api.attest_all(SCR, third)
     result = api.ae(SCR, second, 5, related=True).json()
     assert result["stopping_rules"][0]["met"] is True
     state = _state(api)
@@ -168,10 +178,12 @@ def test_two_related_grade5_aes_terminate_the_trial_and_close_everything(api: Ap
         assert "stopping rule" in api.get(user, f"/api/trials/{SCR}").json()["state_reason"]
     refused = api.post("coord1", f"/api/trials/{SCR}/subjects/{first}/randomize", {"strata": {"ecog": "1"}})
     assert refused.status_code == 409 and refused.json()["rule"] == "RandomizationClosed"
-    third = api.screen(SCR, "SCR-0103").json()["id"]
-    api.attest_all(SCR, third)
     closed = api.enrol(SCR, third)
     assert closed.status_code == 409 and closed.json()["rule"] == "enrolment_closed"
+    no_screening = api.screen(SCR, "SCR-0104")  # issue 10: no screening in a terminated trial
+    assert no_screening.status_code == 409 and no_screening.json()["rule"] == "trial_terminated"
+    no_list = api.post("stat", f"/api/trials/{SCR}/randomization-lists", {"slots_per_stratum": 4})
+    assert no_list.status_code == 409 and no_list.json()["rule"] == "trial_terminated"
     evidence = api.get("safety", f"/api/trials/{SCR}/gate-evidence").json()
     reopen = api.post(
         "safety",
@@ -193,6 +205,7 @@ def test_one_related_and_one_unrelated_grade5_gate_opens_only_with_signature(api
     api.ae(SCR, first, 5, related=True)
     assert api.ae(SCR, second, 5, related=False).json()["stopping_rules"][0]["count"] == 1
     assert _state(api)["phase_state"] == "run_in_open"
+    followed_run_in(api)  # the minimum run-in, followed for the observation window
     assert (
         api.post(
             "safety", f"/api/trials/{SCR}/phase", {"target": "run_in_review", "reason": "run-in done"}
@@ -275,14 +288,17 @@ def test_randomization_flow_in_phase_iib(api: Api) -> None:
     assert exports == ["randomization_lists", "allocations"]  # viewing the list is audited
 
 
-def test_randomizing_a_bad_stratum_value_is_422(api: Api) -> None:
+def test_randomizing_with_a_claimed_stratum_that_disagrees_with_the_record_is_409(api: Api) -> None:
+    """Issue 10: the server derives the stratum from the record (ECOG 1 here); a client's other
+    claim is a 409 naming the factor and both values."""
     assert open_randomized_phase(api).status_code == 200
     api.post("stat", f"/api/trials/{SCR}/randomization-lists", {"slots_per_stratum": 4})
     subject_id = api.enrolled_subject(SCR, "SCR-0401")
     response = api.post(
         "coord1", f"/api/trials/{SCR}/subjects/{subject_id}/randomize", {"strata": {"ecog": "3"}}
     )
-    assert response.status_code == 422 and response.json()["field"] == "strata"
+    assert response.status_code == 409 and response.json()["rule"] == "stratum_from_record"
+    assert "'ecog'" in response.json()["detail"] and "'3'" in response.json()["detail"]
 
 
 # ---- seed 000: single arm, 37 places ------------------------------------------------------

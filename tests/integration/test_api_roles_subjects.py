@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api_helpers import Api, consent_date, enrolled_in_phase, open_randomized_phase
+from tests.integration.api_helpers import (
+    Api,
+    consent_date,
+    enrolled_in_phase,
+    enrolment_moment,
+    open_randomized_phase,
+)
+from trialdesk.services import clock
 
 SCR = "scr-escc-01"
 IVO = "ivo-shfrt-2l"
@@ -26,7 +33,8 @@ def _enrol(api: Api, user: str, n: int) -> Any:
     subject_id = api.screen(IVO, f"E-{n}").json()["id"]
     api.attest_all(IVO, subject_id)
     body = {"consent_date": consent_date(IVO), "password": "correct horse battery"}
-    return api.post(user, f"/api/trials/{IVO}/subjects/{subject_id}/enrol", body)
+    with clock.pinned_at(enrolment_moment(IVO)):
+        return api.post(user, f"/api/trials/{IVO}/subjects/{subject_id}/enrol", body)
 
 
 def _status(api: Api, user: str, n: int) -> Any:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from trialdesk.adapters.ctcae_data import term_catalogue
 from trialdesk.adapters.db.audit import as_utc, audit_reason
 from trialdesk.adapters.db.models import AdverseEvent, SafetyAlert, Subject
+from trialdesk.domain.plausibility import MAX_SHORT_TEXT_LENGTH, ImplausibleValue, check_text
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability, Role
 from trialdesk.domain.safety.ctcae import max_grade_by_term
@@ -39,6 +40,7 @@ from trialdesk.domain.safety.toxicity_monitoring import ToxicityStatus, evaluate
 from trialdesk.domain.trial_phase import PhaseState
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
+from trialdesk.services.clinical_dates import check_death, check_event_date, invalid
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trialdesk.services.trials import (
     NOT_ENROLLED,
@@ -103,6 +105,8 @@ class AdverseEventInput:
     site_aware_at: dt.datetime | None = None
     outcome: str | None = None
     action_taken: str | None = None
+    baseline_condition: bool = False
+    """A condition present before consent (its onset may precede the consent date)."""
 
 
 @dataclass(frozen=True)
@@ -186,10 +190,26 @@ def _code_term(data: AdverseEventInput) -> tuple[str, str | None, bool]:
     return entry.term, entry.soc, False
 
 
+def _check_against_subject(data: AdverseEventInput, subject: Subject, today: dt.date) -> None:
+    """Onset and resolution are clinical dates not after the subject's death; an onset before the
+    consent is accepted only for a condition flagged as present at baseline."""
+    check_event_date(subject, "onset_date", data.onset_date)
+    if data.resolution_date is not None and data.resolution_date <= today:
+        check_event_date(subject, "resolution_date", data.resolution_date, death=data.death_date)
+    consent = subject.consent_date
+    if consent is not None and data.onset_date < consent and not data.baseline_condition:
+        raise InvalidInput(
+            f"onset date {data.onset_date} is before the subject's consent {consent}: flag it as a "
+            "baseline condition (baseline_condition) if it was present before the study",
+            field="onset_date",
+        )
+
+
 def _check_dates(data: AdverseEventInput, subject: Subject) -> None:
     today = _today()
     if data.onset_date > today:
         raise InvalidInput(f"onset date {data.onset_date} is in the future", field="onset_date")
+    _check_against_subject(data, subject, today)
     if data.resolution_date is not None:
         if data.resolution_date < data.onset_date:
             raise InvalidInput(
@@ -255,6 +275,12 @@ def validate(protocol: Protocol, subject: Subject, data: AdverseEventInput) -> C
     """Validate one AE episode; each problem is an :class:`InvalidInput` naming the field."""
     if isinstance(data.grade, bool) or not isinstance(data.grade, int) or not 1 <= data.grade <= 5:
         raise InvalidInput(f"grade {data.grade} is outside CTCAE grades 1-5", field="grade")
+    try:
+        check_text("term", data.term, MAX_SHORT_TEXT_LENGTH)
+        check_text("verbatim", data.verbatim)
+        check_text("soc", data.soc, MAX_SHORT_TEXT_LENGTH)
+    except ImplausibleValue as exc:
+        raise invalid(exc) from None
     term, soc, needs_coding = _code_term(data)
     _check_dates(data, subject)
     criteria, outcome = _check_seriousness(data)
@@ -287,10 +313,12 @@ def _apply(event: AdverseEvent, data: AdverseEventInput, coded: Coded) -> None:
     event.outcome = coded.outcome
     event.action_taken = data.action_taken
     event.attributions = coded.attributions
+    event.baseline_condition = data.baseline_condition or None
 
 
 def _link_death(session: Session, subject: Subject, event: AdverseEvent) -> None:
     if event.death_date is not None and subject.death_date is None:
+        check_death(session, subject, "death_date", event.death_date)
         with audit_reason(session, f"death recorded by grade-5 adverse event {event.id}", keep_given=True):
             subject.death_date = event.death_date
             session.flush()
@@ -487,6 +515,7 @@ def _input_of(event: AdverseEvent) -> AdverseEventInput:
         site_aware_at=event.site_aware_at,
         outcome=event.outcome,
         action_taken=event.action_taken,
+        baseline_condition=bool(event.baseline_condition),
     )
 
 

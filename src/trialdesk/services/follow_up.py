@@ -6,13 +6,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trialdesk.adapters.db.models import Subject
+from trialdesk.adapters.db.models import Subject, TumourAssessment, TumourBaseline
+from trialdesk.domain.plausibility import (
+    DatedRecord,
+    ImplausibleValue,
+    check_baseline_window,
+    check_death_date,
+    check_text,
+)
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
+from trialdesk.services.clinical_dates import check_event_date, invalid, recorded_events, start_of_follow_up
 from trialdesk.services.errors import Conflict, InvalidInput
 
 
@@ -38,21 +47,40 @@ FIELDS = (
 )
 
 
-def _check(subject: Subject, merged: dict[str, object]) -> None:
-    today = clock.today()
-    for name in FIELDS:
-        value = merged[name]
-        if isinstance(value, dt.date) and value > today:
-            raise InvalidInput(f"{name} {value} is in the future", field=name)
+_LABELS = {
+    "treatment_start_date": "treatment start",
+    "treatment_end_date": "treatment end",
+    "new_anticancer_therapy_date": "new anti-cancer therapy",
+    "last_known_alive_date": "last known alive date",
+}
+AFTER_START = ("treatment_end_date", "new_anticancer_therapy_date", "last_known_alive_date")
+"""Follow-up dates that cannot precede the treatment start (or, before it is known, the enrolment)."""
+
+
+def _check(session: Session, subject: Subject, merged: dict[str, object]) -> None:
+    """Each date is a clinical date; the dates are in order; the death follows every recorded event."""
     start, end = merged["treatment_start_date"], merged["treatment_end_date"]
     death, alive = merged["death_date"], merged["last_known_alive_date"]
+    death_day = death if isinstance(death, dt.date) else None
+    for name in _LABELS:
+        value = merged[name]
+        if isinstance(value, dt.date):
+            check_event_date(subject, name, value, death=death_day)
+    check_text("discontinuation_reason", merged["discontinuation_reason"])  # type: ignore[arg-type]
     if isinstance(start, dt.date) and start < subject.screening_date:
         raise InvalidInput(
             f"treatment start {start} is before screening {subject.screening_date}",
             field="treatment_start_date",
         )
-    if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
-        raise InvalidInput(f"treatment end {end} is before its start {start}", field="treatment_end_date")
+    floor = (
+        DatedRecord("treatment start", start) if isinstance(start, dt.date) else start_of_follow_up(subject)
+    )
+    for name in AFTER_START:
+        value = merged[name]
+        if isinstance(value, dt.date) and floor is not None and value < floor.date:
+            raise InvalidInput(
+                f"{name}: {value} is before the subject's {floor.label} {floor.date}", field=name
+            )
     if isinstance(end, dt.date) and not merged["discontinuation_reason"]:
         raise InvalidInput(
             "a treatment end needs the reason for discontinuation", field="discontinuation_reason"
@@ -61,9 +89,54 @@ def _check(subject: Subject, merged: dict[str, object]) -> None:
         raise InvalidInput(
             f"last known alive {alive} is after the death date {death}", field="last_known_alive_date"
         )
-    if isinstance(death, dt.date) and death < subject.screening_date:
+    if isinstance(death, dt.date):
+        if death < subject.screening_date:
+            raise InvalidInput(
+                f"death date {death} is before screening {subject.screening_date}", field="death_date"
+            )
+        _check_death(session, subject, merged, death)
+
+
+def _check_death(session: Session, subject: Subject, merged: dict[str, object], death: dt.date) -> None:
+    """The death date must follow every recorded event, including the dates entered with it."""
+    events = [e for e in recorded_events(session, subject) if e.label not in _LABELS.values()]
+    events += [
+        DatedRecord(label, value)
+        for name, label in _LABELS.items()
+        if isinstance(value := merged[name], dt.date)
+    ]
+    try:
+        check_death_date("death_date", death, events, today=clock.today())
+    except ImplausibleValue as exc:
+        raise invalid(exc) from None
+
+
+def _check_start_against_scans(
+    session: Session, protocol: Protocol, subject: Subject, start: dt.date
+) -> None:
+    """A treatment start must keep the recorded tumour baseline within the protocol's baseline window
+    before it (RECIST 1.1 section 3.3) and no post-baseline assessment before it."""
+    baseline = session.scalars(select(TumourBaseline).where(TumourBaseline.subject_id == subject.id)).first()
+    if baseline is not None:
+        try:
+            check_baseline_window(
+                "treatment_start_date",
+                baseline.date,
+                start,
+                protocol.tumour_assessment.baseline_window_days.value,
+            )
+        except ImplausibleValue as exc:
+            raise invalid(exc) from None
+    scans = session.scalars(
+        select(TumourAssessment)
+        .where(TumourAssessment.subject_id == subject.id, TumourAssessment.date < start)
+        .order_by(TumourAssessment.date)
+    ).first()
+    if scans is not None:
         raise InvalidInput(
-            f"death date {death} is before screening {subject.screening_date}", field="death_date"
+            f"treatment start {start} is after the recorded tumour assessment '{scans.visit}' "
+            f"on {scans.date}",
+            field="treatment_start_date",
         )
 
 
@@ -79,7 +152,10 @@ def record_follow_up(
         name: getattr(data, name) if getattr(data, name) is not None else getattr(subject, name)
         for name in FIELDS
     }
-    _check(subject, merged)
+    _check(session, subject, merged)
+    start = merged["treatment_start_date"]
+    if isinstance(start, dt.date) and start != subject.treatment_start_date:
+        _check_start_against_scans(session, protocol, subject, start)
     for name, value in merged.items():
         setattr(subject, name, value)
     session.flush()

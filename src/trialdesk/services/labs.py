@@ -27,6 +27,7 @@ from trialdesk.domain.units import TESTS, UnitError, plausibility_problem, to_ca
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.adverse_events import AdverseEventInput, AeChange, record_adverse_event
+from trialdesk.services.clinical_dates import check_event_date
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 
 GRADED_TESTS: tuple[str, ...] = tuple(dict.fromkeys(t.test for t in lab_grading_table().terms))
@@ -122,6 +123,7 @@ def record_results(
     for index, item in enumerate(items):
         where = f"results[{index}]"
         test = _check(item, where)
+        check_event_date(subject, f"{where}.collected_date", item.collected_date)
         row = LabResult(
             subject_id=subject.id,
             test=test,

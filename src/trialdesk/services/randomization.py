@@ -31,7 +31,7 @@ from trialdesk.domain.randomization.minimization import minimization_assign
 from trialdesk.domain.randomization.permuted_blocks import all_strata, generate_allocation_list, stratum_key
 from trialdesk.domain.roles import Capability
 from trialdesk.domain.subjects import SubjectStatus
-from trialdesk.domain.trial_phase import randomization_allowed
+from trialdesk.domain.trial_phase import PhaseState, randomization_allowed
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.errors import Conflict, InvalidInput
@@ -63,6 +63,12 @@ def generate_list(
     """
     actor.require(Capability.GENERATE_RANDOMIZATION_LIST)
     phase = randomized_phase(protocol)
+    trial = get_trial(session, protocol.id)
+    if trial.phase_state == PhaseState.terminated.value:
+        raise Conflict(
+            f"no allocation list can be generated: the trial is terminated ({trial.state_reason})",
+            rule="trial_terminated",
+        )
     allocation = _allocation(phase)
     if not 1 <= slots_per_stratum <= 10_000:
         raise InvalidInput("slots_per_stratum must be between 1 and 10000", field="slots_per_stratum")
@@ -129,20 +135,59 @@ def _store_slots(session: Session, list_id: int, slots: Any) -> None:
     session.flush()
 
 
+def _record_level(record: Mapping[str, Any], factor_id: str) -> str | None:
+    """A stratification factor's level as the subject's record states it (the record field of the
+    factor's id, e.g. ``ecog`` from the screening record), or ``None`` when the record lacks it."""
+    value = record.get(factor_id)
+    if value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _factor_values(
     protocol_allocation: AllocationSpec, given: Mapping[str, str], record: Mapping[str, Any]
 ) -> dict[str, str]:
-    """Stratification factor levels: as given, else read from the patient record field of that name."""
-    values: dict[str, str] = {}
-    for factor in protocol_allocation.stratification_factors:
-        value = given.get(factor.id, record.get(factor.id))
-        if value is None:
-            raise InvalidInput(f"stratification factor '{factor.id}' is missing", field=f"strata.{factor.id}")
-        values[factor.id] = str(value)
-    unknown = sorted(set(given) - {f.id for f in protocol_allocation.stratification_factors})
+    """Stratification factor levels, derived on the server from the subject's record.
+
+    The client may omit ``given``; a level it sends must equal the record's (409 naming the factor and
+    both values), and a factor missing from the record refuses the randomization (422 naming it).
+    """
+    known = {f.id for f in protocol_allocation.stratification_factors}
+    unknown = sorted(set(given) - known - {"site"})
     if unknown:
         raise InvalidInput(f"unknown stratification factor(s): {', '.join(unknown)}", field="strata")
+    values: dict[str, str] = {}
+    for factor in protocol_allocation.stratification_factors:
+        value = _record_level(record, factor.id)
+        if value is None:
+            raise InvalidInput(
+                f"stratification factor '{factor.id}' ({factor.label}) is missing from the subject's record: "
+                "correct the record before randomizing",
+                field=f"strata.{factor.id}",
+            )
+        claimed = given.get(factor.id)
+        if claimed is not None and str(claimed) != value:
+            raise Conflict(
+                f"stratification factor '{factor.id}': the request says '{claimed}' but the subject's "
+                f"record says '{value}'; the record decides",
+                rule="stratum_from_record",
+            )
+        values[factor.id] = value
     return values
+
+
+def _check_site_claim(given: Mapping[str, str], site_code: str) -> None:
+    claimed = given.get("site")
+    if claimed is not None and str(claimed) != site_code:
+        raise Conflict(
+            f"stratification factor 'site': the request says '{claimed}' but the subject's site is "
+            f"'{site_code}'; the record decides",
+            rule="stratum_from_record",
+        )
 
 
 def randomize(
@@ -168,6 +213,7 @@ def randomize(
         )
     allocation_spec = _allocation(phase)
     site_code = session.scalars(select(Site.code).where(Site.id == subject.site_id)).one()
+    _check_site_claim(strata, site_code)
     factors = _factor_values(allocation_spec, strata, subject.patient_record)
     try:
         key = stratum_key(site_code if allocation_spec.stratify_by_site else None, factors, allocation_spec)

@@ -51,19 +51,60 @@ def _site_for(session: Session, actor: Actor, protocol: Protocol, site_code: str
 
 
 def _with_attestations(session: Session, subject: Subject) -> PatientRecord:
-    """The stored patient record with the investigators' recorded attestations merged in."""
+    """The stored patient record with ONLY the attestations investigators recorded through
+    :func:`attest` (who and when from the user table); answers that came inside a submitted record
+    are proposals (:attr:`Subject.proposed_attestations`) and never count."""
     record = PatientRecord.model_validate(subject.patient_record)
-    rows = session.execute(
-        select(Attestation, User.full_name, User.role)
-        .join(User, User.id == Attestation.attested_by)
-        .where(Attestation.subject_id == subject.id)
-    )
-    answers = dict(record.attestations)
-    for att, name, role in rows:
-        answers[att.criterion_id] = RecordedAttestation(
-            answer=att.answer, by=name, at=att.attested_at, role=role
-        )
+    answers = {
+        criterion_id: RecordedAttestation(answer=answer, by=f"{name} ({username})", at=at, role=role)
+        for criterion_id, answer, name, username, role, at in attestation_rows(session, subject.id)
+    }
     return record.model_copy(update={"attestations": answers})
+
+
+def attestation_rows(session: Session, subject_id: int) -> list[tuple[str, bool, str, str, str, dt.datetime]]:
+    """(criterion, answer, full name, username, role, when) of each recorded attestation."""
+    rows = session.execute(
+        select(
+            Attestation.criterion_id,
+            Attestation.answer,
+            User.full_name,
+            User.username,
+            User.role,
+            Attestation.attested_at,
+        )
+        .join(User, User.id == Attestation.attested_by)
+        .where(Attestation.subject_id == subject_id)
+        .order_by(Attestation.criterion_id)
+    )
+    return [tuple(row) for row in rows]
+
+
+def _split_proposals(actor: Actor, record: PatientRecord) -> tuple[PatientRecord, dict[str, Any] | None]:
+    """Take the attestations out of a submitted record: they are kept as proposals, shown as such,
+    and count only once an investigator of the subject's site attests through :func:`attest`."""
+    if not record.attestations:
+        return record, None
+    proposals = {
+        criterion_id: {
+            "answer": claimed.answer,
+            "claimed_by": claimed.by,
+            "claimed_at": claimed.at.isoformat(),
+            "claimed_role": claimed.role,
+            "submitted_by": actor.username,
+            "submitted_at": clock.now().isoformat(),
+        }
+        for criterion_id, claimed in sorted(record.attestations.items())
+    }
+    return record.model_copy(update={"attestations": {}}), proposals
+
+
+def _require_trial_open(session: Session, protocol: Protocol, what: str) -> None:
+    trial = get_trial(session, protocol.id)
+    if trial.phase_state == PhaseState.terminated.value:
+        raise Conflict(
+            f"{what} is closed: the trial is terminated ({trial.state_reason})", rule="trial_terminated"
+        )
 
 
 def _store_evaluation(
@@ -102,17 +143,21 @@ def screen(
     """
     actor.require(Capability.SCREEN)
     site = _site_for(session, actor, protocol, site_code)
+    _require_trial_open(session, protocol, "screening")
     try:
         screening = screen_data(protocol, patient)
     except PatientDataError as exc:
         raise _patient_error(exc) from None
-    record = screening.patient
+    record, proposals = _split_proposals(actor, screening.patient)
     duplicate = session.scalars(
-        select(Subject).where(Subject.protocol_id == protocol.id, Subject.screening_number == record.id)
+        select(Subject.id).where(Subject.protocol_id == protocol.id, Subject.screening_number == record.id)
     ).first()
     if duplicate is not None:
+        # The same answer whichever site holds the number: nothing about another site's subject leaks.
         raise Conflict(
-            f"screening number '{record.id}' is already used in {protocol.id}", rule="unique_screening_number"
+            f"screening number '{record.id}' is not available in this trial: give the next number of "
+            "your site's screening log",
+            rule="unique_screening_number",
         )
     subject = Subject(
         protocol_id=protocol.id,
@@ -122,10 +167,11 @@ def screen(
         screening_date=screening.result.screening_date,
         patient_record=record.model_dump(mode="json", exclude_none=True),
         created_at=clock.now(),
+        proposed_attestations=proposals,
     )
     session.add(subject)
     session.flush()
-    return ScreeningOutcome(subject, _store_evaluation(session, actor, subject, screening.result))
+    return ScreeningOutcome(subject, evaluate_subject(session, actor, protocol, subject))
 
 
 def update_record(
@@ -141,7 +187,10 @@ def update_record(
         raise _patient_error(exc) from None
     if screening.patient.id != subject.screening_number:
         raise InvalidInput("the record's id must stay the subject's screening number", field="patient.id")
-    subject.patient_record = screening.patient.model_dump(mode="json", exclude_none=True)
+    record, proposals = _split_proposals(actor, screening.patient)
+    subject.patient_record = record.model_dump(mode="json", exclude_none=True)
+    if proposals:
+        subject.proposed_attestations = {**(subject.proposed_attestations or {}), **proposals}
     session.flush()
     return ScreeningOutcome(subject, evaluate_subject(session, actor, protocol, subject))
 
@@ -180,6 +229,11 @@ def attest(
         )
     else:
         existing.answer, existing.attested_by, existing.attested_at = answer, actor.user_id, now
+    if subject.proposed_attestations and criterion_id in subject.proposed_attestations:
+        # The investigator has answered: the proposal is settled (its text stays in the audit trail).
+        subject.proposed_attestations = {
+            k: v for k, v in subject.proposed_attestations.items() if k != criterion_id
+        } or None
     session.flush()
     return ScreeningOutcome(subject, evaluate_subject(session, actor, protocol, subject))
 
@@ -244,6 +298,8 @@ def enrol(
             "consent comes first",
             field="consent_date",
         )
+    _check_consent_on_record(subject, consent_date)
+    _check_screening_current(protocol, subject, today)
     evaluation = evaluate_subject(session, actor, protocol, subject)
     if evaluation.verdict != "eligible":
         failing = [c["id"] for c in evaluation.criteria if c["status"] != "met"]
@@ -259,7 +315,12 @@ def enrol(
         "verdict": evaluation.verdict,
         "criteria": evaluation.criteria,
         "consent_date": consent_date.isoformat(),
+        "screening_date": subject.screening_date.isoformat(),
         "phase": phase.id,
+        "attestations": [
+            {"criterion": c, "answer": a, "by": f"{name} ({username})", "role": role, "at": at.isoformat()}
+            for c, a, name, username, role, at in attestation_rows(session, subject.id)
+        ],
     }
     sign(
         session,
@@ -280,6 +341,34 @@ def enrol(
     if phase.kind == "run_in" and enrolled_count(session, protocol.id, phase.id) >= phase.target_size.max:
         _close_run_in(session, trial, phase.id, phase.target_size.max)
     return subject
+
+
+def _check_consent_on_record(subject: Subject, consent_date: dt.date) -> None:
+    """The consent date given at enrolment must be the signed consent on the subject's record."""
+    consent = PatientRecord.model_validate(subject.patient_record).consent
+    if consent is None:
+        raise Conflict(
+            "the subject's record has no signed consent: record the consent before enrolling",
+            rule="consent_on_record",
+        )
+    if consent.signed_date != consent_date:
+        raise Conflict(
+            f"consent date {consent_date} differs from the signed consent on the record "
+            f"({consent.signed_date})",
+            rule="consent_on_record",
+        )
+
+
+def _check_screening_current(protocol: Protocol, subject: Subject, enrolment_date: dt.date) -> None:
+    """The screening verdict must be no older than the protocol's screening window at enrolment."""
+    window = protocol.eligibility.screening_window_days.value
+    age = (enrolment_date - subject.screening_date).days
+    if age > window:
+        raise Conflict(
+            f"the screening of {subject.screening_date} is {age} days old at the enrolment date "
+            f"{enrolment_date}; the protocol's screening window is {window} days: screen the patient again",
+            rule="screening_window",
+        )
 
 
 def _close_run_in(session: Session, trial: Trial, phase_id: str, size: int) -> None:
@@ -303,6 +392,10 @@ def change_status(
         raise InvalidInput(f"unknown status '{target}'", field="status") from None
     if len(reason.strip()) < 3:
         raise InvalidInput("a status change needs a reason", field="reason")
+    if target == SubjectStatus.died.value and subject.death_date is None:
+        raise InvalidInput(
+            "status 'died' needs the death date: record it in the follow-up first", field="death_date"
+        )
     subject.status = target
     subject.status_reason = reason.strip()
     session.flush()

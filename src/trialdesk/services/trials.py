@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -9,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.audit import audit_reason
 from trialdesk.adapters.db.models import AdverseEvent, PhaseTransition, Subject, Trial
-from trialdesk.domain.protocol.model import Protocol
+from trialdesk.domain.protocol.model import PhaseGate, Protocol
 from trialdesk.domain.roles import Capability
 from trialdesk.domain.safety.stopping_rules import AdverseEventFact, StoppingRuleStatus, evaluate_all
 from trialdesk.domain.subjects import SubjectStatus
@@ -174,6 +176,116 @@ def _check_reopening(session: Session, protocol: Protocol, trial: Trial, destina
         )
 
 
+def _gate_into(protocol: Protocol, destination: PhaseState) -> PhaseGate | None:
+    """The protocol gate that ``destination`` opens (the gate into the randomized phase)."""
+    phase = current_phase(protocol, destination)
+    if phase is None:
+        return None
+    return next((g for g in protocol.design.gates if g.to_phase == phase.id), None)
+
+
+def _follow_up_start(subject: Subject) -> dt.date | None:
+    if subject.treatment_start_date is not None:
+        return subject.treatment_start_date
+    return subject.enrolled_at.date() if subject.enrolled_at is not None else None
+
+
+def gate_readiness(session: Session, protocol: Protocol, gate: PhaseGate) -> dict[str, Any]:
+    """Whether the run-in before ``gate`` may be signed open: at least its minimum size enrolled and
+    each followed for the gate's observation window (from treatment start, or died), and every grade-5
+    AE of a run-in subject attributed to every treatment component of the subject's arm."""
+    phase = protocol.phase(gate.from_phase)
+    window = gate.observation_window_days.value
+    today = clock.today()
+    subjects = session.scalars(
+        select(Subject)
+        .where(
+            Subject.protocol_id == protocol.id,
+            Subject.phase_id == phase.id,
+            Subject.status.not_in(NOT_ENROLLED),
+        )
+        .order_by(Subject.id)
+    ).all()
+    followed, waiting = [], []
+    for subject in subjects:
+        start = _follow_up_start(subject)
+        if subject.death_date is not None or (start is not None and (today - start).days >= window):
+            followed.append(subject.screening_number)
+        else:
+            waiting.append(
+                {
+                    "subject": subject.screening_number,
+                    "follow_up_from": start.isoformat() if start else None,
+                    "window_complete_on": (start + dt.timedelta(days=window)).isoformat() if start else None,
+                }
+            )
+    unattributed = _unattributed_grade5(session, protocol, subjects)
+    return {
+        "phase": phase.id,
+        "minimum_size": phase.target_size.min,
+        "enrolled": len(subjects),
+        "observation_window_days": window,
+        "followed_for_window": len(followed),
+        "not_yet_followed": waiting,
+        "unattributed_grade5_events": unattributed,
+        "size_met": len(followed) >= phase.target_size.min,
+        "attribution_complete": not unattributed,
+    }
+
+
+def _unattributed_grade5(
+    session: Session, protocol: Protocol, subjects: Sequence[Subject]
+) -> list[dict[str, Any]]:
+    by_id = {s.id: s for s in subjects}
+    if not by_id:
+        return []
+    events = session.scalars(
+        select(AdverseEvent)
+        .where(AdverseEvent.subject_id.in_(by_id), AdverseEvent.grade == 5)
+        .order_by(AdverseEvent.id)
+    )
+    out = []
+    for event in events:
+        subject = by_id[event.subject_id]
+        components = protocol.arm(subject.arm_id).interventions if subject.arm_id else []
+        missing = [c for c in components if not event.attributions.get(c)]
+        if missing:
+            out.append(
+                {
+                    "adverse_event": event.id,
+                    "subject": subject.screening_number,
+                    "term": event.term,
+                    "missing_components": missing,
+                }
+            )
+    return out
+
+
+def _check_gate_ready(session: Session, protocol: Protocol, destination: PhaseState) -> None:
+    """409 when the gate into ``destination`` may not yet be signed open (size/follow-up, attribution)."""
+    gate = _gate_into(protocol, destination)
+    if gate is None or destination != PhaseState.randomized_open:
+        return
+    ready = gate_readiness(session, protocol, gate)
+    if not ready["size_met"]:
+        raise Conflict(
+            f"the gate cannot be signed open yet: {ready['followed_for_window']} of the minimum "
+            f"{ready['minimum_size']} run-in subjects have been followed for the "
+            f"{ready['observation_window_days']}-day observation window ({ready['enrolled']} enrolled)",
+            rule="gate_run_in_size",
+        )
+    if not ready["attribution_complete"]:
+        listed = "; ".join(
+            f"AE {e['adverse_event']} of {e['subject']} ({', '.join(e['missing_components'])})"
+            for e in ready["unattributed_grade5_events"]
+        )
+        raise Conflict(
+            f"the gate cannot be signed open: grade-5 adverse events lack an attribution for a treatment "
+            f"component: {listed}",
+            rule="gate_unattributed_grade5",
+        )
+
+
 def gate_evidence(session: Session, protocol: Protocol) -> dict[str, Any]:
     """What a safety reviewer sees before signing a phase decision (its hash binds the signature)."""
     trial = get_trial(session, protocol.id)
@@ -205,6 +317,10 @@ def gate_evidence(session: Session, protocol: Protocol) -> dict[str, Any]:
                 "attributions": dict(sorted(f.attributions.items())),
             }
             for f in sorted(ae_facts(session, protocol.id), key=lambda f: int(f.ae_id))
+        ],
+        "gates": [
+            {"from_phase": g.from_phase, "to_phase": g.to_phase, **gate_readiness(session, protocol, g)}
+            for g in protocol.design.gates
         ],
     }
 
@@ -238,6 +354,8 @@ def move_phase(
         PhaseState.run_in_open,
         PhaseState.terminated,
     )
+    if trial.phase_state == PhaseState.run_in_review.value:
+        _check_gate_ready(session, protocol, destination)
     if needs_signature:
         if not (password and meaning and evidence_sha256):
             raise InvalidInput(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,13 +21,17 @@ from trialdesk.adapters.db.models import (
     TumourBaseline,
 )
 from trialdesk.domain.protocol.model import Protocol
+from trialdesk.domain.recist.best_response import BestCategory
 from trialdesk.domain.recist.engine import assess_response
 from trialdesk.domain.recist.errors import RecistInputError
 from trialdesk.domain.recist.io import parse_response_input, report_to_dict
+from trialdesk.domain.recist.irecist import IrecistResponse
 from trialdesk.domain.recist.settings import ResponseSettings, Rules
+from trialdesk.domain.recist.timepoint import OverallResponse
 from trialdesk.domain.roles import Capability
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
+from trialdesk.services.clinical_dates import check_event_date, check_tumour_baseline
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 
 RECOMPUTE_REASON = "recomputed: tumour data changed"
@@ -152,6 +156,7 @@ def set_baseline(
 ) -> list[ResponseEvaluation]:
     """Record (or, with a reason, correct) the baseline lesions; responses are recomputed."""
     subject = _enrolled_subject(session, actor, protocol, subject_id)
+    check_tumour_baseline(protocol, subject, "date", date)
     existing = session.scalars(
         select(TumourBaseline).where(TumourBaseline.subject_id == subject.id)
     ).one_or_none()
@@ -184,6 +189,9 @@ def record_assessment(
     subject = _enrolled_subject(session, actor, protocol, subject_id)
     if not visit.strip():
         raise InvalidInput("the visit label is required", field="visit")
+    if len(visit) > 64:
+        raise InvalidInput(f"the visit label has {len(visit)} characters (at most 64)", field="visit")
+    check_event_date(subject, "date", date, after_start=True)
     baseline = session.scalars(
         select(TumourBaseline).where(TumourBaseline.subject_id == subject.id)
     ).one_or_none()
@@ -234,6 +242,7 @@ def override(
     subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
     if len(reason.strip()) < 5:
         raise InvalidInput("an override needs a reason (at least 5 characters)", field="reason")
+    _check_override_value(rules, target, value)
     evaluation = session.scalars(
         select(ResponseEvaluation).where(
             ResponseEvaluation.subject_id == subject.id, ResponseEvaluation.rules == rules
@@ -255,6 +264,24 @@ def override(
     session.add(row)
     session.flush()
     return row
+
+
+def override_codes(rules: str, target: str) -> tuple[str, ...]:
+    """The response codes an override may give: RECIST 1.1 time-point responses (section 4.3,
+    table 1-2) or best overall responses (section 4.4); iRECIST responses (Seymour 2017, table 2)."""
+    if rules == "irecist":
+        return get_args(IrecistResponse)
+    if target == "best_overall_response":
+        return tuple(code for code in get_args(BestCategory) if code != "MISSING")
+    return get_args(OverallResponse)
+
+
+def _check_override_value(rules: str, target: str, value: str) -> None:
+    if rules not in get_args(Rules):
+        raise InvalidInput(f"unknown rule set '{rules}' (known: {', '.join(get_args(Rules))})", field="rules")
+    codes = override_codes(rules, target)
+    if value.strip() not in codes:
+        raise InvalidInput(f"'{value}' is not a {rules} response code ({', '.join(codes)})", field="value")
 
 
 def _computed_value(result: dict[str, Any], target: str) -> str | None:

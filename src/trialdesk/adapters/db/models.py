@@ -125,6 +125,9 @@ class Subject(Audited, Base):
     last_known_alive_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    proposed_attestations: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """Attestations that came inside a submitted record (criterion id -> answer, claimed by, claimed at,
+    submitted by): shown as proposals until an investigator attests; never counted by the verdict."""
 
 
 class EligibilityEvaluation(Audited, Base):
@@ -264,6 +267,9 @@ class AdverseEvent(Audited, Base):
     lab_result_id: Mapped[int | None] = mapped_column(ForeignKey("lab_results.id"), nullable=True)
     recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    baseline_condition: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """A condition present before consent (medical history / baseline sign), so its onset may precede
+    the consent date; every other AE starts on or after consent."""
 
 
 class PhaseTransition(Audited, Base):

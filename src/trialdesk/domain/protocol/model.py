@@ -168,6 +168,26 @@ class PhaseGate(FrozenModel):
     to_phase: str
     requires_signed_review: bool = True
     stopping_rules: list[str] = Field(default_factory=list)
+    observation_window_days: Parameter[int] = Field(
+        default_factory=lambda: Parameter[int](
+            value=90,
+            unit="days",
+            provenance="default",
+            rationale=(
+                "Each subject of the phase before the gate must be followed this long from treatment "
+                "start (or have died) before the gate may be signed open: 90 days is the RTOG/EORTC "
+                "boundary of acute radiation toxicity, when fatal pneumonitis, fistula and bleeding of "
+                "RT with PD-1 and chemotherapy typically arise."
+            ),
+        ),
+        description="DLT/observation window before the gate may be signed open (days from treatment start)",
+    )
+
+    @model_validator(mode="after")
+    def _window_positive(self) -> PhaseGate:
+        if not 1 <= self.observation_window_days.value <= 730:
+            raise ValueError("observation_window_days must be between 1 and 730 days")
+        return self
 
 
 class Design(FrozenModel):
@@ -413,7 +433,25 @@ class EligibilitySection(FrozenModel):
     """Eligibility criteria and the settings they are evaluated with."""
 
     lab_validity_days: Parameter[int]
+    screening_window_days: Parameter[int] = Field(
+        default_factory=lambda: Parameter[int](
+            value=28,
+            unit="days",
+            provenance="default",
+            rationale=(
+                "A screening verdict is current for as long as its labs are valid: 28 days, the lab "
+                "validity of both built-in protocols."
+            ),
+        ),
+        description="Maximum age of the screening verdict at the enrolment date (days)",
+    )
     criteria: list[Criterion] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _window_positive(self) -> EligibilitySection:
+        if not 1 <= self.screening_window_days.value <= 365:
+            raise ValueError("eligibility.screening_window_days must be between 1 and 365 days")
+        return self
 
 
 class Vocabulary(FrozenModel):

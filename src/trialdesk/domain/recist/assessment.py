@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from trialdesk.domain.common import FrozenModel
+from trialdesk.domain.plausibility import MAX_LESION_DIAMETER_MM, ImplausibleValue, check_lesion_size
 from trialdesk.domain.recist.baseline import Baseline
 from trialdesk.domain.recist.errors import (
     AssessmentBeforeBaseline,
@@ -46,7 +47,7 @@ class NewLesion(FrozenModel):
     site: str = Field(min_length=1)
     equivocal: bool = False
     nodal: bool = False
-    diameter_mm: float | None = Field(default=None, ge=0)
+    diameter_mm: float | None = Field(default=None, ge=0, le=MAX_LESION_DIAMETER_MM, allow_inf_nan=False)
     increased: bool = False
 
 
@@ -100,8 +101,11 @@ def _check_keys(
 
 def _check_sizes(field: str, assessment: Assessment) -> None:
     for lesion_id, value in assessment.measurements.items():
-        if isinstance(value, float | int) and value < 0:
-            raise InvalidResponseInput(f"{field}.measurements.{lesion_id}", f"size {value} mm is negative")
+        if isinstance(value, float | int):
+            try:
+                check_lesion_size(f"{field}.measurements.{lesion_id}", value)
+            except ImplausibleValue as exc:
+                raise InvalidResponseInput(exc.field, exc.reason) from None
 
 
 def _check_new_lesions(field: str, assessment: Assessment, baseline_ids: set[str]) -> None:

@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import Field
 
 from trialdesk.domain.common import FrozenModel
+from trialdesk.domain.plausibility import MAX_LESION_DIAMETER_MM
 from trialdesk.domain.protocol.model import LesionCounting
 
 Measurability = Literal["measurable", "non_measurable", "normal_node"]
@@ -56,9 +57,9 @@ class BaselineLesion(FrozenModel):
     nodal: bool
     regional_node: bool | None = None
     station: str | None = None
-    diameter_mm: float | None = Field(ge=0)
+    diameter_mm: float | None = Field(ge=0, le=MAX_LESION_DIAMETER_MM, allow_inf_nan=False)
     method: Method = "ct"
-    slice_thickness_mm: float | None = Field(default=None, gt=0)
+    slice_thickness_mm: float | None = Field(default=None, gt=0, le=50, allow_inf_nan=False)
 
 
 def minimum_measurable_mm(lesion: BaselineLesion) -> float:

@@ -45,6 +45,10 @@ class AdverseEventIn(BaseModel):
     site_aware_at: dt.datetime | None = Field(default=None, description="When the site learned of the SAE")
     outcome: str | None = None
     action_taken: str | None = None
+    baseline_condition: bool = Field(
+        default=False,
+        description="Present before consent (medical history / baseline sign): its onset may precede consent",
+    )
 
 
 class AdverseEventPatch(BaseModel):
@@ -60,6 +64,7 @@ class AdverseEventPatch(BaseModel):
     site_aware_at: dt.datetime | None = None
     outcome: str | None = None
     action_taken: str | None = None
+    baseline_condition: bool | None = None
     reason: str = Field(min_length=3)
 
 

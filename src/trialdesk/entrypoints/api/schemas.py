@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from trialdesk.adapters.db.models import EligibilityEvaluation, Subject
 
@@ -37,6 +37,13 @@ class SubjectOut(BaseModel):
     last_known_alive_date: str | None = None
     death_date: str | None = None
     eligibility: EvaluationOut | None = None
+    proposed_attestations: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Attestations that came inside a submitted record: proposals only, never counted by the "
+            "verdict until an investigator of the site attests (POST .../attestations)"
+        ),
+    )
 
 
 def _iso(value: date | None) -> str | None:
@@ -75,4 +82,5 @@ def subject_out(subject: Subject, evaluation: EligibilityEvaluation | None = Non
         last_known_alive_date=_iso(subject.last_known_alive_date),
         death_date=_iso(subject.death_date),
         eligibility=evaluation_out(evaluation),
+        proposed_attestations=dict(subject.proposed_attestations or {}),
     )

@@ -7,6 +7,7 @@ import typer
 from trialdesk import __version__
 from trialdesk.entrypoints.cli import (
     analyze,
+    data,
     database,
     demo,
     design,
@@ -34,6 +35,7 @@ app.add_typer(database.audit_app, name="audit")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.site_app, name="site")
 app.add_typer(safety.app, name="safety")
+app.add_typer(data.app, name="data")
 app.command("openapi")(users.openapi_command)
 app.command("screen")(screen.screen_command)
 app.command("recist")(recist.recist_command)
