@@ -191,14 +191,3 @@ def test_other_malignancy_lookback_and_exceptions(
 ) -> None:
     scr_patient["other_malignancies"] = [malignancy]
     assert status_of(screen(scr, scr_patient), "exc-12-other-malignancy") == expected
-
-
-def test_prior_therapy_for_another_cancer_fails_inclusion_4_but_not_exclusion_4(
-    scr: Protocol, scr_patient: dict[str, Any]
-) -> None:
-    scr_patient["prior_therapies"] = [
-        {"modality": "chemotherapy", "start_date": "2015-01-01", "for_esophageal_cancer": False}
-    ]
-    result = screen(scr, scr_patient)
-    assert status_of(result, "inc-4-treatment-naive") == "not_met"
-    assert status_of(result, "exc-4-prior-therapy") == "met"
