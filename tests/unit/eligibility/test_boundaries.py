@@ -178,7 +178,8 @@ def test_pg_sga_total_given(scr: Protocol, scr_patient: dict[str, Any], total: i
             {"type": "basal_cell_skin_carcinoma", "diagnosis_date": "2025-01-01", "status": "active"},
             "not_met",
         ),
-        ({"type": "squamous_cell_skin_carcinoma", "diagnosis_date": "2025-01-01"}, "not_met"),
+        # issue 10: an excepted type within 5 years whose cure is not recorded is unknown, not excluded
+        ({"type": "squamous_cell_skin_carcinoma", "diagnosis_date": "2025-01-01"}, "unknown"),
         (
             {"type": "hematologic", "diagnosis_date": "2010-01-01", "status": "cured", "synchronous": True},
             "not_met",

@@ -76,3 +76,80 @@ def test_prior_treatment_with_unrecorded_indication_is_unknown_for_inclusion_4(
     criterion = next(c for c in result.criteria if c.id == "inc-4-treatment-naive")
     assert criterion.status == "unknown"
     assert criterion.missing == ["prior_therapies[0].for_esophageal_cancer"]
+
+
+# ---------------------------------------------------------------- seed 002 exclusion 12
+
+# screening date 2026-04-15: "within the past 5 years" is a diagnosis on or after 2021-04-15
+RECENT, OLD = "2024-09-01", "2015-03-01"
+
+
+@pytest.mark.parametrize(
+    ("malignancy", "status", "missing"),
+    [
+        # excepted type within 5 years: excluded unless completely cured
+        ({"type": "cervical_carcinoma_in_situ", "diagnosis_date": RECENT, "status": "cured"}, "met", []),
+        ({"type": "basal_cell_skin_carcinoma", "diagnosis_date": RECENT, "status": "active"}, "not_met", []),
+        (
+            {"type": "squamous_cell_skin_carcinoma", "diagnosis_date": RECENT},
+            "unknown",
+            ["other_malignancies[0].status"],
+        ),
+        # non-excepted type within 5 years: excluded whatever its status
+        ({"type": "other_solid", "diagnosis_date": RECENT, "status": "cured"}, "not_met", []),
+        ({"type": "other_solid", "diagnosis_date": RECENT, "status": "active"}, "not_met", []),
+        ({"type": "hematologic", "diagnosis_date": RECENT}, "not_met", []),
+        # older than 5 years: still active (a synchronous second primary) excludes
+        ({"type": "other_solid", "diagnosis_date": OLD, "status": "active"}, "not_met", []),
+        ({"type": "other_solid", "diagnosis_date": OLD}, "unknown", ["other_malignancies[0].status"]),
+        ({"type": "other_solid", "diagnosis_date": OLD, "status": "cured"}, "met", []),
+        (
+            {"type": "basal_cell_skin_carcinoma", "diagnosis_date": OLD},
+            "unknown",
+            ["other_malignancies[0].status"],
+        ),
+        # synchronous second primary: excluded (an excepted type only when not completely cured)
+        (
+            {"type": "other_solid", "diagnosis_date": OLD, "status": "cured", "synchronous": True},
+            "not_met",
+            [],
+        ),
+        (
+            {"type": "basal_cell_skin_carcinoma", "synchronous": True},
+            "unknown",
+            ["other_malignancies[0].status"],
+        ),
+        # no diagnosis date: the look-back cannot be applied
+        (
+            {"type": "other_solid", "status": "cured"},
+            "unknown",
+            ["other_malignancies[0].diagnosis_date"],
+        ),
+        ({"type": "other_solid", "status": "active"}, "not_met", []),
+    ],
+    ids=[
+        "excepted-recent-cured",
+        "excepted-recent-not-cured",
+        "excepted-recent-cure-unknown",
+        "non-excepted-recent-cured",
+        "non-excepted-recent-active",
+        "non-excepted-recent-status-unknown",
+        "older-active",
+        "older-status-unknown",
+        "older-resolved",
+        "older-excepted-status-unknown",
+        "synchronous-non-excepted-cured",
+        "synchronous-excepted-cure-unknown",
+        "undated-cured",
+        "undated-active",
+    ],
+)
+def test_exclusion_12_as_written(
+    scr: Protocol, scr_patient: dict[str, Any], malignancy: dict[str, Any], status: str, missing: list[str]
+) -> None:
+    """Seed 002 exclusion 12: "Patients with synchronous second primary cancer and a history of
+    malignancy within the past 5 years (excluding completely cured cervical carcinoma in situ or basal
+    cell or squamous cell skin carcinoma)." Exclusion ``met`` = free of it; ``not_met`` = excluded."""
+    scr_patient["other_malignancies"] = [malignancy]
+    criterion = next(c for c in screen(scr, scr_patient).criteria if c.id == "exc-12-other-malignancy")
+    assert (criterion.status, criterion.missing) == (status, missing), criterion.evidence

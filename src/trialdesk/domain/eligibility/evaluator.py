@@ -457,33 +457,63 @@ def _no_recent_investigational_drug(rule: NoRecentInvestigationalDrugRule, ctx: 
 
 
 def _no_other_malignancy(rule: NoOtherMalignancyRule, ctx: Context) -> Outcome:
+    """Seed 002 exclusion 12: "synchronous second primary cancer and a history of malignancy within the
+    past 5 years (excluding completely cured cervical carcinoma in situ or basal cell or squamous cell
+    skin carcinoma)".
+
+    Per malignancy, in this order:
+
+    * an excepted type recorded ``cured`` (completely cured) is ignored, whenever diagnosed;
+    * an ``active`` malignancy excludes, whenever diagnosed (an older one still active is a
+      synchronous second primary);
+    * one that is synchronous or diagnosed within ``lookback_years`` (on or after screening date -
+      ``lookback_years``) excludes whatever its status when its type is not excepted; an excepted
+      type there excludes unless completely cured, so with its status not recorded it is unknown;
+    * without a diagnosis date it is unknown (the date decides the look-back);
+    * an older one whose current status is not recorded is unknown; an older one recorded cured is
+      ignored.
+    """
     malignancies = ctx.patient.other_malignancies
     if malignancies is None:
         return _unknown("history of other malignancies not recorded", "other_malignancies")
-    since = ctx.on - relativedelta(years=rule.lookback_years)
+    years = rule.lookback_years
+    since = ctx.on - relativedelta(years=years)
     excluding: list[str] = []
+    undetermined: list[str] = []
     missing: list[str] = []
     ignored: list[str] = []
     for i, m in enumerate(malignancies):
         where = f"other_malignancies[{i}]"
-        if m.type in rule.exceptions and m.status == "cured":
-            ignored.append(f"{m.type} (cured, excepted)")
-        elif m.synchronous:
-            excluding.append(f"synchronous {m.type}")
+        excepted = m.type in rule.exceptions
+        diagnosed = f" diagnosed {m.diagnosis_date}" if m.diagnosis_date else " (diagnosis date not recorded)"
+        recent = m.synchronous or (m.diagnosis_date is not None and m.diagnosis_date >= since)
+        kind = "synchronous second primary " if m.synchronous else ""
+        if excepted and m.status == "cured":
+            ignored.append(f"{m.type}{diagnosed}, completely cured (excepted)")
         elif m.status == "active":
-            excluding.append(f"active {m.type}")
+            excluding.append(f"active {kind}{m.type}{diagnosed}")
+        elif recent and not excepted:
+            window = "synchronous" if m.synchronous else f"within {years} years"
+            excluding.append(f"{kind}{m.type}{diagnosed} ({window}; excludes whatever its status)")
+        elif recent:
+            undetermined.append(
+                f"{kind}{m.type}{diagnosed}: excepted only if completely cured; cure not recorded"
+            )
+            missing.append(f"{where}.status")
         elif m.diagnosis_date is None:
+            undetermined.append(f"{m.type}: diagnosis date not recorded (look-back {years} years)")
             missing.append(f"{where}.diagnosis_date")
-        elif m.diagnosis_date >= since:
-            excluding.append(f"{m.type} diagnosed {m.diagnosis_date} (within {rule.lookback_years} years)")
-        elif m.status is None and m.type in rule.exceptions:
+            if m.status is None:
+                missing.append(f"{where}.status")
+        elif m.status is None:
+            undetermined.append(f"{m.type}{diagnosed} (before {since}): current status not recorded")
             missing.append(f"{where}.status")
         else:
-            ignored.append(f"{m.type} diagnosed {m.diagnosis_date} (before {since})")
+            ignored.append(f"{m.type}{diagnosed} (before {since}), {m.status}")
     if excluding:
         return Outcome("not_met", "; ".join(excluding))
     if missing:
-        return _unknown("other malignancy incompletely recorded", *missing)
+        return _unknown("; ".join(undetermined), *missing)
     return Outcome("met", "; ".join(ignored) if ignored else "no other malignancy")
 
 

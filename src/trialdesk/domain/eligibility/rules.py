@@ -179,7 +179,10 @@ class NoRecentInvestigationalDrugRule(FrozenModel):
 class NoOtherMalignancyRule(FrozenModel):
     """No synchronous second primary cancer and no other malignancy within the look-back window.
 
-    Malignancies whose type is in ``exceptions`` are ignored when recorded as cured.
+    A malignancy within ``lookback_years`` excludes whatever its status unless its type is in
+    ``exceptions``; an excepted type excludes unless recorded cured (completely cured). An older
+    malignancy excludes while still active. Unrecorded status or date -> unknown (seed 002 exclusion
+    12; see the evaluator).
     """
 
     type: Literal["no_other_malignancy"]
