@@ -163,7 +163,7 @@ def test_pg_sga_components_8_and_9(
 
 @pytest.mark.parametrize(("total", "expected"), [(8, "met"), (9, "not_met"), (0, "met")])
 def test_pg_sga_total_given(scr: Protocol, scr_patient: dict[str, Any], total: int, expected: str) -> None:
-    scr_patient["pg_sga"] = {"total": total}
+    scr_patient["pg_sga"] = {"total": total, "date": "2026-04-14"}  # dated in the screening window
     assert status_of(screen(scr, scr_patient), "exc-6-pg-sga") == expected
 
 

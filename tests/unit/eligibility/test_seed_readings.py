@@ -153,3 +153,44 @@ def test_exclusion_12_as_written(
     scr_patient["other_malignancies"] = [malignancy]
     criterion = next(c for c in screen(scr, scr_patient).criteria if c.id == "exc-12-other-malignancy")
     assert (criterion.status, criterion.missing) == (status, missing), criterion.evidence
+
+
+# ---------------------------------------------------------------- seed 002 exclusion 6 (PG-SGA)
+
+
+@pytest.mark.parametrize(
+    ("date", "total", "status", "missing"),
+    [
+        ("2026-04-15", 9, "not_met", []),  # scored on the screening day
+        ("2026-03-18", 8, "met", []),  # exactly 28 days before 2026-04-15: inside the window
+        ("2026-03-18", 9, "not_met", []),
+        ("2026-03-17", 8, "unknown", ["pg_sga: a score dated within 28 days before 2026-04-15"]),
+        ("2026-03-17", 12, "unknown", ["pg_sga: a score dated within 28 days before 2026-04-15"]),
+        (None, 8, "unknown", ["pg_sga.date"]),
+        (None, 12, "unknown", ["pg_sga.date"]),
+    ],
+    ids=[
+        "screening-day",
+        "window-edge-8",
+        "window-edge-9",
+        "outside-8",
+        "outside-12",
+        "undated-8",
+        "undated-12",
+    ],
+)
+def test_pg_sga_must_be_dated_within_the_screening_window(
+    scr: Protocol, scr_patient: dict[str, Any], date: str | None, total: int, status: str, missing: list[str]
+) -> None:
+    """Seed 002 exclusion 6 "Patients with Patient-Generated Subjective Globe Assessment (PG-SGA)
+    score>=9" is judged on a score from screening: dated within the protocol's 28-day screening window
+    (``lab_validity_days``) before the screening date; an older or undated score is unknown, whatever
+    its value."""
+    scr_patient["pg_sga"] = {"total": total, **({"date": date} if date else {})}
+    criterion = next(c for c in screen(scr, scr_patient).criteria if c.id == "exc-6-pg-sga")
+    assert (criterion.status, criterion.missing) == (status, missing), criterion.evidence
+
+
+def test_pg_sga_window_is_the_protocol_screening_window(scr: Protocol) -> None:
+    """The PG-SGA window reuses seed 002's screening-data window, 28 days (protocol parameter)."""
+    assert scr.eligibility.lab_validity_days.value == 28

@@ -521,9 +521,17 @@ def _no_other_malignancy(rule: NoOtherMalignancyRule, ctx: Context) -> Outcome:
 
 
 def _score(rule: ScoreRule, ctx: Context) -> Outcome:
+    """PG-SGA (seed 002 exclusion 6, "PG-SGA score >= 9") dated within the screening window.
+
+    The window is the protocol's ``lab_validity_days`` (screening data, 28 days in both built-in
+    protocols): a score dated more than that many days before the screening date, or undated, cannot
+    show the patient's state at screening and is ``unknown``, whatever its value.
+    """
     pg_sga = ctx.patient.pg_sga
     if pg_sga is None:
         return _unknown("PG-SGA not recorded", "pg_sga")
+    window = ctx.lab_validity_days
+    wanted = f"pg_sga: a score dated within {window} days before {ctx.on}"
     if pg_sga.components is not None:
         c = pg_sga.components
         total = pg_sga_total(c)
@@ -535,7 +543,15 @@ def _score(rule: ScoreRule, ctx: Context) -> Outcome:
         assert pg_sga.total is not None
         total = pg_sga.total
         text = f"PG-SGA total {total}"
-    return _against(text, compare_values(total, rule.op, rule.value), rule.op, fmt(rule.value))
+    if pg_sga.date is None:
+        return _unknown(f"{text}: date not recorded (screening window {window} days)", "pg_sga.date")
+    age_days = (ctx.on - pg_sga.date).days
+    if age_days > window:
+        return _unknown(
+            f"{text} of {pg_sga.date} is {age_days} days old; screening window {window} days", wanted
+        )
+    outcome = _against(text, compare_values(total, rule.op, rule.value), rule.op, fmt(rule.value))
+    return Outcome(outcome.status, f"{outcome.evidence} (scored {pg_sga.date})")
 
 
 def _measurable_disease(rule: MeasurableDiseaseRule, ctx: Context) -> Outcome:
