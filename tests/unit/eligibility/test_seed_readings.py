@@ -194,3 +194,122 @@ def test_pg_sga_must_be_dated_within_the_screening_window(
 def test_pg_sga_window_is_the_protocol_screening_window(scr: Protocol) -> None:
     """The PG-SGA window reuses seed 002's screening-data window, 28 days (protocol parameter)."""
     assert scr.eligibility.lab_validity_days.value == 28
+
+
+# ---------------------------------------------------------------- seed 000 inclusion b
+
+INC_B = "inc-b-first-line-failure"
+ANSWER = {"by": "Dr. Wei Zhang", "at": "2026-03-02T10:00:00+08:00", "role": "investigator"}
+
+
+def ccrt(progression: str, **values: Any) -> dict[str, Any]:
+    """Definitive CCRT for the ESCC, 2025-01-06 to 2025-02-21 (6 months after: 2025-08-21)."""
+    return {
+        "modality": "chemoradiotherapy",
+        "intent": "definitive",
+        "start_date": "2025-01-06",
+        "end_date": "2025-02-21",
+        "outcome": "completed",
+        "progression_date": progression,
+        "for_esophageal_cancer": True,
+        **values,
+    }
+
+
+def chemo(start: str, **values: Any) -> dict[str, Any]:
+    """Palliative chemotherapy for the ESCC starting on ``start``, progressed 2026-02-10."""
+    return {
+        "modality": "chemotherapy",
+        "intent": "palliative",
+        "start_date": start,
+        "end_date": "2026-02-01",
+        "outcome": "progression",
+        "progression_date": "2026-02-10",
+        "for_esophageal_cancer": True,
+        **values,
+    }
+
+
+def inc_b(ivo: Protocol, patient: dict[str, Any], therapies: list[dict[str, Any]]) -> tuple[str, list[str]]:
+    patient["prior_therapies"] = therapies
+    criterion = next(c for c in screen(ivo, patient).criteria if c.id == INC_B)
+    return criterion.status, criterion.missing
+
+
+@pytest.mark.parametrize(
+    ("progression", "status"),
+    [("2025-02-10", "met"), ("2025-08-21", "met"), ("2025-08-22", "not_met"), ("2025-10-30", "not_met")],
+    ids=["during", "6-months-exactly", "6-months-and-a-day", "8-months"],
+)
+def test_ccrt_alone_without_line_numbers(
+    ivo: Protocol, ivo_patient: dict[str, Any], progression: str, status: str
+) -> None:
+    """Seed 000 inclusion b: "For patients who received definitive concurrent chemoradiotherapy (CCRT),
+    disease progression during or within 6 months post-treatment is considered first-line treatment
+    failure"; later progression is not a failed line (no line numbers recorded)."""
+    assert inc_b(ivo, ivo_patient, [ccrt(progression)]) == (status, [])
+
+
+def test_ccrt_with_late_progression_is_not_line_1_when_lines_are_not_numbered(
+    ivo: Protocol, ivo_patient: dict[str, Any]
+) -> None:
+    """Seed 000 inclusion b: CCRT with progression more than 6 months post-treatment is not "first-line
+    treatment failure", so the chemotherapy that followed it is the first line: "progressed on ...
+    first-line systemic therapy" is met (numbering by date must skip the CCRT)."""
+    assert inc_b(ivo, ivo_patient, [ccrt("2025-10-30"), chemo("2025-11-10")]) == ("met", [])
+
+
+def test_therapy_for_another_cancer_is_not_a_line(ivo: Protocol, ivo_patient: dict[str, Any]) -> None:
+    """Seed 000 inclusion b "first-line systemic therapy" of the ESCC: chemotherapy given in 2015 for
+    another cancer is not line 1 when lines are numbered by date."""
+    other = {**chemo("2015-01-05"), "end_date": "2015-06-01", "outcome": "completed"}
+    other.update(progression_date=None, for_esophageal_cancer=False)
+    assert inc_b(ivo, ivo_patient, [other, ccrt("2025-06-01")]) == ("met", [])
+
+
+def test_ccrt_with_unrecorded_progression_date_leaves_the_numbering_unknown(
+    ivo: Protocol, ivo_patient: dict[str, Any]
+) -> None:
+    """Seed 000 inclusion b: whether definitive CCRT is a failed first line depends on "progression
+    during or within 6 months post-treatment"; without its progression date the line is unknown."""
+    therapies = [ccrt("2025-05-01", outcome="progression", progression_date=None), chemo("2025-11-10")]
+    assert inc_b(ivo, ivo_patient, therapies) == ("unknown", ["prior_therapies[0].progression_date"])
+
+
+@pytest.mark.parametrize("numbered", [False, True])
+def test_more_than_one_failed_line_needs_attestation(
+    ivo: Protocol, ivo_patient: dict[str, Any], numbered: bool
+) -> None:
+    """Seed 000 inclusion b "progressed on or is intolerant to first-line systemic therapy" (a
+    "second-line therapy" study): CCRT failed within 6 months (line 1) and chemotherapy failed after
+    it (line 2). The seed does not exclude later lines explicitly: the investigator decides."""
+    therapies = [ccrt("2025-06-01"), chemo("2025-07-01")]
+    if numbered:
+        therapies[0]["line"], therapies[1]["line"] = 1, 2
+    assert inc_b(ivo, ivo_patient, therapies) == ("needs_attestation", [f"attestations.{INC_B}"])
+
+
+@pytest.mark.parametrize(("answer", "status"), [(True, "met"), (False, "not_met")])
+def test_more_than_one_failed_line_decided_by_the_investigator(
+    ivo: Protocol, ivo_patient: dict[str, Any], answer: bool, status: str
+) -> None:
+    """Seed 000 inclusion b, more than one failed line: the recorded answer decides ("yes" = eligible)."""
+    ivo_patient["attestations"][INC_B] = {"answer": answer, **ANSWER}
+    assert inc_b(ivo, ivo_patient, [ccrt("2025-06-01"), chemo("2025-07-01")]) == (status, [])
+
+
+@pytest.mark.parametrize(
+    ("second", "status", "missing"),
+    [
+        ({"outcome": "ongoing", "progression_date": None, "end_date": None}, "met", []),
+        ({"outcome": None, "progression_date": None}, "unknown", ["prior_therapies[1].outcome"]),
+    ],
+    ids=["second-line-ongoing", "second-line-outcome-unknown"],
+)
+def test_a_later_line_that_did_not_fail_or_is_unrecorded(
+    ivo: Protocol, ivo_patient: dict[str, Any], second: dict[str, Any], status: str, missing: list[str]
+) -> None:
+    """Seed 000 inclusion b: one failed first line is eligible; whether a later line also failed
+    decides between met and needs_attestation, so an unrecorded outcome of it is unknown."""
+    therapies = [ccrt("2025-06-01", line=1), {**chemo("2025-07-01"), "line": 2, **second}]
+    assert inc_b(ivo, ivo_patient, therapies) == (status, missing)
