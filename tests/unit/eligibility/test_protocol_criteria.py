@@ -95,9 +95,11 @@ SCR_NOT_MET: dict[str, Mutation] = {
     "inc-2-stage": set_path("diagnosis.stage", "IVA"),
     "inc-2-m1": set_path("diagnosis.m_stage", "M0"),
     "inc-3-ecog": set_path("ecog", 2),
+    # inclusion 4 is read as "no prior treatment for esophageal cancer" (issue 10): a targeted
+    # therapy for the ESCC fails it (exclusion 4 lists only surgery, RT, chemo, immunotherapy)
     "inc-4-treatment-naive": set_path(
         "prior_therapies",
-        [{"modality": "chemotherapy", "start_date": "2019-01-01", "for_esophageal_cancer": False}],
+        [{"modality": "targeted_therapy", "start_date": "2026-01-05", "for_esophageal_cancer": True}],
     ),
     "inc-5-organ-function": attest("inc-5-organ-function", False),
     "exc-1-non-squamous": set_path("diagnosis.histology", "escc_mixed"),

@@ -26,7 +26,7 @@ from dateutil.relativedelta import relativedelta
 from pydantic import Field
 
 from trialdesk.domain.common import Comparison, FrozenModel, compare
-from trialdesk.domain.eligibility.patient import LabResult, PatientRecord, PriorTherapy
+from trialdesk.domain.eligibility.patient import Attestation, LabResult, PatientRecord, PriorTherapy
 from trialdesk.domain.eligibility.rules import (
     AgeRule,
     AnyOfRule,
@@ -299,6 +299,12 @@ def _yes_no(answer: bool) -> str:
     return "yes" if answer else "no"
 
 
+def _answered(answer: Attestation) -> str:
+    """An investigator's recorded answer: what, who (role) and when."""
+    role = f" ({answer.role})" if answer.role else ""
+    return f"'{_yes_no(answer.answer)}' by {answer.by}{role} at {answer.at.isoformat(timespec='minutes')}"
+
+
 def _attestation(rule: AttestationRule, ctx: Context) -> Outcome:
     answer = ctx.patient.attestations.get(ctx.criterion_id)
     if answer is None:
@@ -307,8 +313,7 @@ def _attestation(rule: AttestationRule, ctx: Context) -> Outcome:
             f"investigator to answer: {rule.question.strip()}",
             (f"attestations.{ctx.criterion_id}",),
         )
-    role = f" ({answer.role})" if answer.role else ""
-    text = f"'{_yes_no(answer.answer)}' by {answer.by}{role} at {answer.at.isoformat(timespec='minutes')}"
+    text = _answered(answer)
     return _decide(
         answer.answer == rule.satisfied_when,
         f"{text}",
@@ -335,16 +340,6 @@ def _therapy_text(therapy: PriorTherapy) -> str:
     intent = f"{therapy.intent} " if therapy.intent else ""
     period = f" {therapy.start_date or '?'} to {therapy.end_date or '?'}"
     return f"{line}{intent}{therapy.modality}{period}"
-
-
-def _systemic_lines(therapies: list[PriorTherapy]) -> list[tuple[int | None, int, PriorTherapy]]:
-    """``(line, index, therapy)`` of systemic therapies; unnumbered lines are numbered by start date
-    only when no systemic therapy carries a line number (otherwise their line stays unknown)."""
-    systemic = [(i, t) for i, t in enumerate(therapies) if t.modality in SYSTEMIC_MODALITIES]
-    if systemic and all(t.line is None for _, t in systemic) and all(t.start_date for _, t in systemic):
-        ordered = sorted(systemic, key=lambda it: (it[1].start_date or dt.date.min, it[0]))
-        return [(n, i, t) for n, (i, t) in enumerate(ordered, start=1)]
-    return [(t.line, i, t) for i, t in systemic]
 
 
 def _line_failure(rule: FirstLineFailureRule, index: int, therapy: PriorTherapy) -> Outcome:
@@ -390,24 +385,96 @@ def _ccrt_failure(rule: FirstLineFailureRule, where: str, therapy: PriorTherapy,
     )
 
 
-def _prior_line_failure(rule: FirstLineFailureRule, ctx: Context) -> Outcome:
-    therapies = ctx.patient.prior_therapies
-    if therapies is None:
-        return _unknown("prior therapy history not recorded", "prior_therapies")
-    lines = _systemic_lines(therapies)
-    outcomes = [_line_failure(rule, i, t) for line, i, t in lines if line == rule.line]
-    outcomes += [
-        _unknown(f"{_therapy_text(t)}: line number not recorded", f"prior_therapies[{i}].line")
-        for line, i, t in lines
-        if line is None
-    ]
+Assessed = tuple[int | None, int, PriorTherapy, Outcome]
+"""``(line, index, therapy, failure outcome)`` of one systemic therapy; ``line`` None: not known."""
+
+
+def _numbered_lines(rule: FirstLineFailureRule, therapies: list[PriorTherapy]) -> list[Assessed]:
+    """Systemic therapies with their line numbers and failure outcomes (seed 000 inclusion b).
+
+    Recorded ``line`` numbers are used as given (a therapy without one, when others have one, has an
+    unknown line). When no systemic therapy carries a line number and all have a start date, they are
+    numbered by start date, skipping what is not a line: therapy given for another cancer and
+    definitive CCRT that did not fail (progression more than the window after it). A therapy whose
+    line status cannot be told (indication not recorded, definitive CCRT with an undetermined
+    outcome) leaves the numbers after it unknown.
+    """
+    systemic = [(i, t) for i, t in enumerate(therapies) if t.modality in SYSTEMIC_MODALITIES]
+    assessed = [(i, t, _line_failure(rule, i, t)) for i, t in systemic]
+    if any(t.line is not None for _, t, _ in assessed) or not all(t.start_date for _, t, _ in assessed):
+        return [(t.line, i, t, o) for i, t, o in assessed]
+    ordered = sorted(assessed, key=lambda a: (a[1].start_date or dt.date.min, a[0]))
+    numbered: list[Assessed] = []
+    number: int | None = 0
+    for i, t, outcome in ordered:
+        definitive_ccrt = t.modality == "chemoradiotherapy" and t.intent == "definitive"
+        if t.for_esophageal_cancer is False or (definitive_ccrt and outcome.status == "not_met"):
+            continue
+        if number is not None:
+            number += 1
+        else:  # unknown because of an earlier therapy, which names what is missing
+            missing = outcome.missing if outcome.status == "unknown" else ()
+            outcome = Outcome("unknown", f"{_therapy_text(t)}: line depends on an earlier therapy", missing)
+        numbered.append((number, i, t, outcome))
+        if t.for_esophageal_cancer is None or (definitive_ccrt and outcome.status == "unknown"):
+            number = None
+    return numbered
+
+
+def _combined(outcomes: list[Outcome], nothing: str) -> Outcome:
+    """``met`` if any outcome is met, else ``unknown`` if any is unknown, else ``not_met``."""
     for status in ("met", "unknown"):
         chosen = [o for o in outcomes if o.status == status]
         if chosen:
             missing = tuple(m for o in chosen for m in o.missing)
             return Outcome(status, "; ".join(o.evidence for o in chosen), missing)
-    details = "; ".join(o.evidence for o in outcomes)
-    return Outcome("not_met", details or f"no line-{rule.line} systemic therapy recorded")
+    return Outcome("not_met", "; ".join(o.evidence for o in outcomes) or nothing)
+
+
+def _prior_line_failure(rule: FirstLineFailureRule, ctx: Context) -> Outcome:
+    """Seed 000 inclusion b: "progressed on or is intolerant to first-line systemic therapy. For
+    patients who received definitive concurrent chemoradiotherapy (CCRT), disease progression during
+    or within 6 months post-treatment is considered first-line treatment failure".
+
+    Reading for patients who also failed a later line: the seed describes a second-line study but
+    does not exclude later lines explicitly, so it is the investigator's call (``needs_attestation``
+    until answered; a later line whose outcome is not recorded makes the criterion ``unknown``).
+    """
+    therapies = ctx.patient.prior_therapies
+    if therapies is None:
+        return _unknown("prior therapy history not recorded", "prior_therapies")
+    lines = _numbered_lines(rule, therapies)
+    target = [o for line, _, _, o in lines if line == rule.line]
+    target += [
+        _unknown(f"{_therapy_text(t)}: line number not known", f"prior_therapies[{i}].line")
+        for line, i, t, o in lines
+        if line is None and o.status != "unknown" and t.for_esophageal_cancer is not False
+    ]
+    target += [o for line, _, _, o in lines if line is None and o.status == "unknown"]
+    first = _combined(target, f"no line-{rule.line} systemic therapy recorded")
+    if first.status != "met":
+        return first
+    later = [o for line, _, _, o in lines if line is not None and line > rule.line]
+    failed = [o for o in later if o.status == "met"]
+    if not failed:
+        undetermined = [o for o in later if o.status == "unknown"]
+        if undetermined:
+            return _unknown(
+                f"{first.evidence}; whether a later line also failed is not known: "
+                + "; ".join(o.evidence for o in undetermined),
+                *(m for o in undetermined for m in o.missing),
+            )
+        return first
+    evidence = f"{len(failed) + 1} failed lines: {first.evidence}; " + "; ".join(o.evidence for o in failed)
+    answer = ctx.patient.attestations.get(ctx.criterion_id)
+    if answer is None:
+        return Outcome(
+            "needs_attestation",
+            f"{evidence}; investigator to answer: {rule.later_lines_question.strip()}",
+            (f"attestations.{ctx.criterion_id}",),
+        )
+    text = f"{evidence}; {_answered(answer)}"
+    return _decide(answer.answer, text, f"{text}; required 'yes'")
 
 
 def _no_prior_therapy(rule: NoPriorTherapyRule, ctx: Context) -> Outcome:
@@ -457,33 +524,63 @@ def _no_recent_investigational_drug(rule: NoRecentInvestigationalDrugRule, ctx: 
 
 
 def _no_other_malignancy(rule: NoOtherMalignancyRule, ctx: Context) -> Outcome:
+    """Seed 002 exclusion 12: "synchronous second primary cancer and a history of malignancy within the
+    past 5 years (excluding completely cured cervical carcinoma in situ or basal cell or squamous cell
+    skin carcinoma)".
+
+    Per malignancy, in this order:
+
+    * an excepted type recorded ``cured`` (completely cured) is ignored, whenever diagnosed;
+    * an ``active`` malignancy excludes, whenever diagnosed (an older one still active is a
+      synchronous second primary);
+    * one that is synchronous or diagnosed within ``lookback_years`` (on or after screening date -
+      ``lookback_years``) excludes whatever its status when its type is not excepted; an excepted
+      type there excludes unless completely cured, so with its status not recorded it is unknown;
+    * without a diagnosis date it is unknown (the date decides the look-back);
+    * an older one whose current status is not recorded is unknown; an older one recorded cured is
+      ignored.
+    """
     malignancies = ctx.patient.other_malignancies
     if malignancies is None:
         return _unknown("history of other malignancies not recorded", "other_malignancies")
-    since = ctx.on - relativedelta(years=rule.lookback_years)
+    years = rule.lookback_years
+    since = ctx.on - relativedelta(years=years)
     excluding: list[str] = []
+    undetermined: list[str] = []
     missing: list[str] = []
     ignored: list[str] = []
     for i, m in enumerate(malignancies):
         where = f"other_malignancies[{i}]"
-        if m.type in rule.exceptions and m.status == "cured":
-            ignored.append(f"{m.type} (cured, excepted)")
-        elif m.synchronous:
-            excluding.append(f"synchronous {m.type}")
+        excepted = m.type in rule.exceptions
+        diagnosed = f" diagnosed {m.diagnosis_date}" if m.diagnosis_date else " (diagnosis date not recorded)"
+        recent = m.synchronous or (m.diagnosis_date is not None and m.diagnosis_date >= since)
+        kind = "synchronous second primary " if m.synchronous else ""
+        if excepted and m.status == "cured":
+            ignored.append(f"{m.type}{diagnosed}, completely cured (excepted)")
         elif m.status == "active":
-            excluding.append(f"active {m.type}")
+            excluding.append(f"active {kind}{m.type}{diagnosed}")
+        elif recent and not excepted:
+            window = "synchronous" if m.synchronous else f"within {years} years"
+            excluding.append(f"{kind}{m.type}{diagnosed} ({window}; excludes whatever its status)")
+        elif recent:
+            undetermined.append(
+                f"{kind}{m.type}{diagnosed}: excepted only if completely cured; cure not recorded"
+            )
+            missing.append(f"{where}.status")
         elif m.diagnosis_date is None:
+            undetermined.append(f"{m.type}: diagnosis date not recorded (look-back {years} years)")
             missing.append(f"{where}.diagnosis_date")
-        elif m.diagnosis_date >= since:
-            excluding.append(f"{m.type} diagnosed {m.diagnosis_date} (within {rule.lookback_years} years)")
-        elif m.status is None and m.type in rule.exceptions:
+            if m.status is None:
+                missing.append(f"{where}.status")
+        elif m.status is None:
+            undetermined.append(f"{m.type}{diagnosed} (before {since}): current status not recorded")
             missing.append(f"{where}.status")
         else:
-            ignored.append(f"{m.type} diagnosed {m.diagnosis_date} (before {since})")
+            ignored.append(f"{m.type}{diagnosed} (before {since}), {m.status}")
     if excluding:
         return Outcome("not_met", "; ".join(excluding))
     if missing:
-        return _unknown("other malignancy incompletely recorded", *missing)
+        return _unknown("; ".join(undetermined), *missing)
     return Outcome("met", "; ".join(ignored) if ignored else "no other malignancy")
 
 
@@ -491,9 +588,17 @@ def _no_other_malignancy(rule: NoOtherMalignancyRule, ctx: Context) -> Outcome:
 
 
 def _score(rule: ScoreRule, ctx: Context) -> Outcome:
+    """PG-SGA (seed 002 exclusion 6, "PG-SGA score >= 9") dated within the screening window.
+
+    The window is the protocol's ``lab_validity_days`` (screening data, 28 days in both built-in
+    protocols): a score dated more than that many days before the screening date, or undated, cannot
+    show the patient's state at screening and is ``unknown``, whatever its value.
+    """
     pg_sga = ctx.patient.pg_sga
     if pg_sga is None:
         return _unknown("PG-SGA not recorded", "pg_sga")
+    window = ctx.lab_validity_days
+    wanted = f"pg_sga: a score dated within {window} days before {ctx.on}"
     if pg_sga.components is not None:
         c = pg_sga.components
         total = pg_sga_total(c)
@@ -505,7 +610,15 @@ def _score(rule: ScoreRule, ctx: Context) -> Outcome:
         assert pg_sga.total is not None
         total = pg_sga.total
         text = f"PG-SGA total {total}"
-    return _against(text, compare_values(total, rule.op, rule.value), rule.op, fmt(rule.value))
+    if pg_sga.date is None:
+        return _unknown(f"{text}: date not recorded (screening window {window} days)", "pg_sga.date")
+    age_days = (ctx.on - pg_sga.date).days
+    if age_days > window:
+        return _unknown(
+            f"{text} of {pg_sga.date} is {age_days} days old; screening window {window} days", wanted
+        )
+    outcome = _against(text, compare_values(total, rule.op, rule.value), rule.op, fmt(rule.value))
+    return Outcome(outcome.status, f"{outcome.evidence} (scored {pg_sga.date})")
 
 
 def _measurable_disease(rule: MeasurableDiseaseRule, ctx: Context) -> Outcome:

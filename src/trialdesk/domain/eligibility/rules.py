@@ -146,16 +146,28 @@ class AttestationRule(FrozenModel):
     satisfied_when: bool
 
 
+LATER_LINES_QUESTION = (
+    "The patient failed more than one line of systemic therapy for esophageal cancer. The seed "
+    "describes a second-line study but does not exclude later lines: does the investigator confirm "
+    "the patient is eligible?"
+)
+
+
 class FirstLineFailureRule(FrozenModel):
-    """Progression on, or intolerance to, a prior line of systemic therapy.
+    """Progression on, or intolerance to, a prior line of systemic therapy (seed 000 inclusion b).
 
     Definitive concurrent chemoradiotherapy counts as a failed line when progression happened during
-    it or within ``ccrt_progression_window_months`` after its end (seed 000 inclusion b).
+    it or within ``ccrt_progression_window_months`` after its end; with later progression it is not a
+    failed line, and when lines are numbered by start date it is not a line at all (nor is therapy
+    given for another cancer). A patient who failed ``line`` and also a later line needs the
+    investigator's answer to ``later_lines_question`` (recorded under the criterion's id; ``yes``
+    satisfies the criterion).
     """
 
     type: Literal["prior_line_failure"]
     line: int = Field(default=1, ge=1)
     ccrt_progression_window_months: int = Field(default=6, ge=0)
+    later_lines_question: str = Field(default=LATER_LINES_QUESTION, min_length=5)
 
 
 class NoPriorTherapyRule(FrozenModel):
@@ -179,7 +191,10 @@ class NoRecentInvestigationalDrugRule(FrozenModel):
 class NoOtherMalignancyRule(FrozenModel):
     """No synchronous second primary cancer and no other malignancy within the look-back window.
 
-    Malignancies whose type is in ``exceptions`` are ignored when recorded as cured.
+    A malignancy within ``lookback_years`` excludes whatever its status unless its type is in
+    ``exceptions``; an excepted type excludes unless recorded cured (completely cured). An older
+    malignancy excludes while still active. Unrecorded status or date -> unknown (seed 002 exclusion
+    12; see the evaluator).
     """
 
     type: Literal["no_other_malignancy"]
@@ -214,6 +229,14 @@ class AnyOfRule(FrozenModel):
 
     type: Literal["any_of"]
     rules: list[Rule] = Field(min_length=2)
+
+
+def is_attestable(rule: Rule) -> bool:
+    """Whether an investigator's recorded answer can decide ``rule`` (an attestation, a prior-line
+    failure with more than one failed line, or an ``any_of`` holding one)."""
+    if isinstance(rule, (AttestationRule, FirstLineFailureRule)):
+        return True
+    return isinstance(rule, AnyOfRule) and any(is_attestable(sub) for sub in rule.rules)
 
 
 Rule = Annotated[

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from trialdesk.domain.eligibility.patient import PatientRecord
-from trialdesk.domain.eligibility.rules import AnyOfRule, AttestationRule, Rule
+from trialdesk.domain.eligibility.rules import is_attestable
 from trialdesk.domain.measures import age_in_years
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.units import UnitError, plausibility_problem, to_canonical
@@ -165,13 +165,9 @@ def _check_labs(patient: PatientRecord) -> Iterator[PatientIssue]:
             yield PatientIssue(f"labs[{i}].lln", f"lln {lab.lln} is not below uln {lab.uln}")
 
 
-def _attestable_ids(protocol: Protocol) -> set[str]:
-    def has_attestation(rule: Rule) -> bool:
-        if isinstance(rule, AttestationRule):
-            return True
-        return isinstance(rule, AnyOfRule) and any(has_attestation(sub) for sub in rule.rules)
-
-    return {c.id for c in protocol.eligibility.criteria if has_attestation(c.rule)}
+def attestable_ids(protocol: Protocol) -> set[str]:
+    """Ids of the criteria an investigator's recorded answer can decide (see ``is_attestable``)."""
+    return {c.id for c in protocol.eligibility.criteria if is_attestable(c.rule)}
 
 
 def _check_vocabulary(patient: PatientRecord, protocol: Protocol) -> Iterator[PatientIssue]:
@@ -190,7 +186,7 @@ def _check_vocabulary(patient: PatientRecord, protocol: Protocol) -> Iterator[Pa
                 f"other_malignancies[{i}].type",
                 f"unknown malignancy type '{malignancy.type}' (known: {', '.join(sorted(types))})",
             )
-    attestable = _attestable_ids(protocol)
+    attestable = attestable_ids(protocol)
     for criterion_id in patient.attestations:
         if criterion_id not in attestable:
             yield PatientIssue(
