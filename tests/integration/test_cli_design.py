@@ -11,6 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from trialdesk.domain.protocol.model import Protocol
 from trialdesk.entrypoints.cli.main import app
 from trialdesk.protocols import builtin_protocol_dir, load_protocol_file
 from trialdesk.stats.single_arm_survival import single_arm_survival_design
@@ -390,7 +391,7 @@ def _expected_builtin(protocol_id: str) -> dict[str, Any]:
             p["followup_months"],
             dropout=size.dropout.value,
         )
-        return {"n": design.patients, "target": protocol.design.target_enrolment.value}
+        return {"n": design.patients, **_targets(protocol, "randomized")}
     single = single_arm_survival_design(
         "wu2015" if size.method == "wu2015" else "exponential",
         p["median0_months"],
@@ -402,7 +403,17 @@ def _expected_builtin(protocol_id: str) -> dict[str, Any]:
         shape=p.get("shape", 1.0),
         dropout=size.dropout.value,
     )
-    return {"n": single.n, "target": protocol.design.target_enrolment.value}
+    return {"n": single.n, **_targets(protocol, "single_arm")}
+
+
+def _targets(protocol: Protocol, kind: str) -> dict[str, Any]:
+    (phase,) = [p for p in protocol.design.phases if p.kind == kind]
+    return {
+        "target": protocol.design.target_enrolment.value,
+        "phase": phase.id,
+        "phase_min": phase.target_size.min,
+        "phase_max": phase.target_size.max,
+    }
 
 
 @pytest.mark.parametrize("protocol_id", ["ivo-shfrt-2l", "scr-escc-01"])
@@ -413,9 +424,34 @@ def test_check_builtin_protocol_json_shows_computed_size_beside_target(protocol_
     assert data["n"] == pytest.approx(expected["n"], rel=1e-12)
     assert data["n_ceiling"] == math.ceil(expected["n"])
     assert data["target_enrolment"] == expected["target"]
-    assert data["difference"] == data["n_ceiling"] - expected["target"]
-    assert data["matches_target"] is (data["n_ceiling"] == expected["target"])
+    # the computed size is compared with the target of the phase it sizes (issue 10), not the total
+    low, high = expected["phase_min"], expected["phase_max"]
+    assert data["sized_phase"] == {"phase": expected["phase"], "min": low, "max": high}
+    n = data["n_ceiling"]
+    assert data["difference"] == (n - low if n < low else n - high if n > high else 0)
+    assert data["matches_target"] is (low <= n <= high)
     assert set(data["parameters"]) >= {"alpha", "power", "accrual_months", "followup_months"}
+
+
+def test_check_scr_escc_01_compares_phase_iib_135_140_and_shows_the_iia_run_in_separately() -> None:
+    """Seed 002: "Phase IIa (Safety Run-in / Pilot Phase): An initial cohort of approximately 20-25
+    patients ..." then "2. Phase IIb (Randomized Controlled Phase)"; the registry total is 160, so the
+    randomized phase's target is 135-140 (protocol scr-escc-01). The Schoenfeld/rpact size sizes IIb only.
+    """
+    data = run_json("check", "scr-escc-01")
+    expected = _expected_builtin("scr-escc-01")
+    n = math.ceil(expected["n"])
+    assert n == 170  # HR 0.667, one-sided 0.05, 80%, 5% dropout by 12 months (protocol rationale)
+    assert data["sized_phase"] == {"phase": "iib", "min": 135, "max": 140}
+    assert data["difference"] == n - 140 == 30
+    assert data["matches_target"] is False
+    assert data["run_in"] == {"phase": "iia", "min": 20, "max": 25}
+    assert data["total"] == {"computed_min": n + 20, "computed_max": n + 25, "target_enrolment": 160}
+    table = runner.invoke(app, ["design", "check", "scr-escc-01"], terminal_width=200)
+    assert table.exit_code == 0, table.output
+    assert "phase iib target" in table.stdout and "135-140" in table.stdout and "+30" in table.stdout
+    assert "run-in iia" in table.stdout and "20-25" in table.stdout
+    assert f"{n + 20}-{n + 25}" in table.stdout
 
 
 def test_check_table_for_builtin_protocol() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 import typer
@@ -18,6 +19,7 @@ from trialdesk.domain.protocol import Protocol
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.stats.binomial import clopper_pearson
+from trialdesk.stats.design_check import TWO_ARM_METHODS, compare_with_phases
 from trialdesk.stats.errors import DesignInputError
 from trialdesk.stats.simon import SimonDesign, simon_two_stage
 from trialdesk.stats.single_arm_survival import (
@@ -640,13 +642,14 @@ def check_command(
         fail(f"protocol '{protocol.id}' has no sample_size section to check")
     size = protocol.sample_size
     computed = _computed_size(protocol)
-    target = protocol.design.target_enrolment.value
-    sized_kind = "randomized" if size.method in ("schoenfeld", "freedman") else "single_arm"
+    comparison = _run(lambda: compare_with_phases(protocol, size.method, computed["n_ceiling"]))
+    sized_kind = "randomized" if size.method in TWO_ARM_METHODS else "single_arm"
     phase_targets = [
         {"phase": p.id, "min": p.target_size.min, "max": p.target_size.max}
         for p in protocol.design.phases
         if p.kind == sized_kind
     ]
+    run_in = comparison.run_in
     report: dict[str, Any] = {
         "protocol_id": protocol.id,
         "method": size.method,
@@ -657,10 +660,17 @@ def check_command(
         },
         "dropout": {"value": size.dropout.value, "provenance": size.dropout.provenance},
         **computed,
-        "target_enrolment": target,
-        "difference": computed["n_ceiling"] - target,
-        "matches_target": computed["n_ceiling"] == target,
+        "target_enrolment": comparison.target_enrolment,
+        "difference": comparison.difference,
+        "matches_target": comparison.matches,
         "phase_targets": phase_targets,
+        "sized_phase": asdict(comparison.sized_phase),
+        "run_in": None if run_in is None else asdict(run_in),
+        "total": {
+            "computed_min": comparison.total_min,
+            "computed_max": comparison.total_max,
+            "target_enrolment": comparison.target_enrolment,
+        },
     }
     if json_output:
         print_json(report)
@@ -680,15 +690,29 @@ def _print_check(report: dict[str, Any]) -> None:
         "dropout", f"{report['dropout']['value']:g}", report["dropout_model"], report["dropout"]["provenance"]
     )
     console.print(table)
-    result = Table(title="Computed size beside the protocol's target")
-    for column in ("events", "computed n", "target enrolment", "difference", "phase target"):
-        result.add_column(column, justify="right")
+    sized = report["sized_phase"]
+    result = Table(title=f"Computed size beside the target of the phase it sizes ({sized['phase']})")
+    result.add_column("quantity")
+    result.add_column("value", justify="right")
     verdict = "[green]matches[/]" if report["matches_target"] else f"{report['difference']:+d}"
-    result.add_row(
-        f"{report['events']:.1f} -> {report['events_ceiling']}",
-        f"{report['n']:.2f} -> {report['n_ceiling']}",
-        str(report["target_enrolment"]),
-        verdict,
-        ", ".join(f"{t['phase']}: {t['min']}-{t['max']}" for t in report["phase_targets"]) or "-",
-    )
+    run_in = report["run_in"]
+    total = report["total"]
+    rows = [
+        ("events", f"{report['events']:.1f} -> {report['events_ceiling']}"),
+        (f"computed n (phase {sized['phase']})", f"{report['n']:.2f} -> {report['n_ceiling']}"),
+        (f"phase {sized['phase']} target", _range(sized)),
+        ("difference", verdict),
+    ]
+    if run_in is not None:
+        rows.append((f"run-in {run_in['phase']} (not in the calculation)", _range(run_in)))
+    rows += [
+        ("total: computed n + run-in", _range({"min": total["computed_min"], "max": total["computed_max"]})),
+        ("target enrolment (whole trial)", str(report["target_enrolment"])),
+    ]
+    for name, value in rows:
+        result.add_row(name, value)
     console.print(result)
+
+
+def _range(target: dict[str, Any]) -> str:
+    return str(target["min"]) if target["min"] == target["max"] else f"{target['min']}-{target['max']}"
