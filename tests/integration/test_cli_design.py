@@ -533,3 +533,31 @@ def test_check_reports_an_impossible_parameter(tmp_path: Path, monkeypatch: pyte
 
 def test_check_unknown_protocol_is_a_clean_error() -> None:
     assert "unknown protocol 'nope'" in run_error("check", "nope")
+
+
+def test_check_ivo_shfrt_2l_states_the_one_sample_type_one_error_beside_the_calibrated_test() -> None:
+    """Seed 000 (single arm, 37 patients, PFS): the standard one-sample log-rank test under 6-weekly
+    scans rejects about 7% of the time at nominal 0.025 (docs/simulation.md); the calibrated critical
+    value is at nominal within 3 MC SE. Both printed side by side, with the number of simulations."""
+    data = run_json("check", "ivo-shfrt-2l", "--sims", "20000")
+    test = data["one_sample_test"]
+    assert test["n_sims"] == 20000 and test["seed"] == 2015 and test["nominal_alpha"] == 0.025
+    standard, calibrated = test["standard"], test["calibrated"]
+    assert standard["critical_value"] == pytest.approx(1.959964, abs=1e-6)
+    assert 0.06 <= standard["type_one_error"]["value"] <= 0.08
+    t1e = calibrated["type_one_error"]
+    assert abs(t1e["value"] - 0.025) <= 3 * t1e["mc_se"]
+    assert calibrated["critical_value"] > 2.2 and calibrated["power"]["value"] >= 0.8
+    result = runner.invoke(app, ["design", "check", "ivo-shfrt-2l", "--sims", "20000"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Z >= 1.960" in result.stdout and "20,000 simulated trials" in " ".join(result.stdout.split())
+    assert f"{standard['type_one_error']['value']:.4f}" in result.stdout
+    assert f"{t1e['value']:.4f}" in result.stdout
+
+
+def test_check_two_arm_protocol_has_no_one_sample_test() -> None:
+    assert "one_sample_test" not in run_json("check", "scr-escc-01")
+
+
+def test_check_too_few_simulations_is_a_clean_error() -> None:
+    assert "--sims: must be at least 1000" in run_error("check", "ivo-shfrt-2l", "--sims", "10")

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import typer
 from rich.table import Table
 
+from trialdesk.adapters.report.design_notes import one_sample_test_table
 from trialdesk.domain.protocol import Protocol
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
@@ -22,6 +23,14 @@ from trialdesk.stats.binomial import clopper_pearson
 from trialdesk.stats.design_check import TWO_ARM_METHODS, compare_with_phases
 from trialdesk.stats.errors import DesignInputError
 from trialdesk.stats.simon import SimonDesign, simon_two_stage
+from trialdesk.stats.simulation.calibration import (
+    DEFAULT_SEED,
+    DEFAULT_SIMS,
+    SINGLE_ARM_METHODS,
+    OneSampleTypeOneError,
+    design_from_protocol,
+    one_sample_type_one_error,
+)
 from trialdesk.stats.single_arm_survival import (
     ConsistentPair,
     DropoutModel,
@@ -630,12 +639,20 @@ def _computed_size(protocol: Protocol) -> dict[str, Any]:
 @app.command("check")
 def check_command(
     protocol_id: str = typer.Argument(..., help="Protocol id, e.g. ivo-shfrt-2l"),
+    sims: int = typer.Option(
+        DEFAULT_SIMS, "--sims", help="Single-arm: simulated trials per run for the type I error (>= 1000)"
+    ),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Single-arm: seed of the calibration run (>= 0)"),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Recompute a protocol's sample size from its stated assumptions and show it beside its target.
+    """Recompute a protocol's sample size from its stated assumptions and show it beside the target of
+    the phase it sizes (a run-in is shown apart, with the total).
 
     Single-arm methods (exponential_single_arm, wu2015) apply dropout as n / (1 - dropout); two-arm
     methods (schoenfeld, freedman) as an exponential dropout hazard (proportion by 12 months, as rpact).
+    Single-arm designs also get the simulated type I error and power of the one-sample log-rank test
+    under the protocol's assessment schedule, standard and with the critical value calibrated under H0
+    (3 runs of --sims trials, deterministic for a --seed; docs/simulation.md).
     """
     protocol = get_protocol(protocol_id)
     if protocol.sample_size is None:
@@ -672,10 +689,29 @@ def check_command(
             "target_enrolment": comparison.target_enrolment,
         },
     }
+    one_sample = None
+    if size.method in SINGLE_ARM_METHODS:
+        one_sample = _run(
+            lambda: one_sample_type_one_error(design_from_protocol(protocol), n_sims=sims, seed=seed),
+            {"sims": "--sims", "seed": "--seed"},
+        )
+        report["one_sample_test"] = one_sample.to_dict()
     if json_output:
         print_json(report)
         return
     _print_check(report)
+    if one_sample is not None:
+        _print_one_sample(one_sample)
+
+
+def _print_one_sample(result: OneSampleTypeOneError) -> None:
+    note = one_sample_test_table(result)
+    table = Table(title=note.title, caption=note.footnote, caption_justify="left")
+    for i, column in enumerate(note.columns):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    for row in note.rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 def _print_check(report: dict[str, Any]) -> None:

@@ -244,14 +244,14 @@ def one_sample_type_one_error(
     z_nominal = float(norm.ppf(1.0 - design.alpha))
     critical, critical_se = calibrated_critical_value(calibration, design.alpha)
     standard = TestFigures(
-        analysis="standard: Z >= z(1 - alpha)",
+        analysis="standard one-sample log-rank",
         critical_value=z_nominal,
         critical_value_mc_se=None,
         type_one_error=proportion(validation >= z_nominal),
         power=proportion(alternative >= z_nominal),
     )
     calibrated = TestFigures(
-        analysis="calibrated under H0 with the scan schedule: Z > c",
+        analysis="calibrated under H0 (scan schedule)",
         critical_value=critical,
         critical_value_mc_se=critical_se,
         type_one_error=proportion(validation > critical),
