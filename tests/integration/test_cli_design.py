@@ -11,6 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from trialdesk.domain.protocol.model import Protocol
 from trialdesk.entrypoints.cli.main import app
 from trialdesk.protocols import builtin_protocol_dir, load_protocol_file
 from trialdesk.stats.single_arm_survival import single_arm_survival_design
@@ -390,7 +391,7 @@ def _expected_builtin(protocol_id: str) -> dict[str, Any]:
             p["followup_months"],
             dropout=size.dropout.value,
         )
-        return {"n": design.patients, "target": protocol.design.target_enrolment.value}
+        return {"n": design.patients, **_targets(protocol, "randomized")}
     single = single_arm_survival_design(
         "wu2015" if size.method == "wu2015" else "exponential",
         p["median0_months"],
@@ -402,7 +403,17 @@ def _expected_builtin(protocol_id: str) -> dict[str, Any]:
         shape=p.get("shape", 1.0),
         dropout=size.dropout.value,
     )
-    return {"n": single.n, "target": protocol.design.target_enrolment.value}
+    return {"n": single.n, **_targets(protocol, "single_arm")}
+
+
+def _targets(protocol: Protocol, kind: str) -> dict[str, Any]:
+    (phase,) = [p for p in protocol.design.phases if p.kind == kind]
+    return {
+        "target": protocol.design.target_enrolment.value,
+        "phase": phase.id,
+        "phase_min": phase.target_size.min,
+        "phase_max": phase.target_size.max,
+    }
 
 
 @pytest.mark.parametrize("protocol_id", ["ivo-shfrt-2l", "scr-escc-01"])
@@ -413,9 +424,34 @@ def test_check_builtin_protocol_json_shows_computed_size_beside_target(protocol_
     assert data["n"] == pytest.approx(expected["n"], rel=1e-12)
     assert data["n_ceiling"] == math.ceil(expected["n"])
     assert data["target_enrolment"] == expected["target"]
-    assert data["difference"] == data["n_ceiling"] - expected["target"]
-    assert data["matches_target"] is (data["n_ceiling"] == expected["target"])
+    # the computed size is compared with the target of the phase it sizes (issue 10), not the total
+    low, high = expected["phase_min"], expected["phase_max"]
+    assert data["sized_phase"] == {"phase": expected["phase"], "min": low, "max": high}
+    n = data["n_ceiling"]
+    assert data["difference"] == (n - low if n < low else n - high if n > high else 0)
+    assert data["matches_target"] is (low <= n <= high)
     assert set(data["parameters"]) >= {"alpha", "power", "accrual_months", "followup_months"}
+
+
+def test_check_scr_escc_01_compares_phase_iib_135_140_and_shows_the_iia_run_in_separately() -> None:
+    """Seed 002: "Phase IIa (Safety Run-in / Pilot Phase): An initial cohort of approximately 20-25
+    patients ..." then "2. Phase IIb (Randomized Controlled Phase)"; the registry total is 160, so the
+    randomized phase's target is 135-140 (protocol scr-escc-01). The Schoenfeld/rpact size sizes IIb only.
+    """
+    data = run_json("check", "scr-escc-01")
+    expected = _expected_builtin("scr-escc-01")
+    n = math.ceil(expected["n"])
+    assert n == 170  # HR 0.667, one-sided 0.05, 80%, 5% dropout by 12 months (protocol rationale)
+    assert data["sized_phase"] == {"phase": "iib", "min": 135, "max": 140}
+    assert data["difference"] == n - 140 == 30
+    assert data["matches_target"] is False
+    assert data["run_in"] == {"phase": "iia", "min": 20, "max": 25}
+    assert data["total"] == {"computed_min": n + 20, "computed_max": n + 25, "target_enrolment": 160}
+    table = runner.invoke(app, ["design", "check", "scr-escc-01"], terminal_width=200)
+    assert table.exit_code == 0, table.output
+    assert "phase iib target" in table.stdout and "135-140" in table.stdout and "+30" in table.stdout
+    assert "run-in iia" in table.stdout and "20-25" in table.stdout
+    assert f"{n + 20}-{n + 25}" in table.stdout
 
 
 def test_check_table_for_builtin_protocol() -> None:
@@ -497,3 +533,31 @@ def test_check_reports_an_impossible_parameter(tmp_path: Path, monkeypatch: pyte
 
 def test_check_unknown_protocol_is_a_clean_error() -> None:
     assert "unknown protocol 'nope'" in run_error("check", "nope")
+
+
+def test_check_ivo_shfrt_2l_states_the_one_sample_type_one_error_beside_the_calibrated_test() -> None:
+    """Seed 000 (single arm, 37 patients, PFS): the standard one-sample log-rank test under 6-weekly
+    scans rejects about 7% of the time at nominal 0.025 (docs/simulation.md); the calibrated critical
+    value is at nominal within 3 MC SE. Both printed side by side, with the number of simulations."""
+    data = run_json("check", "ivo-shfrt-2l", "--sims", "20000")
+    test = data["one_sample_test"]
+    assert test["n_sims"] == 20000 and test["seed"] == 2015 and test["nominal_alpha"] == 0.025
+    standard, calibrated = test["standard"], test["calibrated"]
+    assert standard["critical_value"] == pytest.approx(1.959964, abs=1e-6)
+    assert 0.06 <= standard["type_one_error"]["value"] <= 0.08
+    t1e = calibrated["type_one_error"]
+    assert abs(t1e["value"] - 0.025) <= 3 * t1e["mc_se"]
+    assert calibrated["critical_value"] > 2.2 and calibrated["power"]["value"] >= 0.8
+    result = runner.invoke(app, ["design", "check", "ivo-shfrt-2l", "--sims", "20000"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Z >= 1.960" in result.stdout and "20,000 simulated trials" in " ".join(result.stdout.split())
+    assert f"{standard['type_one_error']['value']:.4f}" in result.stdout
+    assert f"{t1e['value']:.4f}" in result.stdout
+
+
+def test_check_two_arm_protocol_has_no_one_sample_test() -> None:
+    assert "one_sample_test" not in run_json("check", "scr-escc-01")
+
+
+def test_check_too_few_simulations_is_a_clean_error() -> None:
+    assert "--sims: must be at least 1000" in run_error("check", "ivo-shfrt-2l", "--sims", "10")

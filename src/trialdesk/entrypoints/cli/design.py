@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 import typer
 from rich.table import Table
 
+from trialdesk.adapters.report.design_notes import one_sample_test_table
 from trialdesk.domain.protocol import Protocol
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.stats.binomial import clopper_pearson
+from trialdesk.stats.design_check import TWO_ARM_METHODS, compare_with_phases
 from trialdesk.stats.errors import DesignInputError
 from trialdesk.stats.simon import SimonDesign, simon_two_stage
+from trialdesk.stats.simulation.calibration import (
+    DEFAULT_SEED,
+    DEFAULT_SIMS,
+    SINGLE_ARM_METHODS,
+    OneSampleTypeOneError,
+    design_from_protocol,
+    one_sample_type_one_error,
+)
 from trialdesk.stats.single_arm_survival import (
     ConsistentPair,
     DropoutModel,
@@ -628,25 +639,34 @@ def _computed_size(protocol: Protocol) -> dict[str, Any]:
 @app.command("check")
 def check_command(
     protocol_id: str = typer.Argument(..., help="Protocol id, e.g. ivo-shfrt-2l"),
+    sims: int = typer.Option(
+        DEFAULT_SIMS, "--sims", help="Single-arm: simulated trials per run for the type I error (>= 1000)"
+    ),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Single-arm: seed of the calibration run (>= 0)"),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Recompute a protocol's sample size from its stated assumptions and show it beside its target.
+    """Recompute a protocol's sample size from its stated assumptions and show it beside the target of
+    the phase it sizes (a run-in is shown apart, with the total).
 
     Single-arm methods (exponential_single_arm, wu2015) apply dropout as n / (1 - dropout); two-arm
     methods (schoenfeld, freedman) as an exponential dropout hazard (proportion by 12 months, as rpact).
+    Single-arm designs also get the simulated type I error and power of the one-sample log-rank test
+    under the protocol's assessment schedule, standard and with the critical value calibrated under H0
+    (3 runs of --sims trials, deterministic for a --seed; docs/simulation.md).
     """
     protocol = get_protocol(protocol_id)
     if protocol.sample_size is None:
         fail(f"protocol '{protocol.id}' has no sample_size section to check")
     size = protocol.sample_size
     computed = _computed_size(protocol)
-    target = protocol.design.target_enrolment.value
-    sized_kind = "randomized" if size.method in ("schoenfeld", "freedman") else "single_arm"
+    comparison = _run(lambda: compare_with_phases(protocol, size.method, computed["n_ceiling"]))
+    sized_kind = "randomized" if size.method in TWO_ARM_METHODS else "single_arm"
     phase_targets = [
         {"phase": p.id, "min": p.target_size.min, "max": p.target_size.max}
         for p in protocol.design.phases
         if p.kind == sized_kind
     ]
+    run_in = comparison.run_in
     report: dict[str, Any] = {
         "protocol_id": protocol.id,
         "method": size.method,
@@ -657,15 +677,41 @@ def check_command(
         },
         "dropout": {"value": size.dropout.value, "provenance": size.dropout.provenance},
         **computed,
-        "target_enrolment": target,
-        "difference": computed["n_ceiling"] - target,
-        "matches_target": computed["n_ceiling"] == target,
+        "target_enrolment": comparison.target_enrolment,
+        "difference": comparison.difference,
+        "matches_target": comparison.matches,
         "phase_targets": phase_targets,
+        "sized_phase": asdict(comparison.sized_phase),
+        "run_in": None if run_in is None else asdict(run_in),
+        "total": {
+            "computed_min": comparison.total_min,
+            "computed_max": comparison.total_max,
+            "target_enrolment": comparison.target_enrolment,
+        },
     }
+    one_sample = None
+    if size.method in SINGLE_ARM_METHODS:
+        one_sample = _run(
+            lambda: one_sample_type_one_error(design_from_protocol(protocol), n_sims=sims, seed=seed),
+            {"sims": "--sims", "seed": "--seed"},
+        )
+        report["one_sample_test"] = one_sample.to_dict()
     if json_output:
         print_json(report)
         return
     _print_check(report)
+    if one_sample is not None:
+        _print_one_sample(one_sample)
+
+
+def _print_one_sample(result: OneSampleTypeOneError) -> None:
+    note = one_sample_test_table(result)
+    table = Table(title=note.title, caption=note.footnote, caption_justify="left")
+    for i, column in enumerate(note.columns):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    for row in note.rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 def _print_check(report: dict[str, Any]) -> None:
@@ -680,15 +726,29 @@ def _print_check(report: dict[str, Any]) -> None:
         "dropout", f"{report['dropout']['value']:g}", report["dropout_model"], report["dropout"]["provenance"]
     )
     console.print(table)
-    result = Table(title="Computed size beside the protocol's target")
-    for column in ("events", "computed n", "target enrolment", "difference", "phase target"):
-        result.add_column(column, justify="right")
+    sized = report["sized_phase"]
+    result = Table(title=f"Computed size beside the target of the phase it sizes ({sized['phase']})")
+    result.add_column("quantity")
+    result.add_column("value", justify="right")
     verdict = "[green]matches[/]" if report["matches_target"] else f"{report['difference']:+d}"
-    result.add_row(
-        f"{report['events']:.1f} -> {report['events_ceiling']}",
-        f"{report['n']:.2f} -> {report['n_ceiling']}",
-        str(report["target_enrolment"]),
-        verdict,
-        ", ".join(f"{t['phase']}: {t['min']}-{t['max']}" for t in report["phase_targets"]) or "-",
-    )
+    run_in = report["run_in"]
+    total = report["total"]
+    rows = [
+        ("events", f"{report['events']:.1f} -> {report['events_ceiling']}"),
+        (f"computed n (phase {sized['phase']})", f"{report['n']:.2f} -> {report['n_ceiling']}"),
+        (f"phase {sized['phase']} target", _range(sized)),
+        ("difference", verdict),
+    ]
+    if run_in is not None:
+        rows.append((f"run-in {run_in['phase']} (not in the calculation)", _range(run_in)))
+    rows += [
+        ("total: computed n + run-in", _range({"min": total["computed_min"], "max": total["computed_max"]})),
+        ("target enrolment (whole trial)", str(report["target_enrolment"])),
+    ]
+    for name, value in rows:
+        result.add_row(name, value)
     console.print(result)
+
+
+def _range(target: dict[str, Any]) -> str:
+    return str(target["min"]) if target["min"] == target["max"] else f"{target['min']}-{target['max']}"
