@@ -290,7 +290,7 @@ def test_lab_proposals_with_abnormal_baseline_units_and_confirmation(api: Api) -
     assert proposals[("anc", 999)]["grade"] == 3  # 0.999 x 10^9/L
     for bad, field in (
         ({"test": "hemoglobin", "value": 900, "unit": "g/dL"}, "results[0].value"),
-        ({"test": "hemoglobin", "value": 9, "unit": "mmol/L"}, "results[0].unit"),
+        ({"test": "hemoglobin", "value": 9, "unit": "umol/L"}, "results[0].unit"),
         ({"test": "glucose", "value": 5, "unit": "mmol/L"}, "results[0].test"),
     ):
         response = api.post("coord1", labs_url, {"results": [{**bad, "collected_date": "2026-05-12"}]})
@@ -313,6 +313,54 @@ def test_lab_proposals_with_abnormal_baseline_units_and_confirmation(api: Api) -
     audit = api.get("monitor", "/api/audit", params={"subject_id": subject_id}).json()["items"]
     assert any(
         r["table"] == "adverse_events" and r["action"] == "insert" and r["user"] == "inv1" for r in audit
+    )
+
+
+def test_lab_proposals_baseline_own_uln_creatinine_and_new_ctcae_terms(api: Api) -> None:
+    """Issue 10: the abnormal baseline is judged on the baseline sample's own ULN (admiral BNRIND);
+    creatinine "> 1.5 - 3.0 x baseline" grades a value at or below the ULN (CTCAE v5.0, admiral);
+    Hb in mmol/L is graded on CTCAE's mmol/L limits; sodium, potassium, magnesium, ALP and GGT are
+    graded; Hyponatremia 125-129 mmol/L is not assignable from the value alone."""
+    subject_id = api.enrolled_subject(IVO, "IVO-L02")
+    labs_url = f"/api/trials/{IVO}/subjects/{subject_id}/labs"
+    base = {"collected_date": "2026-04-20", "is_baseline": True}
+    later = {"collected_date": "2026-05-12"}
+    results = [
+        {"test": "alt", "value": 50, "unit": "U/L", "uln": 60, **base},  # normal against its own ULN
+        {"test": "alt", "value": 130, "unit": "U/L", "uln": 40, **later},  # > 3 x ULN 40 -> 2
+        {"test": "creatinine", "value": 40, "unit": "umol/L", "uln": 100, **base},
+        {"test": "creatinine", "value": 65, "unit": "umol/L", "uln": 100, **later},  # > 1.5 x 40 -> 2
+        {"test": "hemoglobin", "value": 6.2, "unit": "mmol/L", "lln": 8.0, **later},  # "<LLN - 6.2" -> 1
+        {"test": "sodium", "value": 127, "unit": "mmol/L", "lln": 135, "uln": 145, **later},
+        {"test": "potassium", "value": 6.1, "unit": "mEq/L", "lln": 3.5, "uln": 5.1, **later},  # -> 3
+        {"test": "magnesium", "value": 1.2, "unit": "mg/dL", "lln": 1.7, "uln": 2.6, **later},  # -> 1
+        {"test": "alp", "value": 301, "unit": "U/L", "uln": 120, **later},  # > 2.5 x ULN -> 2
+        {"test": "ggt", "value": 61, "unit": "U/L", "uln": 60, **later},  # > ULN -> 1
+    ]
+    stored = api.post("coord1", labs_url, {"results": results})
+    assert stored.status_code == 201, stored.text
+    proposals = {(p["test"], p["term"]): p for p in stored.json()["proposals"]}
+    alt = proposals[("alt", "Alanine aminotransferase increased")]
+    assert (alt["grade"], alt["baseline_status"]) == (2, "normal")
+    creat = proposals[("creatinine", "Creatinine increased")]
+    assert (creat["grade"], creat["criterion"]) == (2, ">1.5 - 3.0 x baseline")
+    assert proposals[("hemoglobin", "Anemia")]["grade"] == 1
+    hypona = proposals[("sodium", "Hyponatremia")]
+    assert (hypona["grade"], hypona["proposable"]) == (None, False)
+    assert any("only if symptomatic" in note for note in hypona["notes"])
+    assert proposals[("sodium", "Hypernatremia")]["grade"] == 0
+    assert proposals[("potassium", "Hyperkalemia")]["grade"] == 3
+    assert proposals[("magnesium", "Hypomagnesemia")]["grade"] == 1
+    assert proposals[("alp", "Alkaline phosphatase increased")]["grade"] == 2
+    assert proposals[("ggt", "GGT increased")]["grade"] == 1
+
+    # potassium has two terms; without "term" the one with a grade is confirmed
+    confirm = f"/api/trials/{IVO}/labs/{proposals[('potassium', 'Hyperkalemia')]['lab_result_id']}/confirm"
+    confirmed = api.post("inv1", confirm, {})
+    assert confirmed.status_code == 201, confirmed.text
+    assert (confirmed.json()["adverse_event"]["term"], confirmed.json()["adverse_event"]["grade"]) == (
+        "Hyperkalemia",
+        3,
     )
 
 

@@ -34,6 +34,14 @@ LOINC_LABS: Final[dict[str, LabTest]] = {
     "2160-0": "creatinine",  # Creatinine [Mass/volume] in Serum or Plasma
     "14682-9": "creatinine",  # Creatinine [Moles/volume] in Serum or Plasma
     "10230-1": "lvef",  # Left ventricular Ejection fraction
+    "59260-0": "hemoglobin",  # Hemoglobin [Moles/volume] in Blood
+    "2951-2": "sodium",  # Sodium [Moles/volume] in Serum or Plasma
+    "2823-3": "potassium",  # Potassium [Moles/volume] in Serum or Plasma
+    "29265-6": "calcium_corrected",  # Calcium [Moles/volume] corrected for albumin in Serum or Plasma
+    "1994-3": "calcium_ionized",  # Calcium.ionized [Moles/volume] in Blood
+    "19123-9": "magnesium",  # Magnesium [Mass/volume] in Serum or Plasma
+    "6768-6": "alp",  # Alkaline phosphatase [Enzymatic activity/volume] in Serum or Plasma
+    "2324-2": "ggt",  # Gamma glutamyl transferase [Enzymatic activity/volume] in Serum or Plasma
 }
 LOINC_ECOG: Final = "89247-1"  # ECOG Performance Status score
 LOINC_BODY_WEIGHT: Final = "29463-7"  # Body weight

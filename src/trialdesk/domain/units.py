@@ -1,15 +1,26 @@
 """Laboratory units: canonical unit per test, conversions and plausibility ranges.
 
 Every test has one *canonical* unit (SI, as the seed protocols write their thresholds): haemoglobin
-and albumin in g/L, cell counts in 10^9/L, ALT/AST in U/L, bilirubin and creatinine in umol/L,
-LVEF in %. Results are compared in canonical units; the original value and unit are kept for
-evidence.
+and albumin in g/L, cell counts in 10^9/L, ALT/AST/ALP/GGT in U/L, bilirubin and creatinine in umol/L,
+sodium, potassium, calcium and magnesium in mmol/L, LVEF in %. Results are compared in canonical
+units; the original value and unit are kept for evidence.
 
 The conversion table is written out by hand on purpose: the factors between mass and molar
 concentration are substance-specific (creatinine 1 mg/dL = 88.4 umol/L, molar mass 113.12 g/mol;
 total bilirubin 1 mg/dL = 17.1 umol/L, molar mass 584.66 g/mol), so a generic unit library cannot
 derive them. Sources: clinical-reference.md section 4.1 (creatinine, 88.4) and the CTCAE v5.0 SI /
-conventional tables (section 3.2).
+conventional tables (section 3.2). Calcium (40.078 g/mol: 1 mg/dL = 0.2495 mmol/L) and magnesium
+(24.305 g/mol: 1 mg/dL = 0.4114 mmol/L) from their standard atomic weights (IUPAC); sodium and
+potassium are monovalent, so mEq/L = mmol/L. Haemoglobin in mmol/L is the iron-based (monomer)
+concentration used in the Netherlands and Scandinavia: 1 mmol/L = 16.1145 g/L (tetramer 64,458 g/mol
+/ 4). CTCAE v5.0 writes its own mmol/L and mg/dL limits for Anemia, Hypo-/Hypercalcemia and
+Hypomagnesemia, which are *not* exact conversions of the SI ones (Hb 100 g/L vs 6.2 mmol/L = 99.9 g/L):
+the lab grading grades a value in such a unit against the CTCAE limits of that unit
+(:mod:`trialdesk.domain.safety.ctcae`); this conversion is for eligibility and display.
+
+``calcium_corrected`` is albumin-corrected total calcium *as reported by the laboratory*; trialdesk
+applies no correction formula (neither protocol specifies one). ``calcium_ionized`` is ionized
+(free) calcium, mmol/L only.
 
 Plausibility ranges (canonical units) reject values that cannot be real measurements (a typing or
 unit error): they are deliberately wide and are *not* clinical limits.
@@ -55,16 +66,26 @@ CREATININE_UMOL_PER_MG_DL = 88.4
 """Creatinine: umol/L per mg/dL (molar mass 113.12 g/mol)."""
 BILIRUBIN_UMOL_PER_MG_DL = 17.1
 """Total bilirubin: umol/L per mg/dL (molar mass 584.66 g/mol)."""
+HEMOGLOBIN_G_L_PER_MMOL_L = 16.1145
+"""Haemoglobin: g/L per mmol/L (Hb(Fe) monomer, 64,458 g/mol / 4)."""
+CALCIUM_MMOL_PER_MG_DL = 10 / 40.078
+"""Calcium: mmol/L per mg/dL (atomic weight 40.078)."""
+MAGNESIUM_MMOL_PER_MG_DL = 10 / 24.305
+"""Magnesium: mmol/L per mg/dL (atomic weight 24.305)."""
+_MONOVALENT = {"mmol/l": 1.0, "meq/l": 1.0}
+_ENZYME = {"u/l": 1.0, "iu/l": 1.0, "[iu]/l": 1.0}
 
 TESTS: dict[LabTest, TestUnits] = {
-    "hemoglobin": TestUnits("Hb", "g/L", {"g/l": 1.0, "g/dl": 10.0}, (10.0, 250.0)),
+    "hemoglobin": TestUnits(
+        "Hb", "g/L", {"g/l": 1.0, "g/dl": 10.0, "mmol/l": HEMOGLOBIN_G_L_PER_MMOL_L}, (10.0, 250.0)
+    ),
     "wbc": TestUnits("WBC", "10^9/L", _COUNTS, (0.0, 500.0)),
     "anc": TestUnits("ANC", "10^9/L", _COUNTS, (0.0, 300.0)),
     "lymphocytes": TestUnits("lymphocytes", "10^9/L", _COUNTS, (0.0, 500.0)),
     "platelets": TestUnits("platelets", "10^9/L", _COUNTS, (0.0, 5000.0)),
     "albumin": TestUnits("albumin", "g/L", {"g/l": 1.0, "g/dl": 10.0}, (5.0, 80.0)),
-    "alt": TestUnits("ALT", "U/L", {"u/l": 1.0, "iu/l": 1.0, "[iu]/l": 1.0}, (0.0, 20000.0)),
-    "ast": TestUnits("AST", "U/L", {"u/l": 1.0, "iu/l": 1.0, "[iu]/l": 1.0}, (0.0, 20000.0)),
+    "alt": TestUnits("ALT", "U/L", _ENZYME, (0.0, 20000.0)),
+    "ast": TestUnits("AST", "U/L", _ENZYME, (0.0, 20000.0)),
     "total_bilirubin": TestUnits(
         "total bilirubin",
         "umol/L",
@@ -78,6 +99,17 @@ TESTS: dict[LabTest, TestUnits] = {
         (5.0, 3000.0),
     ),
     "lvef": TestUnits("LVEF", "%", {"%": 1.0}, (5.0, 95.0)),
+    "sodium": TestUnits("sodium", "mmol/L", _MONOVALENT, (80.0, 220.0)),
+    "potassium": TestUnits("potassium", "mmol/L", _MONOVALENT, (0.5, 15.0)),
+    "calcium_corrected": TestUnits(
+        "corrected calcium", "mmol/L", {"mmol/l": 1.0, "mg/dl": CALCIUM_MMOL_PER_MG_DL}, (0.5, 6.0)
+    ),
+    "calcium_ionized": TestUnits("ionized calcium", "mmol/L", {"mmol/l": 1.0}, (0.2, 4.0)),
+    "magnesium": TestUnits(
+        "magnesium", "mmol/L", {"mmol/l": 1.0, "mg/dl": MAGNESIUM_MMOL_PER_MG_DL}, (0.05, 6.0)
+    ),
+    "alp": TestUnits("ALP", "U/L", _ENZYME, (0.0, 20000.0)),
+    "ggt": TestUnits("GGT", "U/L", _ENZYME, (0.0, 20000.0)),
 }
 """Per test: label, canonical unit, accepted units with their factor to canonical, plausible range."""
 

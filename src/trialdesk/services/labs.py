@@ -5,8 +5,11 @@ Results are entered or imported (a batch of results) in any unit the eligibility
 ULN are given in the result's unit and stored in both. For every non-baseline result the grading
 engine (:mod:`trialdesk.domain.safety.ctcae`, table ``ctcae_v5_lab_grading.yaml``) proposes a grade
 against the subject's baseline of the same test (the latest result flagged ``is_baseline`` on or
-before the result's date). A proposal is only a proposal: an investigator confirms it into an AE
-record (audited), with attribution, through :func:`confirm_proposal`.
+before the result's date); whether that baseline was abnormal is judged against the baseline
+sample's own ULN (admiral BNRIND). The result is graded in its entered unit (the CTCAE limits of
+that unit where CTCAE writes them, e.g. Hb in mmol/L; otherwise converted to the canonical unit),
+with the protocol's ``lab_grading`` options. A proposal is only a proposal: an investigator confirms
+it into an AE record (audited), with attribution, through :func:`confirm_proposal`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ from trialdesk.domain.eligibility.rules import LabTest
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
 from trialdesk.domain.safety.ctcae import LabGrade, LabReferences, grade_result
-from trialdesk.domain.units import TESTS, UnitError, plausibility_problem, to_canonical
+from trialdesk.domain.units import (
+    TESTS,
+    UnitError,
+    canonical_unit,
+    convert,
+    plausibility_problem,
+    to_canonical,
+)
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.adverse_events import AdverseEventInput, AeChange, record_adverse_event
@@ -32,7 +42,8 @@ from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 
 GRADED_TESTS: tuple[str, ...] = tuple(dict.fromkeys(t.test for t in lab_grading_table().terms))
 """Tests with a CTCAE v5.0 lab term: hemoglobin, wbc, anc, lymphocytes, platelets, alt, ast,
-total_bilirubin, creatinine, albumin."""
+total_bilirubin, creatinine, albumin, alp, ggt, sodium, potassium, calcium_corrected, calcium_ionized,
+magnesium."""
 
 
 @dataclass(frozen=True)
@@ -158,19 +169,28 @@ def _baseline(results: list[LabResult], result: LabResult) -> LabResult | None:
     return max(candidates, key=lambda r: (r.collected_date, r.id), default=None)
 
 
-def _proposals_for(results: list[LabResult], confirmed: dict[tuple[int, str], int]) -> list[Proposal]:
+def _in_unit(test: LabTest, canonical: float | None, unit: str) -> float | None:
+    return None if canonical is None else convert(test, canonical, canonical_unit(test), unit)
+
+
+def _proposals_for(
+    results: list[LabResult], confirmed: dict[tuple[int, str], int], options: frozenset[str]
+) -> list[Proposal]:
     table = lab_grading_table()
     proposals = []
     for result in sorted(results, key=lambda r: (r.collected_date, r.id)):
         if result.is_baseline or result.test not in GRADED_TESTS:
             continue
+        test: LabTest = result.test  # type: ignore[assignment]  # checked on entry (_check)
         baseline = _baseline(results, result)
+        # all references in the result's unit; the baseline and its own ULN come from the baseline row
         refs = LabReferences(
-            lln=result.lln_canonical,
-            uln=result.uln_canonical,
-            baseline=None if baseline is None else baseline.value_canonical,
+            lln=result.lln,
+            uln=result.uln,
+            baseline=None if baseline is None else _in_unit(test, baseline.value_canonical, result.unit),
+            baseline_uln=None if baseline is None else _in_unit(test, baseline.uln_canonical, result.unit),
         )
-        for grade in grade_result(table, result.test, result.value_canonical, refs):
+        for grade in grade_result(table, test, result.value, refs, unit=result.unit, options=options):
             proposals.append(
                 Proposal(
                     lab_result_id=result.id,
@@ -212,7 +232,7 @@ def _confirmed(session: Session, subject_id: int) -> dict[tuple[int, str], int]:
 def grade_proposals(session: Session, actor: Actor, protocol: Protocol, subject_id: int) -> list[Proposal]:
     """The CTCAE v5.0 grade proposal of every graded, non-baseline result of the subject."""
     results = subject_results(session, actor, protocol, subject_id)
-    return _proposals_for(results, _confirmed(session, subject_id))
+    return _proposals_for(results, _confirmed(session, subject_id), protocol.lab_grading.enabled())
 
 
 def confirm_proposal(
@@ -236,6 +256,15 @@ def confirm_proposal(
     ]
     if term is not None:
         proposals = [p for p in proposals if p.grade.term.lower() == term.strip().lower()]
+    elif len(proposals) > 1:  # e.g. sodium: Hyponatremia and Hypernatremia; the one with a grade
+        graded = [p for p in proposals if p.grade.grade]
+        if len(graded) > 1:
+            raise Conflict(
+                f"lab result {lab_result_id} has proposals for several terms: name one "
+                f"({', '.join(p.grade.term for p in graded)})",
+                rule="term_required",
+            )
+        proposals = graded or proposals
     if not proposals:
         raise Conflict(f"lab result {lab_result_id} has no CTCAE grade proposal", rule="no_proposal")
     proposal = proposals[0]

@@ -57,7 +57,7 @@ def test_normalise_unit_spellings() -> None:
     assert normalise_unit("10⁹/L") == "10^9/l"
 
 
-@pytest.mark.parametrize(("test", "unit"), [("hemoglobin", "mmol/L"), ("creatinine", "mg/L"), ("wbc", "g/L")])
+@pytest.mark.parametrize(("test", "unit"), [("hemoglobin", "umol/L"), ("creatinine", "mg/L"), ("wbc", "g/L")])
 def test_unknown_unit_names_test_and_unit(test: str, unit: str) -> None:
     with pytest.raises(UnitError, match=rf"unknown unit '{unit}' for {test}"):
         to_canonical(test, 1.0, unit)  # type: ignore[arg-type]

@@ -30,6 +30,13 @@ LabTest = Literal[
     "total_bilirubin",
     "creatinine",
     "lvef",
+    "sodium",
+    "potassium",
+    "calcium_corrected",
+    "calcium_ionized",
+    "magnesium",
+    "alp",
+    "ggt",
 ]
 """Laboratory and functional tests known to the units machinery (canonical units in ``units``)."""
 

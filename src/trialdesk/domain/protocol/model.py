@@ -210,6 +210,24 @@ class AttributionPolicy(FrozenModel):
     )
 
 
+class LabGradingPolicy(FrozenModel):
+    """Protocol options of the CTCAE v5.0 lab grading (``docs/safety.md``); all off by default, which is
+    the CTCAE v5.0 text as pharmaverse admiral implements it. A protocol file that does not set
+    ``lab_grading`` gets the defaults."""
+
+    creatinine_requires_above_uln: bool = Field(
+        default=False,
+        description=(
+            "Creatinine increased: never grade a value at or below the ULN, even when it is > 1.5 x "
+            "baseline (CTCAE v5.0 grades it 2 or 3 through the baseline criteria)"
+        ),
+    )
+
+    def enabled(self) -> frozenset[str]:
+        """The names of the options switched on (the ``option`` names of the lab grading table)."""
+        return frozenset(name for name, value in self.model_dump().items() if value is True)
+
+
 class EventCountCondition(FrozenModel):
     """Which adverse events a stopping rule counts (subjects with at least one such event)."""
 
@@ -482,6 +500,7 @@ class Protocol(FrozenModel):
     vocabulary: Vocabulary = Field(default_factory=Vocabulary)
     endpoints: list[Endpoint] = Field(min_length=1)
     attribution: AttributionPolicy = Field(default_factory=AttributionPolicy)
+    lab_grading: LabGradingPolicy = Field(default_factory=LabGradingPolicy)
     stopping_rules: list[StoppingRule] = Field(default_factory=list)
     toxicity_monitoring: list[ToxicityMonitoring] = Field(default_factory=list)
     tumour_assessment: TumourAssessment
