@@ -29,6 +29,7 @@ unit error): they are deliberately wide and are *not* clinical limits.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from trialdesk.domain.eligibility.rules import LabTest
@@ -50,15 +51,15 @@ class TestUnits:
 
 _PER_UL = 1e-3  # 1 cell/uL = 10^6 cells/L = 0.001 x 10^9/L
 _COUNTS = {
-    "10^9/l": 1.0,
-    "10*9/l": 1.0,
-    "10e9/l": 1.0,
-    "10^3/ul": 1.0,
-    "10*3/ul": 1.0,
-    "k/ul": 1.0,
-    "/ul": _PER_UL,
-    "cells/ul": _PER_UL,
-    "{cells}/ul": _PER_UL,
+    "10^9/L": 1.0,
+    "10*9/L": 1.0,
+    "10e9/L": 1.0,
+    "10^3/uL": 1.0,
+    "10*3/uL": 1.0,
+    "K/uL": 1.0,
+    "/uL": _PER_UL,
+    "cells/uL": _PER_UL,
+    "{cells}/uL": _PER_UL,
     "/mm3": _PER_UL,
 }
 
@@ -72,41 +73,41 @@ CALCIUM_MMOL_PER_MG_DL = 10 / 40.078
 """Calcium: mmol/L per mg/dL (atomic weight 40.078)."""
 MAGNESIUM_MMOL_PER_MG_DL = 10 / 24.305
 """Magnesium: mmol/L per mg/dL (atomic weight 24.305)."""
-_MONOVALENT = {"mmol/l": 1.0, "meq/l": 1.0}
-_ENZYME = {"u/l": 1.0, "iu/l": 1.0, "[iu]/l": 1.0}
+_MONOVALENT = {"mmol/L": 1.0, "mEq/L": 1.0}
+_ENZYME = {"U/L": 1.0, "IU/L": 1.0, "[IU]/L": 1.0}
 
 TESTS: dict[LabTest, TestUnits] = {
     "hemoglobin": TestUnits(
-        "Hb", "g/L", {"g/l": 1.0, "g/dl": 10.0, "mmol/l": HEMOGLOBIN_G_L_PER_MMOL_L}, (10.0, 250.0)
+        "Hb", "g/L", {"g/L": 1.0, "g/dL": 10.0, "mmol/L": HEMOGLOBIN_G_L_PER_MMOL_L}, (10.0, 250.0)
     ),
     "wbc": TestUnits("WBC", "10^9/L", _COUNTS, (0.0, 500.0)),
     "anc": TestUnits("ANC", "10^9/L", _COUNTS, (0.0, 300.0)),
     "lymphocytes": TestUnits("lymphocytes", "10^9/L", _COUNTS, (0.0, 500.0)),
     "platelets": TestUnits("platelets", "10^9/L", _COUNTS, (0.0, 5000.0)),
-    "albumin": TestUnits("albumin", "g/L", {"g/l": 1.0, "g/dl": 10.0}, (5.0, 80.0)),
+    "albumin": TestUnits("albumin", "g/L", {"g/L": 1.0, "g/dL": 10.0}, (5.0, 80.0)),
     "alt": TestUnits("ALT", "U/L", _ENZYME, (0.0, 20000.0)),
     "ast": TestUnits("AST", "U/L", _ENZYME, (0.0, 20000.0)),
     "total_bilirubin": TestUnits(
         "total bilirubin",
         "umol/L",
-        {"umol/l": 1.0, "mg/dl": BILIRUBIN_UMOL_PER_MG_DL},
+        {"umol/L": 1.0, "mg/dL": BILIRUBIN_UMOL_PER_MG_DL},
         (0.0, 1000.0),
     ),
     "creatinine": TestUnits(
         "creatinine",
         "umol/L",
-        {"umol/l": 1.0, "mg/dl": CREATININE_UMOL_PER_MG_DL},
+        {"umol/L": 1.0, "mg/dL": CREATININE_UMOL_PER_MG_DL},
         (5.0, 3000.0),
     ),
     "lvef": TestUnits("LVEF", "%", {"%": 1.0}, (5.0, 95.0)),
     "sodium": TestUnits("sodium", "mmol/L", _MONOVALENT, (80.0, 220.0)),
     "potassium": TestUnits("potassium", "mmol/L", _MONOVALENT, (0.5, 15.0)),
     "calcium_corrected": TestUnits(
-        "corrected calcium", "mmol/L", {"mmol/l": 1.0, "mg/dl": CALCIUM_MMOL_PER_MG_DL}, (0.5, 6.0)
+        "corrected calcium", "mmol/L", {"mmol/L": 1.0, "mg/dL": CALCIUM_MMOL_PER_MG_DL}, (0.5, 6.0)
     ),
-    "calcium_ionized": TestUnits("ionized calcium", "mmol/L", {"mmol/l": 1.0}, (0.2, 4.0)),
+    "calcium_ionized": TestUnits("ionized calcium", "mmol/L", {"mmol/L": 1.0}, (0.2, 4.0)),
     "magnesium": TestUnits(
-        "magnesium", "mmol/L", {"mmol/l": 1.0, "mg/dl": MAGNESIUM_MMOL_PER_MG_DL}, (0.05, 6.0)
+        "magnesium", "mmol/L", {"mmol/L": 1.0, "mg/dL": MAGNESIUM_MMOL_PER_MG_DL}, (0.05, 6.0)
     ),
     "alp": TestUnits("ALP", "U/L", _ENZYME, (0.0, 20000.0)),
     "ggt": TestUnits("GGT", "U/L", _ENZYME, (0.0, 20000.0)),
@@ -115,15 +116,18 @@ TESTS: dict[LabTest, TestUnits] = {
 
 
 def normalise_unit(unit: str) -> str:
-    """Spelling-tolerant key of a unit: micro sign to ``u``, no spaces, lower case, no leading ``x``.
+    """The key of a unit, matched CASE-SENSITIVELY as UCUM codes are ("G/L" is not g/L, "u/L" is not
+    U/L): micro sign to ``u``, no spaces, no leading ``x`` before a power of ten, superscripts written
+    out, and the litre written ``L`` (UCUM accepts ``l`` and ``L`` for the litre alike).
 
-    ``"x10^9/L"``, ``"× 10^9/L"`` and ``"10^9/l"`` all map to ``"10^9/l"``; ``"µmol/L"`` to ``"umol/l"``.
+    ``"x10^9/L"``, ``"× 10^9/L"`` and ``"10^9/l"`` all map to ``"10^9/L"``; ``"µmol/l"`` to ``"umol/L"``.
     """
-    key = unit.strip().replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
+    key = unit.strip().replace("µ", "u").replace("μ", "u").replace(" ", "")
     for prefix in ("x", "×", "*"):
         if key.startswith(prefix + "10"):
             key = key[len(prefix) :]
-    return key.replace("⁹", "^9").replace("³", "^3")
+    key = key.replace("⁹", "^9").replace("³", "^3")
+    return re.sub(r"/([dmu]?)l$", r"/\1L", key)
 
 
 def accepted_units(test: LabTest) -> list[str]:

@@ -13,6 +13,7 @@ from trialdesk.adapters.db.models import Attestation, EligibilityEvaluation, Sit
 from trialdesk.domain.eligibility.evaluator import EligibilityResult, evaluate
 from trialdesk.domain.eligibility.patient import Attestation as RecordedAttestation
 from trialdesk.domain.eligibility.patient import PatientRecord
+from trialdesk.domain.eligibility.rules import is_attestable
 from trialdesk.domain.eligibility.validation import PatientDataError
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
@@ -206,7 +207,7 @@ def attest(
         criterion = protocol.criterion(criterion_id)
     except KeyError:
         raise InvalidInput(f"unknown criterion '{criterion_id}'", field="criterion_id") from None
-    if criterion.rule.type != "attestation":
+    if not is_attestable(criterion.rule):
         raise InvalidInput(
             f"criterion '{criterion_id}' is computed from data ({criterion.rule.type}), not attested",
             field="criterion_id",

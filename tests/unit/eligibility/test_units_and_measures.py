@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -52,9 +53,21 @@ def test_convert_round_trip_between_conventional_and_si() -> None:
 
 
 def test_normalise_unit_spellings() -> None:
-    assert normalise_unit(" × 10^9/L ") == "10^9/l"
-    assert normalise_unit("μmol/L") == "umol/l"
-    assert normalise_unit("10⁹/L") == "10^9/l"
+    assert normalise_unit(" × 10^9/L ") == "10^9/L"
+    assert normalise_unit("μmol/L") == "umol/L"
+    assert normalise_unit("10⁹/L") == "10^9/L"
+    assert normalise_unit("g/dl") == "g/dL"  # UCUM: 'l' and 'L' are both the litre
+
+
+@pytest.mark.parametrize(
+    ("test", "unit"),
+    [("hemoglobin", "G/L"), ("creatinine", "MG/DL"), ("alt", "u/L"), ("albumin", "G/DL"), ("wbc", "10^9/I")],
+)
+def test_units_are_matched_case_sensitively_as_ucum_codes(test: str, unit: str) -> None:
+    """Issue 10: UCUM codes are case-sensitive ("G/L" is gauss per litre, "u" the atomic mass unit),
+    so a wrongly cased unit is refused, never read as the lab unit it resembles."""
+    with pytest.raises(UnitError, match=f"unknown unit '{re.escape(unit)}'"):
+        to_canonical(test, 1.0, unit)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("test", "unit"), [("hemoglobin", "umol/L"), ("creatinine", "mg/L"), ("wbc", "g/L")])

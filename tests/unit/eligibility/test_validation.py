@@ -91,7 +91,7 @@ def test_implausible_hemoglobin_900_g_per_dl(ivo: Protocol, ivo_patient: dict[st
 def test_unknown_unit_names_test_and_unit(ivo: Protocol, ivo_patient: dict[str, Any]) -> None:
     lab(ivo_patient, "creatinine")["unit"] = "mg/L"
     (issue,) = errors_of(ivo, ivo_patient)
-    assert issue.startswith("labs[7].unit: unknown unit 'mg/L' for creatinine (accepted: mg/dl, umol/l")
+    assert issue.startswith("labs[7].unit: unknown unit 'mg/L' for creatinine (accepted: mg/dL, umol/L")
 
 
 def test_lln_must_be_below_uln(ivo: Protocol, ivo_patient: dict[str, Any]) -> None:
