@@ -62,11 +62,17 @@ def _check(session: Session, subject: Subject, merged: dict[str, object]) -> Non
     start, end = merged["treatment_start_date"], merged["treatment_end_date"]
     death, alive = merged["death_date"], merged["last_known_alive_date"]
     death_day = death if isinstance(death, dt.date) else None
+    if death_day is not None:
+        check_event_date(subject, "death_date", death_day, death=death_day)
     for name in _LABELS:
         value = merged[name]
         if isinstance(value, dt.date):
             check_event_date(subject, name, value, death=death_day)
-    check_text("discontinuation_reason", merged["discontinuation_reason"])  # type: ignore[arg-type]
+    reason = merged["discontinuation_reason"]
+    try:
+        check_text("discontinuation_reason", reason if isinstance(reason, str) else None)
+    except ImplausibleValue as exc:
+        raise invalid(exc) from None
     if isinstance(start, dt.date) and start < subject.screening_date:
         raise InvalidInput(
             f"treatment start {start} is before screening {subject.screening_date}",

@@ -7,6 +7,7 @@ import hashlib
 import json
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import Signature, User
@@ -54,7 +55,30 @@ def sign(
         meaning=meaning.strip(),
         evidence_sha256=current,
         signed_at=clock.now(),
+        evidence=json.loads(json.dumps(evidence, default=str)),
     )
     session.add(signature)
     session.flush()
     return signature
+
+
+def enrolment_signature(session: Session, subject_id: int) -> dict[str, Any] | None:
+    """The signed enrolment of a subject: who signed, when, the meaning, and the evidence they signed
+    (the verdict, every criterion, the consent date and the attestations with the real users)."""
+    row = session.execute(
+        select(Signature, User.username, User.full_name)
+        .join(User, User.id == Signature.user_id)
+        .where(Signature.subject_id == subject_id)
+        .order_by(Signature.id)
+    ).first()
+    if row is None:
+        return None
+    signature, username, full_name = row
+    return {
+        "signed_by": username,
+        "signed_by_name": full_name,
+        "signed_at": signature.signed_at.isoformat(),
+        "meaning": signature.meaning,
+        "evidence_sha256": signature.evidence_sha256,
+        "evidence": signature.evidence,
+    }

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db.audit import audit_reason
 from trialdesk.adapters.db.models import Attestation, EligibilityEvaluation, Site, Subject, Trial, User
 from trialdesk.domain.eligibility.evaluator import EligibilityResult, evaluate
 from trialdesk.domain.eligibility.patient import Attestation as RecordedAttestation
@@ -232,9 +233,13 @@ def attest(
         existing.answer, existing.attested_by, existing.attested_at = answer, actor.user_id, now
     if subject.proposed_attestations and criterion_id in subject.proposed_attestations:
         # The investigator has answered: the proposal is settled (its text stays in the audit trail).
-        subject.proposed_attestations = {
-            k: v for k, v in subject.proposed_attestations.items() if k != criterion_id
-        } or None
+        with audit_reason(
+            session, f"proposal for '{criterion_id}' settled by the investigator", keep_given=True
+        ):
+            subject.proposed_attestations = {
+                k: v for k, v in subject.proposed_attestations.items() if k != criterion_id
+            } or None
+            session.flush()
     session.flush()
     return ScreeningOutcome(subject, evaluate_subject(session, actor, protocol, subject))
 

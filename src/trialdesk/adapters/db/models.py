@@ -170,6 +170,8 @@ class Signature(Audited, Base):
     meaning: Mapped[str] = mapped_column(Text)
     evidence_sha256: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    evidence: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    """The evidence as signed (its SHA-256 is ``evidence_sha256``)."""
 
 
 class RandomizationList(Audited, Base):

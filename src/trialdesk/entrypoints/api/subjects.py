@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, run
 from trialdesk.entrypoints.api.schemas import SubjectOut, subject_out
-from trialdesk.services import randomization, subjects
+from trialdesk.services import randomization, signatures, subjects
 from trialdesk.services.actors import visible_subject
+from trialdesk.services.errors import NotFound
 from trialdesk.services.follow_up import FollowUp, record_follow_up
 
 router = APIRouter(prefix="/api/trials/{protocol_id}", tags=["subjects"])
@@ -92,6 +93,22 @@ def get_subject(protocol_id: str, subject_id: int, request: Request, actor: Curr
     def work(session: Session) -> SubjectOut:
         subject = visible_subject(session, actor, subject_id, protocol_id=protocol_id)
         return subject_out(subject, subjects.latest_evaluation(session, subject.id))
+
+    return run(request, actor.username, work, write=False)
+
+
+@router.get("/subjects/{subject_id}/enrolment-signature")
+def enrolment_signature(protocol_id: str, subject_id: int, request: Request, actor: CurrentActor) -> Any:
+    """The subject's signed enrolment: signer, time, meaning and the evidence signed (criteria, consent,
+    the attestations with the users who made them); 404 before enrolment."""
+    protocol_of(request, protocol_id)
+
+    def work(session: Session) -> Any:
+        subject = visible_subject(session, actor, subject_id, protocol_id=protocol_id)
+        found = signatures.enrolment_signature(session, subject.id)
+        if found is None:
+            raise NotFound(f"subject {subject_id} has no signed enrolment")
+        return found
 
     return run(request, actor.username, work, write=False)
 

@@ -1,5 +1,6 @@
 """Integrity: attestations proposed inside a submitted record are kept apart from investigators'
-attestations, and an adverse event can be flagged as a baseline (pre-consent) condition.
+attestations, an adverse event can be flagged as a baseline (pre-consent) condition, and a
+signature keeps the evidence it signed.
 
 Revision ID: 0004
 Revises: 0003
@@ -22,9 +23,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("proposed_attestations", sa.JSON(), nullable=True))
     with op.batch_alter_table("adverse_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("baseline_condition", sa.Boolean(), nullable=True))
+    with op.batch_alter_table("signatures", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("evidence", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("signatures", schema=None) as batch_op:
+        batch_op.drop_column("evidence")
     with op.batch_alter_table("adverse_events", schema=None) as batch_op:
         batch_op.drop_column("baseline_condition")
     with op.batch_alter_table("subjects", schema=None) as batch_op:
