@@ -28,6 +28,7 @@ FONT = 7.0
 CHAR_W = 0.064  # inches per character of DejaVu Sans at 7 pt, bold (average, with some slack)
 LINE_H = 0.135  # inches per table text line
 SYNTHETIC_LABEL = "SYNTHETIC DATA"
+MAX_WORD_W = 1.4  # inches: the widest word a table column is widened for
 
 
 @dataclass
@@ -232,8 +233,18 @@ def _column_widths(table: Table, usable_w: float) -> list[float]:
     total = sum(natural)
     if total <= usable_w:
         return [w + (usable_w - total) / len(natural) for w in natural]
-    # Too wide: give every column at least its header's longest word, shrink the rest proportionally.
-    floor = [max(len(w) for w in (c.split() or [""])) * CHAR_W + 0.15 for c in table.columns]
+    # Too wide: give every column at least its longest word (header or cell, at most MAX_WORD_W inches,
+    # so words are not broken), shrink the rest proportionally.
+    floor = [
+        min(
+            max(len(w) for row in cells if i < len(row) for w in (row[i].split() or [""])) * CHAR_W,
+            MAX_WORD_W,
+        )
+        + 0.15
+        for i in range(len(table.columns))
+    ]
+    if sum(floor) > usable_w:  # even the words do not fit: fall back to the headers' words
+        floor = [max(len(w) for w in (c.split() or [""])) * CHAR_W + 0.15 for c in table.columns]
     spare = usable_w - sum(floor)
     extra = [max(n - f, 0.0) for n, f in zip(natural, floor, strict=True)]
     scale = spare / sum(extra) if sum(extra) > 0 else 0.0
@@ -285,8 +296,10 @@ def _table(layout: _Layout, table: Table) -> None:
 def _table_header(
     layout: _Layout, title: str, header: list[list[str]], widths: list[float], height: float
 ) -> None:
-    layout.text(LEFT, layout.y, title, fontsize=9.5, fontweight="bold")
-    layout.y += 0.28
+    for line in textwrap.wrap(title, int(layout.usable_w / 0.085)):
+        layout.text(LEFT, layout.y, line, fontsize=9.5, fontweight="bold")
+        layout.y += 0.2
+    layout.y += 0.08
     layout.rule(layout.y, 0.8)
     layout.y += 0.04
     _cells(layout, header, widths, "bold")

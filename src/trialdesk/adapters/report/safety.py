@@ -102,6 +102,8 @@ def cell(key: str, value: Any, components: Mapping[str, str] | None = None) -> s
 
 
 def _plain(title: str, rows: Rows, labels: Mapping[str, str], components: Mapping[str, str]) -> Table:
+    if not rows:
+        return Table(title, ["Result"], [["None at the data cut-off."]])
     columns = list(dict.fromkeys(k for row in rows for k in row))
     body = [
         [
