@@ -119,7 +119,7 @@ def test_safety_tables_show_percentages_four_decimal_probabilities_and_human_lab
     soc = next(
         t for t in out.values() if t.title.startswith("AEs by SOC and term") and "Phase IIa" in t.title
     )
-    assert "(N = 4 exposed)" in soc.title and soc.rows[0][2:] == [
+    assert "(N = 4 exposed)" in soc.title and [c.replace("\xa0", " ") for c in soc.rows[0][2:]] == [
         "1 (25.0)",
         "0 (0.0)",
         "0 (0.0)",

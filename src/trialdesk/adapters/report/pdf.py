@@ -39,6 +39,7 @@ class _Layout:
     page_h: float = PAGE_H
     pages: list[Figure] = field(default_factory=list)
     y: float = TOP
+    turned_back: bool = False  # the last table was drawn on landscape pages of a portrait document
 
     @property
     def usable_w(self) -> float:
@@ -48,7 +49,11 @@ class _Layout:
     def fig(self) -> Figure:
         return self.pages[-1]
 
-    def new_page(self) -> None:
+    def new_page(self, landscape: bool | None = None) -> None:
+        """Start a page (``landscape`` True / False switches the orientation; None keeps it)."""
+        if landscape is not None:
+            short, long = sorted((self.page_w, self.page_h))
+            self.page_w, self.page_h = (long, short) if landscape else (short, long)
         self.pages.append(Figure(figsize=(self.page_w, self.page_h)))
         self.y = TOP
 
@@ -87,10 +92,14 @@ def pdf_pages(content: ReportContent | Document) -> list[Figure]:
     layout = _Layout(PAGE_H, PAGE_W) if document.landscape else _Layout()
     _title_page(layout, document)
     for number, section in enumerate(document.sections, start=1):
-        layout.new_page()
+        layout.turned_back = False
+        layout.new_page(landscape=document.landscape)
         layout.text(LEFT, layout.y, f"{number}. {section.title}", fontsize=13, fontweight="bold")
         layout.y += 0.45
         for block in section.blocks:
+            if layout.turned_back:
+                layout.turned_back = False
+                layout.new_page(landscape=document.landscape)
             if isinstance(block, Table):
                 _table(layout, block)
             elif isinstance(block, FigureBlock):
@@ -154,7 +163,8 @@ def _title_page(layout: _Layout, document: Document) -> None:
 
 
 def _decorate(layout: _Layout, page: Figure, document: Document, index: int, total: int) -> None:
-    page_w, page_h = layout.page_w, layout.page_h
+    page_w, page_h = (float(v) for v in page.get_size_inches())
+    usable_w = page_w - LEFT - RIGHT
     top = 1 - 0.45 / page_h
     bottom = 0.4 / page_h
     page.text(LEFT / page_w, top, _clip(document.header_left, 58), fontsize=7, color="0.3", va="bottom")
@@ -164,7 +174,7 @@ def _decorate(layout: _Layout, page: Figure, document: Document, index: int, tot
     page.add_artist(
         Rectangle(
             (LEFT / page_w, top - 0.05 / page_h),
-            layout.usable_w / page_w,
+            usable_w / page_w,
             0,
             lw=0.5,
             ec="0.5",
@@ -235,14 +245,7 @@ def _column_widths(table: Table, usable_w: float) -> list[float]:
         return [w + (usable_w - total) / len(natural) for w in natural]
     # Too wide: give every column at least its longest word (header or cell, at most MAX_WORD_W inches,
     # so words are not broken), shrink the rest proportionally.
-    floor = [
-        min(
-            max(len(w) for row in cells if i < len(row) for w in (row[i].split() or [""])) * CHAR_W,
-            MAX_WORD_W,
-        )
-        + 0.15
-        for i in range(len(table.columns))
-    ]
+    floor = _word_floor(table)
     if sum(floor) > usable_w:  # even the words do not fit: fall back to the headers' words
         floor = [max(len(w) for w in (c.split() or [""])) * CHAR_W + 0.15 for c in table.columns]
     spare = usable_w - sum(floor)
@@ -251,11 +254,28 @@ def _column_widths(table: Table, usable_w: float) -> list[float]:
     return [f + e * max(scale, 0.0) for f, e in zip(floor, extra, strict=True)]
 
 
+def _word_floor(table: Table) -> list[float]:
+    """Each column's width for its longest word (header or cell; at most MAX_WORD_W inches)."""
+    cells = [table.columns, *table.rows]
+    return [
+        min(
+            max(len(w) for row in cells if i < len(row) for w in (row[i].split(" ") or [""])) * CHAR_W,
+            MAX_WORD_W,
+        )
+        + 0.15
+        for i in range(len(table.columns))
+    ]
+
+
 def _wrap(text: str, width: float) -> list[str]:
     return textwrap.wrap(text, max(4, int((width - 0.1) / CHAR_W)), drop_whitespace=False) or [""]
 
 
 def _table(layout: _Layout, table: Table) -> None:
+    portrait = layout.page_h > layout.page_w
+    turned = portrait and sum(_word_floor(table)) > layout.usable_w
+    if turned:  # too wide for a portrait page without breaking words: landscape pages for this table
+        layout.new_page(landscape=True)
     widths = _column_widths(table, layout.usable_w)
     header = [_wrap(c, w) for c, w in zip(table.columns, widths, strict=True)]
     header_h = LINE_H * max(len(h) for h in header) + 0.08
@@ -286,6 +306,8 @@ def _table(layout: _Layout, table: Table) -> None:
         layout.y += height
     layout.rule(layout.y, 0.8)
     layout.y += 0.08
+    if turned:
+        layout.turned_back = True
     if table.footnote:
         for line in textwrap.wrap(table.footnote, int(layout.usable_w / 0.054)):
             layout.text(LEFT, layout.y, line, fontsize=6.5, style="italic", color="0.25")

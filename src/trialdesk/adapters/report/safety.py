@@ -79,8 +79,9 @@ def probability(value: float) -> str:
 
 
 def n_pct(count: int, n: int) -> str:
-    """``count (percent)`` of ``n`` with one decimal; ``count`` alone when ``n`` is 0."""
-    return f"{count} ({100 * count / n:.1f})" if n else str(count)
+    """``count (percent)`` of ``n`` with one decimal (a no-break space keeps the pair on one line);
+    ``count`` alone when ``n`` is 0."""
+    return f"{count}\u00a0({100 * count / n:.1f})" if n else str(count)
 
 
 def cell(key: str, value: Any, components: Mapping[str, str] | None = None) -> str:
