@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.integration.api_helpers import PASSWORD, Api, fill_enrolment
+from trialdesk.services import clock
 
 SCR = "scr-escc-01"
 IVO = "ivo-shfrt-2l"
@@ -404,6 +405,17 @@ def test_toxicity_warning_never_stops_and_the_safety_report(api: Api) -> None:
         "n": 6,
         "warn_when_at_least": 4,
     }
+
+    # Cut-off rule (docs/analysis.md): subjects enrolled today and their AEs are not in yesterday's report.
+    yesterday = (clock.today() - dt.timedelta(days=1)).isoformat()
+    earlier = api.get("stat", f"/api/trials/{IVO}/safety-report", params={"cutoff": yesterday}).json()
+    assert earlier["cutoff"] == yesterday and earlier["tables"]["exposure"][-1]["enrolled"] == 0
+    assert (
+        earlier["tables"]["grade_3_or_higher"] == [] and earlier["tables"]["toxicity_monitoring"][0]["n"] == 0
+    )
+    future = (clock.today() + dt.timedelta(days=1)).isoformat()
+    refused = api.get("stat", f"/api/trials/{IVO}/safety-report", params={"cutoff": future})
+    assert refused.status_code == 422 and "future" in refused.text
 
     html = api.get("safety", f"/api/trials/{IVO}/safety-report", params={"format": "html"})
     assert html.headers["content-type"].startswith("text/html") and "Toxicity warning boundary" in html.text

@@ -3,6 +3,7 @@ PostgreSQL), through the same service as the API."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from tests.integration.api_helpers import build_api
 from trialdesk.entrypoints.cli.main import app
+from trialdesk.services import clock
 
 SCR = "scr-escc-01"
 runner = CliRunner()
@@ -40,6 +42,25 @@ def test_safety_report_in_each_format(
     (death,) = report["tables"]["deaths"]
     assert (death["cause"], death["treatment_related"]) == ("Death NOS", True)
     assert "pd1: probable" in death["attribution"]
+
+    assert report["cutoff"] == clock.today().isoformat()
+
+    # Cut-off rule (docs/analysis.md): the subject enrolled today is not in a report cut off yesterday,
+    # so neither its grade-5 AE nor its death count, and the run-in stopping rule counts nobody.
+    yesterday = (clock.today() - dt.timedelta(days=1)).isoformat()
+    earlier = runner.invoke(app, ["safety", "report", SCR, "--cutoff", yesterday])
+    assert earlier.exit_code == 0, earlier.output
+    before = json.loads(earlier.stdout)
+    assert before["cutoff"] == yesterday and before["tables"]["deaths"] == []
+    assert before["tables"]["exposure"] == [
+        {"group": "Total", "enrolled": 0, "exposed": 0, "treatment_started": 0, "deaths": 0}
+    ]
+    assert before["tables"]["stopping_rules"][0]["count"] == 0
+    future = (clock.today() + dt.timedelta(days=1)).isoformat()
+    refused = runner.invoke(app, ["safety", "report", SCR, "--cutoff", future])
+    assert refused.exit_code == 2 and "cutoff" in refused.output and "future" in refused.output
+    not_a_date = runner.invoke(app, ["safety", "report", SCR, "--cutoff", "yesterday"])
+    assert not_a_date.exit_code == 2 and "--cutoff" in not_a_date.output
 
     html_file, pdf_file = tmp_path / "report.html", tmp_path / "report.pdf"
     html = runner.invoke(app, ["safety", "report", SCR, "--format", "html", "--output", str(html_file)])

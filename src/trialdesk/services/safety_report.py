@@ -2,12 +2,17 @@
 
 :func:`safety_tables` returns every table as a list of row dicts (the trial report embeds them under
 ``ReportSnapshot.safety_tables``); :func:`safety_report` adds the header (trial, state, date).
-Rendering to HTML (Jinja2) and PDF (matplotlib) is in :mod:`trialdesk.adapters.safety_report_render`.
+Rendering to HTML and PDF uses the trial report's engine (:mod:`trialdesk.adapters.report.safety`).
 
 Conventions:
 
-* Analysis groups: one per (phase, arm) of the protocol (``iia/A``, ``iib/A``, ``iib/B``; a single-
-  phase trial uses the arm id), plus ``Total``. Subjects: enrolled subjects (any post-enrolment status).
+* Data cut-off (default: today): a subject counts when enrolled on or before the cut-off, an AE when
+  its onset is on or before it, a death when its date is, a treatment start when it is; the stopping
+  rules and toxicity monitors are evaluated on those AEs and subjects only.
+* Analysis groups: one per (phase, arm) of the protocol with subjects at the cut-off (keys ``iia/A``,
+  ``iib/A``, ``iib/B``; a single-phase trial uses the arm id), plus ``Total``; ``group_labels`` gives
+  each its human label (``Phase IIa: Arm A (experimental)``). Subjects: enrolled subjects (any
+  post-enrolment status), named by screening number.
 * "Exposed" = treatment start date recorded, or any recorded AE (a subject with an AE is in the safety
   population even before the start date is entered).
 * AE counts are *subjects* by their maximum CTCAE grade within the SOC/term (maximum grade derived
@@ -19,6 +24,7 @@ Conventions:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -30,13 +36,14 @@ from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.db.models import AdverseEvent, Subject
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Role
-from trialdesk.domain.safety.stopping_rules import probability_rule_met
-from trialdesk.domain.safety.toxicity_monitoring import boundary_table
+from trialdesk.domain.safety.stopping_rules import evaluate_all, probability_rule_met
+from trialdesk.domain.safety.toxicity_monitoring import boundary_table, evaluate_toxicity
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor
-from trialdesk.services.adverse_events import is_related, toxicity_status
-from trialdesk.services.errors import PermissionDenied
-from trialdesk.services.trials import NOT_ENROLLED, enrolled_count, get_trial, stopping_status
+from trialdesk.services.adverse_events import is_related
+from trialdesk.services.errors import InvalidInput, PermissionDenied
+from trialdesk.services.report_data import group_label
+from trialdesk.services.trials import NOT_ENROLLED, ae_facts, get_trial
 
 TRUE_RATES: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.10, 0.15, 0.20)
 """True per-subject event rates at which the stopping rule's probability is tabulated."""
@@ -64,18 +71,27 @@ def groups(protocol: Protocol) -> list[str]:
     return [*labels, TOTAL]
 
 
-def _subjects(session: Session, protocol: Protocol) -> list[Subject]:
-    return list(
-        session.scalars(
-            select(Subject)
-            .where(
-                Subject.protocol_id == protocol.id,
-                Subject.phase_id.is_not(None),
-                Subject.status.not_in(NOT_ENROLLED),
-            )
-            .order_by(Subject.id)
+def group_labels(protocol: Protocol) -> dict[str, str]:
+    """Group key -> human label (``iia/A`` -> ``Phase IIa: Arm A (experimental)``; ``Total``)."""
+    out = {
+        _group_label(protocol, phase.id, arm): group_label(protocol, phase.id, arm)
+        for phase in protocol.design.phases
+        for arm in phase.arms
+    }
+    return {**out, TOTAL: TOTAL}
+
+
+def _subjects(session: Session, protocol: Protocol, cutoff: dt.date) -> list[Subject]:
+    rows = session.scalars(
+        select(Subject)
+        .where(
+            Subject.protocol_id == protocol.id,
+            Subject.phase_id.is_not(None),
+            Subject.status.not_in(NOT_ENROLLED),
         )
+        .order_by(Subject.id)
     )
+    return [s for s in rows if s.enrolled_at is not None and s.enrolled_at.date() <= cutoff]
 
 
 def _events(session: Session, subject_ids: list[int]) -> list[AdverseEvent]:
@@ -89,22 +105,43 @@ def _events(session: Session, subject_ids: list[int]) -> list[AdverseEvent]:
 
 
 class _Data:
-    """Subjects, their groups and AEs, loaded once per report."""
+    """Subjects, their groups and AEs as known at the cut-off, loaded once per report."""
 
-    def __init__(self, session: Session, protocol: Protocol) -> None:
+    def __init__(self, session: Session, protocol: Protocol, cutoff: dt.date) -> None:
         self.protocol = protocol
-        self.subjects = _subjects(session, protocol)
+        self.cutoff = cutoff
+        self.subjects = _subjects(session, protocol, cutoff)
         self.by_id = {s.id: s for s in self.subjects}
         self.group = {s.id: _group_label(protocol, s.phase_id, s.arm_id) for s in self.subjects}
-        self.events = _events(session, [s.id for s in self.subjects])
-        self.groups = groups(protocol)
+        self.events = [e for e in _events(session, [s.id for s in self.subjects]) if e.onset_date <= cutoff]
+        present = set(self.group.values())
+        self.groups = [g for g in groups(protocol) if g in present or g == TOTAL]
+        self.facts = [
+            f
+            for f in ae_facts(session, protocol.id)
+            if f.onset_date <= cutoff and f.subject_id.isdigit() and int(f.subject_id) in self.by_id
+        ]
+
+    def started(self, subject: Subject) -> bool:
+        """Treatment started on or before the cut-off."""
+        return subject.treatment_start_date is not None and subject.treatment_start_date <= self.cutoff
+
+    def death_date(self, subject: Subject) -> dt.date | None:
+        """The death date when on or before the cut-off."""
+        death = subject.death_date
+        return death if death is not None and death <= self.cutoff else None
+
+    def screening_number(self, subject_id: str) -> str:
+        """Screening number of a subject given by internal id (as text); the id when unknown."""
+        subject = self.by_id.get(int(subject_id)) if subject_id.isdigit() else None
+        return subject.screening_number if subject is not None else subject_id
 
     def members(self, group: str) -> list[Subject]:
         return [s for s in self.subjects if group == TOTAL or self.group[s.id] == group]
 
     def exposed(self, group: str) -> int:
         with_ae = {e.subject_id for e in self.events}
-        return sum(1 for s in self.members(group) if s.treatment_start_date is not None or s.id in with_ae)
+        return sum(1 for s in self.members(group) if self.started(s) or s.id in with_ae)
 
 
 def _exposure(data: _Data) -> list[Row]:
@@ -116,8 +153,8 @@ def _exposure(data: _Data) -> list[Row]:
                 "group": group,
                 "enrolled": len(members),
                 "exposed": data.exposed(group),
-                "treatment_started": sum(1 for s in members if s.treatment_start_date is not None),
-                "deaths": sum(1 for s in members if s.death_date is not None),
+                "treatment_started": sum(1 for s in members if data.started(s)),
+                "deaths": sum(1 for s in members if data.death_date(s) is not None),
             }
         )
     return rows
@@ -228,14 +265,15 @@ def _sae_rows(data: _Data) -> list[Row]:
 def _deaths(data: _Data) -> list[Row]:
     rows = []
     for subject in data.subjects:
-        if subject.death_date is None:
+        death = data.death_date(subject)
+        if death is None:
             continue
         fatal = [e for e in data.events if e.subject_id == subject.id and e.grade == 5]
         rows.append(
             {
                 "subject": subject.screening_number,
                 "group": data.group[subject.id],
-                "death_date": subject.death_date.isoformat(),
+                "death_date": death.isoformat(),
                 "cause": "; ".join(e.term for e in fatal)
                 or "not recorded as an AE (e.g. disease progression)",
                 "attribution": "; ".join(_attribution(e) for e in fatal) or "not applicable",
@@ -245,10 +283,12 @@ def _deaths(data: _Data) -> list[Row]:
     return rows
 
 
-def _stopping_rules(session: Session, protocol: Protocol) -> tuple[list[Row], list[Row]]:
+def _stopping_rules(data: _Data) -> tuple[list[Row], list[Row]]:
+    protocol = data.protocol
+    facts = data.facts
     status_rows: list[Row] = []
     probability_rows: list[Row] = []
-    for rule, status in zip(protocol.stopping_rules, stopping_status(session, protocol), strict=True):
+    for rule, status in zip(protocol.stopping_rules, evaluate_all(protocol, facts), strict=True):
         status_rows.append(
             {
                 "rule_id": rule.id,
@@ -258,16 +298,15 @@ def _stopping_rules(session: Session, protocol: Protocol) -> tuple[list[Row], li
                 "threshold": status.threshold,
                 "met": status.met,
                 "action": status.action,
-                "subjects": ", ".join(status.subjects),
-                "unattributed_subjects": ", ".join(status.unattributed_subjects),
+                "subjects": ", ".join(sorted(data.screening_number(s) for s in status.subjects)),
+                "unattributed_subjects": ", ".join(
+                    sorted(data.screening_number(s) for s in status.unattributed_subjects)
+                ),
             }
         )
         size = protocol.phase(rule.counts.population_phase).target_size
-        sizes = [
-            ("enrolled", enrolled_count(session, protocol.id, rule.counts.population_phase)),
-            ("planned minimum", size.min),
-            ("planned maximum", size.max),
-        ]
+        enrolled = sum(1 for s in data.subjects if s.phase_id == rule.counts.population_phase)
+        sizes = [("enrolled", enrolled), ("planned minimum", size.min), ("planned maximum", size.max)]
         for basis, n in sizes:
             if n == 0 or (basis == "planned maximum" and size.max == size.min):
                 continue
@@ -285,11 +324,14 @@ def _stopping_rules(session: Session, protocol: Protocol) -> tuple[list[Row], li
     return status_rows, probability_rows
 
 
-def _toxicity(session: Session, protocol: Protocol) -> tuple[list[Row], list[Row]]:
+def _toxicity(data: _Data) -> tuple[list[Row], list[Row]]:
+    protocol = data.protocol
     status_rows: list[Row] = []
     boundary_rows: list[Row] = []
     planned = protocol.design.target_enrolment.value
-    for monitor, status in zip(protocol.toxicity_monitoring, toxicity_status(session, protocol), strict=True):
+    facts = data.facts
+    for monitor in protocol.toxicity_monitoring:
+        status = evaluate_toxicity(monitor, facts, len(data.subjects), protocol.attribution)
         status_rows.append(
             {
                 "monitor_id": monitor.id,
@@ -303,6 +345,7 @@ def _toxicity(session: Session, protocol: Protocol) -> tuple[list[Row], list[Row
                 "posterior_threshold": status.posterior_threshold,
                 "warn_at": status.warn_at,
                 "warning": status.warning,
+                "subjects": ", ".join(sorted(data.screening_number(s) for s in status.subjects)),
             }
         )
         for row in boundary_table(monitor, planned):
@@ -310,11 +353,22 @@ def _toxicity(session: Session, protocol: Protocol) -> tuple[list[Row], list[Row
     return status_rows, boundary_rows
 
 
-def safety_tables(session: Session, protocol: Protocol) -> dict[str, list[dict[str, Any]]]:
-    """Every DSMB safety table of the trial, each a list of row dicts (see the module docstring)."""
-    data = _Data(session, protocol)
-    rules, probabilities = _stopping_rules(session, protocol)
-    toxicity, boundary = _toxicity(session, protocol)
+def resolve_cutoff(cutoff: dt.date | None) -> dt.date:
+    """The data cut-off: ``cutoff`` (not in the future), default today."""
+    today = clock.today()
+    if cutoff is not None and cutoff > today:
+        raise InvalidInput(f"data cut-off {cutoff} is in the future", field="cutoff")
+    return cutoff or today
+
+
+def safety_tables(
+    session: Session, protocol: Protocol, cutoff: dt.date | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Every DSMB safety table of the trial at ``cutoff`` (default today), each a list of row dicts
+    (see the module docstring)."""
+    data = _Data(session, protocol, resolve_cutoff(cutoff))
+    rules, probabilities = _stopping_rules(data)
+    toxicity, boundary = _toxicity(data)
     return {
         "exposure": _exposure(data),
         "ae_by_soc_term_all_cause": _soc_term_table(data, lambda e: True),
@@ -356,20 +410,27 @@ TABLE_TITLES: dict[str, str] = {
 """The title of each table, in report order."""
 
 
-def safety_report(session: Session, protocol: Protocol) -> dict[str, Any]:
-    """The whole report: header plus :func:`safety_tables`."""
+def safety_report(session: Session, protocol: Protocol, cutoff: dt.date | None = None) -> dict[str, Any]:
+    """The whole report at ``cutoff`` (default today): header plus :func:`safety_tables`."""
     trial = get_trial(session, protocol.id)
+    cutoff = resolve_cutoff(cutoff)
+    tables = safety_tables(session, protocol, cutoff)
+    present = [row["group"] for row in tables["exposure"]]
+    labels = group_labels(protocol)
     return {
         "protocol_id": protocol.id,
         "protocol_version": protocol.version,
         "title": protocol.short_title,
         "generated_at": clock.now().isoformat(timespec="seconds"),
+        "cutoff": cutoff.isoformat(),
         "phase_state": trial.phase_state,
         "state_reason": trial.state_reason,
-        "groups": groups(protocol),
+        "groups": present,
+        "group_labels": {g: labels[g] for g in present},
+        "components": {c.id: c.name for c in protocol.interventions},
         "ctcae_version": "CTCAE v5.0 (27 Nov 2017)",
         "titles": TABLE_TITLES,
-        "tables": safety_tables(session, protocol),
+        "tables": tables,
     }
 
 
@@ -378,13 +439,24 @@ REPORT_READERS = frozenset({Role.SAFETY_REVIEWER, Role.STATISTICIAN, Role.MONITO
 
 
 def report_for(
-    session: Session, actor: Actor, protocol: Protocol, output_format: str = "json"
+    session: Session,
+    actor: Actor,
+    protocol: Protocol,
+    output_format: str = "json",
+    cutoff: dt.date | None = None,
 ) -> dict[str, Any]:
     """The safety report for ``actor`` (safety reviewer, statistician or monitor); the read is audited."""
     if actor.role not in REPORT_READERS:
         raise PermissionDenied(
             f"role '{actor.role}' may not read the safety report", rule="read_safety_report"
         )
-    document = safety_report(session, protocol)
-    log_event(session, "export", "safety_report", protocol.id, new_value=output_format)
+    document = safety_report(session, protocol, cutoff)
+    log_event(
+        session,
+        "export",
+        "safety_report",
+        protocol.id,
+        new_value=output_format,
+        reason=f"safety report ({output_format}) at cut-off {document['cutoff']}",
+    )
     return document

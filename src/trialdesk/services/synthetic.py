@@ -30,7 +30,7 @@ from trialdesk.domain.endpoints import DAYS_PER_MONTH, SubjectEndpointData, Tumo
 from trialdesk.domain.protocol import Protocol
 from trialdesk.domain.protocol.model import Phase
 from trialdesk.domain.recist import Assessment, Baseline, Lesion, NewLesion
-from trialdesk.services.report_data import ReportSnapshot, build_snapshot
+from trialdesk.services.report_data import ReportSnapshot, ScreeningRecord, build_snapshot
 
 TRIAL_START = dt.date(2025, 1, 6)
 SITES = ("site-01", "site-02", "site-03", "site-04")
@@ -75,16 +75,48 @@ def synthetic_snapshot(
     reasons = [f"{c.id}: {c.text.strip()}" for c in protocol.eligibility.criteria]
     weights = rng.dirichlet(np.full(len(reasons), 0.4))
     failures = rng.multinomial(failed, weights)
-    screen_failures = {r: int(c) for r, c in zip(reasons, failures, strict=True) if c > 0}
+    failing = [r for r, c in zip(reasons, failures, strict=True) for _ in range(int(c))]
     return build_snapshot(
         protocol,
         cutoff,
         subjects,
-        screened=enrolled + failed,
-        screen_failed=failed,
-        screen_failures=dict(sorted(screen_failures.items(), key=lambda kv: (-kv[1], kv[0]))),
+        screening=_screening(protocol, subjects, failing, accrual_days),
         synthetic=True,
     )
+
+
+SCREENING_DAYS = 14
+"""Days from the synthetic screening visit to enrolment (or to the screen-failure verdict)."""
+
+
+def _screening(
+    protocol: Protocol, subjects: list[SubjectEndpointData], failing: list[str], accrual_days: float
+) -> list[ScreeningRecord]:
+    """Screening records: every subject screened 14 days before its origin (enrolment = origin; in a
+    randomized phase enrolment and randomization on the origin date), and one screen failure per
+    failing criterion, spread evenly over the accrual period."""
+    kinds = {p.id: p.kind for p in protocol.design.phases}
+    records = [
+        ScreeningRecord(
+            subject_id=s.subject_id,
+            screening_date=s.origin_date - dt.timedelta(days=SCREENING_DAYS),
+            phase_id=s.phase_id,
+            enrolment_date=s.origin_date,
+            randomization_date=s.origin_date if kinds[s.phase_id] == "randomized" else None,
+        )
+        for s in subjects
+    ]
+    for k, reason in enumerate(failing):
+        screened = TRIAL_START + dt.timedelta(days=round(k * accrual_days / max(len(failing), 1)))
+        records.append(
+            ScreeningRecord(
+                subject_id=f"SYN-F{k + 1:03d}",
+                screening_date=screened,
+                screen_failure_date=screened + dt.timedelta(days=SCREENING_DAYS),
+                failed_criteria=[reason],
+            )
+        )
+    return records
 
 
 def _param(protocol: Protocol, name: str, default: float) -> float:

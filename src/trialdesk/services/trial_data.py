@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import (
     Allocation,
+    AuditRecord,
     EligibilityEvaluation,
     Site,
     Subject,
@@ -27,8 +28,14 @@ from trialdesk.domain.measures import age_in_years
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.recist.io import parse_response_input
 from trialdesk.domain.subjects import SubjectStatus
+from trialdesk.services.report_data import LOST_TO_FOLLOW_UP, WITHDRAWAL, DataIssue, ScreeningRecord
 
 NOT_ENROLLED = (SubjectStatus.screening.value, SubjectStatus.screen_failed.value)
+STUDY_EXITS = {
+    SubjectStatus.withdrawn.value: WITHDRAWAL,
+    SubjectStatus.lost_to_follow_up.value: LOST_TO_FOLLOW_UP,
+}
+"""Subject statuses that end study participation (other than death) -> CONSORT "left the study" reason."""
 
 
 def _tumour(session: Session, subject_id: int) -> TumourData | None:
@@ -64,16 +71,50 @@ def _characteristics(subject: Subject) -> dict[str, str | float | int | None]:
     birth = record.get("birth_date")
     diagnosis = record.get("diagnosis") or {}
     return {
-        "age_years": age_in_years(dt.date.fromisoformat(birth), subject.screening_date) if birth else None,
-        "sex": record.get("sex"),
-        "ecog": str(record["ecog"]) if record.get("ecog") is not None else None,
-        "stage": diagnosis.get("stage"),
-        "histology": diagnosis.get("histology"),
+        "Age (years)": age_in_years(dt.date.fromisoformat(birth), subject.screening_date) if birth else None,
+        "Sex": record.get("sex"),
+        "ECOG performance status": str(record["ecog"]) if record.get("ecog") is not None else None,
+        "Stage": diagnosis.get("stage"),
+        "Histology": diagnosis.get("histology"),
     }
+
+
+def _status_dates(session: Session, subject_ids: list[int], statuses: set[str]) -> dict[int, dt.date]:
+    """Subject id -> date the subject's status was first set to one of ``statuses`` (the audit trail)."""
+    if not subject_ids:
+        return {}
+    rows = session.execute(
+        select(AuditRecord.subject_id, AuditRecord.at)
+        .where(
+            AuditRecord.table_name == "subjects",
+            AuditRecord.field == "status",
+            AuditRecord.new_value.in_(statuses),
+            AuditRecord.subject_id.in_(subject_ids),
+        )
+        .order_by(AuditRecord.seq)
+    )
+    out: dict[int, dt.date] = {}
+    for subject_id, at in rows:
+        if subject_id is not None and subject_id not in out:
+            out[subject_id] = at.date()
+    return out
 
 
 def endpoint_data(session: Session, protocol: Protocol) -> list[SubjectEndpointData]:
     """Every enrolled subject with an arm, as endpoint-derivation input (not-yet-randomized excluded)."""
+    return endpoint_data_with_issues(session, protocol)[0]
+
+
+def endpoint_data_with_issues(
+    session: Session, protocol: Protocol
+) -> tuple[list[SubjectEndpointData], list[DataIssue], dict[str, dt.date]]:
+    """The subjects as :func:`endpoint_data`, the records that could not be read (with the reason) and
+    the origin date of each of those records (screening number -> date).
+
+    ``off_treatment_reason`` is the treatment-discontinuation reason; ``discontinuation_reason`` /
+    ``discontinuation_date`` the study exit (withdrawal of consent, lost to follow-up), dated by the
+    day the status change was recorded (the audit trail: the database has no separate exit date).
+    """
     phases = {p.id: p for p in protocol.design.phases}
     sites = dict(
         session.execute(select(Site.id, Site.code).where(Site.protocol_id == protocol.id)).tuples().all()
@@ -82,12 +123,17 @@ def endpoint_data(session: Session, protocol: Protocol) -> list[SubjectEndpointD
         a.subject_id: a
         for a in session.scalars(select(Allocation).where(Allocation.protocol_id == protocol.id))
     }
-    out = []
-    subjects = session.scalars(
-        select(Subject)
-        .where(Subject.protocol_id == protocol.id, Subject.status.not_in(NOT_ENROLLED))
-        .order_by(Subject.id)
+    subjects = list(
+        session.scalars(
+            select(Subject)
+            .where(Subject.protocol_id == protocol.id, Subject.status.not_in(NOT_ENROLLED))
+            .order_by(Subject.id)
+        )
     )
+    exits = _status_dates(session, [s.id for s in subjects if s.status in STUDY_EXITS], set(STUDY_EXITS))
+    out: list[SubjectEndpointData] = []
+    issues: list[DataIssue] = []
+    origins: dict[str, dt.date] = {}
     for subject in subjects:
         if subject.phase_id is None or subject.arm_id is None or subject.enrolled_at is None:
             continue
@@ -99,26 +145,85 @@ def endpoint_data(session: Session, protocol: Protocol) -> list[SubjectEndpointD
         strata = {
             k: str(v) for k, v in (allocation.strata_values if allocation else {}).items() if k != "site"
         }
-        out.append(
-            SubjectEndpointData(
+        try:
+            out.append(
+                SubjectEndpointData(
+                    subject_id=subject.screening_number,
+                    arm=subject.arm_id,
+                    phase_id=subject.phase_id,
+                    strata=strata,
+                    site=sites.get(subject.site_id),
+                    origin_date=origin,
+                    treatment_start=subject.treatment_start_date,
+                    treatment_end=subject.treatment_end_date,
+                    off_treatment_reason=subject.discontinuation_reason,
+                    baseline_characteristics=_characteristics(subject),
+                    tumour=_tumour(session, subject.id),
+                    death_date=subject.death_date,
+                    last_known_alive_date=subject.last_known_alive_date,
+                    new_anticancer_therapy_date=subject.new_anticancer_therapy_date,
+                    discontinuation_date=exits.get(subject.id),
+                    discontinuation_reason=STUDY_EXITS.get(subject.status),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+            origins[subject.screening_number] = origin
+            issues.append(
+                DataIssue(
+                    subject_id=subject.screening_number,
+                    phase_id=subject.phase_id,
+                    arm=subject.arm_id,
+                    reason=f"record not readable: {_first_line(exc)}",
+                )
+            )
+    return out, issues, origins
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return " ".join(lines[:3]) if lines else type(exc).__name__
+
+
+def screening_records(session: Session, protocol: Protocol) -> list[ScreeningRecord]:
+    """One :class:`ScreeningRecord` per screened patient: screening, enrolment (consent date, else the
+    enrolment timestamp's date), randomization and screen-failure dates, and the criteria not met."""
+    subjects = list(
+        session.scalars(select(Subject).where(Subject.protocol_id == protocol.id).order_by(Subject.id))
+    )
+    allocations = {
+        a.subject_id: a.allocated_at.date()
+        for a in session.scalars(select(Allocation).where(Allocation.protocol_id == protocol.id))
+    }
+    labels = {c.id: f"{c.id}: {c.text.strip()}" for c in protocol.eligibility.criteria}
+    records = []
+    for subject in subjects:
+        enrolled = subject.status not in NOT_ENROLLED and subject.enrolled_at is not None
+        failure_date: dt.date | None = None
+        failed: list[str] = []
+        if subject.status == SubjectStatus.screen_failed.value:
+            latest = session.scalars(
+                select(EligibilityEvaluation)
+                .where(EligibilityEvaluation.subject_id == subject.id)
+                .order_by(EligibilityEvaluation.id.desc())
+                .limit(1)
+            ).first()
+            failure_date = latest.evaluated_at.date() if latest is not None else subject.screening_date
+            if latest is not None and latest.verdict == "ineligible":
+                failed = [labels.get(c["id"], c["id"]) for c in latest.criteria if c["status"] == "not_met"]
+        records.append(
+            ScreeningRecord(
                 subject_id=subject.screening_number,
-                arm=subject.arm_id,
-                phase_id=subject.phase_id,
-                strata=strata,
-                site=sites.get(subject.site_id),
-                origin_date=origin,
-                treatment_start=subject.treatment_start_date,
-                treatment_end=subject.treatment_end_date,
-                off_treatment_reason=subject.discontinuation_reason,
-                baseline_characteristics=_characteristics(subject),
-                tumour=_tumour(session, subject.id),
-                death_date=subject.death_date,
-                last_known_alive_date=subject.last_known_alive_date,
-                new_anticancer_therapy_date=subject.new_anticancer_therapy_date,
-                discontinuation_reason=subject.discontinuation_reason,
+                screening_date=subject.screening_date,
+                phase_id=subject.phase_id if enrolled else None,
+                enrolment_date=(
+                    subject.enrolled_at.date() if enrolled and subject.enrolled_at is not None else None
+                ),
+                randomization_date=allocations.get(subject.id),
+                screen_failure_date=failure_date,
+                failed_criteria=failed,
             )
         )
-    return out
+    return records
 
 
 def consort_counts(session: Session, protocol: Protocol) -> dict[str, Any]:

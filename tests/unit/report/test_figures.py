@@ -133,10 +133,14 @@ def test_swimmer_has_one_lane_per_subject_with_markers() -> None:
 
 
 def test_consort_boxes_show_the_counts() -> None:
+    """CONSORT 2010 flow diagram (Schulz et al. 2010, Figure 1): enrolment, allocation, follow-up (lost
+    to follow-up, discontinued intervention) and analysis boxes, plus seed 002's enrolled-but-not-yet-
+    randomized phase IIb subjects in their own box; dead subjects are not "on treatment"."""
     consort = ConsortCounts(
-        screened=30,
+        screened=32,
         screen_failed=6,
         screen_failures={"inc-3-ecog: ECOG 0-1": 4, "exc-6-pg-sga: PG-SGA >= 9": 2},
+        not_randomized={"iib": 2},
         arms=[
             ConsortArm(
                 phase_id="iia",
@@ -145,10 +149,18 @@ def test_consort_boxes_show_the_counts() -> None:
                 treated=8,
                 discontinued={"death": 1},
                 ongoing=7,
+                died=1,
                 analysed=8,
             ),
             ConsortArm(
-                phase_id="iib", arm="A", allocated=8, treated=7, discontinued={}, ongoing=7, analysed=8
+                phase_id="iib",
+                arm="A",
+                allocated=8,
+                treated=7,
+                not_treated=1,
+                discontinued={},
+                ongoing=7,
+                analysed=8,
             ),
             ConsortArm(
                 phase_id="iib",
@@ -162,6 +174,7 @@ def test_consort_boxes_show_the_counts() -> None:
             ),
         ],
     )
+    assert consort.arithmetic_errors() == []
     fig = consort_figure(
         consort,
         phase_names={"iia": "Run-in", "iib": "Randomized"},
@@ -169,12 +182,16 @@ def test_consort_boxes_show_the_counts() -> None:
         arm_labels={"A": "Arm A", "B": "Arm B"},
     )
     texts = [t.get_text() for t in _gid(fig, "consort-box") if isinstance(t, Text)]
-    assert "Assessed for eligibility\n(n = 30)" in texts
-    assert "Enrolled\n(n = 24)" in texts
-    assert "Randomized\nRandomized (n = 16)" in texts
+    assert "Assessed for eligibility\n(n = 32)" in texts
+    assert "Enrolled\n(n = 26)" in texts
+    assert "Randomized\nEnrolled (n = 18)" in texts
+    assert "Enrolled, not randomized\nat the cut-off\n(n = 2)" in texts
+    assert any(t.startswith("Randomized to Arm B\n(n = 8)") for t in texts)
     assert any("Excluded (n = 6)" in t and "inc-3-ecog: ECOG 0-1 (n = 4)" in t for t in texts)
     assert any("Not treated (n = 1)" in t for t in texts)
     assert any("progressive disease (n = 3)" in t for t in texts)
     assert any("Left the study (n = 2)" in t and "lost to follow-up (n = 2)" in t for t in texts)
+    assert any("Died (n = 1)" in t and "On treatment at cut-off (n = 7)" in t for t in texts)
+    assert sum("lost to follow-up (n = 0)" in t for t in texts) == 2  # shown even when nobody is lost
     assert sum(t.startswith("Analysed (n = 8)") for t in texts) == 3
     assert _png(fig).startswith(PNG_MAGIC)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 
 from trialdesk.adapters.report import figures, tables
+from trialdesk.adapters.report.safety import safety_report_tables
 from trialdesk.adapters.report.style import ARM_COLOURS
 from trialdesk.adapters.report.tables import PARAM_NAMES, Table, group_label
 from trialdesk.domain.endpoints import DAYS_PER_MONTH, AnalysisDataset, derive_endpoints
@@ -54,6 +55,38 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Document:
+    """What the PDF and HTML engines draw: a title page (``kind_line``, ``title``, ``subtitle``, the
+    ``facts`` as label/value pairs, the contents, ``note``), then each section from a new page, with a
+    running header (``header_left`` / ``header_right``) and footer (``footer_left``, page n of N).
+    ``landscape``: A4 landscape pages (wide tables); ``synthetic``: "SYNTHETIC DATA" on every page."""
+
+    kind_line: str
+    title: str
+    subtitle: str
+    facts: list[tuple[str, str]]
+    sections: list[Section]
+    header_left: str
+    header_right: str
+    footer_left: str
+    metadata_title: str
+    metadata_subject: str = ""
+    creator: str = "trialdesk"
+    note: str = ""
+    synthetic: bool = False
+    landscape: bool = False
+
+
+CUTOFF_RULE = (
+    "Data cut-off rule: a record counts only if its clinical date is on or before the cut-off - screening, "
+    "consent / enrolment, randomization, treatment start and end, adverse-event onset, death, withdrawal or "
+    "loss to follow-up, and each scan. A subject enrolled after the cut-off is not in the report; an adverse "
+    "event with onset after it is not counted; a death after it is not a death (the subject is known alive "
+    "at the cut-off)."
+)
+
+
+@dataclass(frozen=True)
 class ReportContent:
     """A snapshot with its derived dataset, its analyses and the report outline."""
 
@@ -66,6 +99,50 @@ class ReportContent:
     def figure_count(self) -> int:
         """Number of figures in the report."""
         return sum(isinstance(b, FigureBlock) for s in self.sections for b in s.blocks)
+
+    def document(self) -> Document:
+        """The trial report as a :class:`Document` (A4 portrait)."""
+        snapshot, protocol = self.snapshot, self.snapshot.protocol
+        synthetic = " - SYNTHETIC DATA" if snapshot.synthetic else ""
+        facts = [
+            ("Data cut-off", snapshot.cutoff.isoformat()),
+            ("Protocol", f"{protocol.id}, version {protocol.version}"),
+            ("Software", f"trialdesk {snapshot.software_version}"),
+            ("Registry", ", ".join(protocol.registry_ids) or "not registered"),
+            (
+                "Design",
+                f"{protocol.design.type.replace('_', ' ')}, {protocol.design.centres}-centre, "
+                f"target {protocol.design.target_enrolment.value} patients",
+            ),
+            ("Subjects in this report", f"{len(self.dataset.subjects)} (enrolled on or before the cut-off)"),
+            (
+                "Data",
+                "SYNTHETIC DATA - simulated subjects, not patients"
+                if snapshot.synthetic
+                else "Trial database",
+            ),
+        ]
+        if snapshot.data_issues:
+            facts.append(("Data issues", f"{len(snapshot.data_issues)} record(s), listed in the appendix"))
+        return Document(
+            kind_line="Trial report to the steering committee",
+            title=snapshot.title or protocol.short_title,
+            subtitle=protocol.title,
+            facts=facts,
+            sections=self.sections,
+            header_left=protocol.short_title,
+            header_right=f"Data cut-off: {snapshot.cutoff.isoformat()}",
+            footer_left=(
+                f"Protocol {protocol.id} version {protocol.version} · trialdesk {snapshot.software_version}"
+            ),
+            metadata_title=f"{protocol.short_title}: trial report, cut-off {snapshot.cutoff.isoformat()}",
+            metadata_subject=f"Protocol {protocol.id} version {protocol.version}{synthetic}",
+            creator=f"trialdesk {snapshot.software_version}",
+            note=CUTOFF_RULE
+            + " Endpoints are derived from the snapshot by the rules of the protocol's analysis section (see "
+            "'Endpoint derivation'); figures and tables are reproducible from the same snapshot.",
+            synthetic=snapshot.synthetic,
+        )
 
 
 class _Numbering:
@@ -93,10 +170,17 @@ def build_content(snapshot: ReportSnapshot) -> ReportContent:
         _survival_section(snapshot, dataset, analysis, "DOR", numbers, colour),
         Section("Treatment exposure", _swimmer_blocks(snapshot, dataset, analysis, numbers, colour)),
         _safety_section(snapshot),
+        # Design operating characteristics (e.g. the seed-000 one-sample log-rank test's type I error)
+        # go here, as a Section built from the design check, before the appendices.
         Section(
             "Endpoint derivation",
-            [tables.derivation_table(protocol, dataset), tables.analysis_parameters_table(protocol)],
+            [
+                NoteBlock(CUTOFF_RULE),
+                tables.derivation_table(protocol, dataset),
+                tables.analysis_parameters_table(protocol),
+            ],
         ),
+        _data_issues_section(snapshot),
     ]
     return ReportContent(snapshot, dataset, analysis, sections)
 
@@ -329,6 +413,29 @@ def _safety_section(snapshot: ReportSnapshot) -> Section:
                 )
             ],
         )
-    found = tables.safety_tables(snapshot.safety_tables)
+    found = safety_report_tables(snapshot.safety_tables, snapshot.protocol)
     blocks: list[Block] = list(found) or [NoteBlock("The safety module returned no tables.")]
     return Section("Safety", blocks)
+
+
+def _data_issues_section(snapshot: ReportSnapshot) -> Section:
+    """Appendix: every record the report could not derive, with the subject and the reason."""
+    if not snapshot.data_issues:
+        return Section("Data issues", [NoteBlock("None: every record was derived.")])
+    protocol = snapshot.protocol
+    rows = [
+        [
+            issue.subject_id,
+            group_label(protocol, issue.phase_id, issue.arm) if issue.phase_id and issue.arm else "",
+            issue.reason,
+        ]
+        for issue in snapshot.data_issues
+    ]
+    table = Table(
+        "Records that could not be derived",
+        ["Subject", "Group", "Reason"],
+        rows,
+        footnote="These subjects count in the CONSORT diagram as allocated (records not derivable) and are "
+        "left out of the analyses until the data are corrected.",
+    )
+    return Section("Data issues", [table])

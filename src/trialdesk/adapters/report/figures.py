@@ -390,6 +390,8 @@ def consort_figure(
     lines += [f"  • {_short(r, width)} (n = {c})" for r, c in reasons[:max_reasons]]
     if len(reasons) > max_reasons:
         lines.append(f"  • other reasons (n = {sum(c for _, c in reasons[max_reasons:])})")
+    if consort.still_screening:
+        lines.append(f"Still in screening at the cut-off (n = {consort.still_screening})")
     excluded = _box(
         ax, trunk + 0.06, 0.855, "\n".join(lines), ha="left", align="left", va="center", fontsize=7.0
     )
@@ -410,18 +412,25 @@ def consort_figure(
             "mutation_scale": 8,
         },
     )
-    phases = list(dict.fromkeys(arm.phase_id for arm in consort.arms))
-    columns = len(consort.arms)
+    phases = list(dict.fromkeys([*(arm.phase_id for arm in consort.arms), *consort.not_randomized]))
+    waiting = {p: n for p, n in consort.not_randomized.items() if n}
+    columns = len(consort.arms) + len(waiting)
     col = 0
     for phase_id in phases:
         arms = [a for a in consort.arms if a.phase_id == phase_id]
         parent = enrolled
         if len(phases) > 1:
             centre = (col + len(arms) / 2) / columns
-            verb = "Randomized" if phase_kinds.get(phase_id) == "randomized" else "Enrolled"
             name = _short(phase_names.get(phase_id, phase_id), 38)
-            parent = _box(ax, centre, 0.63, f"{name}\n{verb} (n = {sum(a.allocated for a in arms)})")
+            enrolled_here = sum(a.allocated for a in arms) + waiting.get(phase_id, 0)
+            parent = _box(ax, centre, 0.63, f"{name}\nEnrolled (n = {enrolled_here})")
             _arrow(ax, enrolled, parent)
+            if phase_id in waiting:
+                centre = (col + len(arms) + 0.5) / columns
+                not_yet = _box(
+                    ax, centre, 0.51, f"Enrolled, not randomized\nat the cut-off\n(n = {waiting[phase_id]})"
+                )
+                _arrow(ax, parent, not_yet)
         for arm in arms:
             x = (col + 0.5) / columns if columns > 1 else trunk
             col += 1
@@ -430,23 +439,38 @@ def consort_figure(
                 ax,
                 x,
                 0.51,
-                f"Allocated to {label}\n(n = {arm.allocated})\n"
+                f"{_allocation_verb(phase_kinds.get(arm.phase_id))} to {label}\n"
+                f"(n = {arm.allocated})\n"
                 f"Received treatment (n = {arm.treated})\n"
-                f"Not treated (n = {arm.allocated - arm.treated})",
+                f"Not treated (n = {arm.not_treated})"
+                + (f"\nRecords not derivable (n = {arm.not_derivable})" if arm.not_derivable else ""),
                 align="left",
             )
             _arrow(ax, parent, allocated)
             stopped = [f"Discontinued treatment (n = {sum(arm.discontinued.values())})"]
             stopped += [f"   {_short(r, 28)} (n = {c})" for r, c in arm.discontinued.items()]
             stopped.append(f"On treatment at cut-off (n = {arm.ongoing})")
-            if arm.left_study:
-                stopped.append(f"Left the study (n = {sum(arm.left_study.values())})")
-                stopped += [f"   {_short(r, 28)} (n = {c})" for r, c in arm.left_study.items()]
-            follow = _box(ax, x, 0.36, "\n".join(stopped), align="left")
+            stopped.append(f"Left the study (n = {sum(arm.left_study.values())})")
+            stopped.append(f"   lost to follow-up (n = {arm.lost_to_follow_up})")
+            stopped += [
+                f"   {_short(r, 28)} (n = {c})" for r, c in arm.left_study.items() if r != "lost to follow-up"
+            ]
+            stopped.append(f"Died (n = {arm.died})")
+            stopped.append(f"In follow-up at cut-off (n = {arm.in_follow_up})")
+            follow = _box(ax, x, 0.38, "\n".join(stopped), align="left")
             _arrow(ax, allocated, follow)
-            analysed = _box(ax, x, 0.15, f"Analysed (n = {arm.analysed})\nIntention-to-treat population")
+            excluded_note = (
+                f"\nExcluded: records not derivable (n = {arm.not_derivable})" if arm.not_derivable else ""
+            )
+            analysed = _box(
+                ax, x, 0.12, f"Analysed (n = {arm.analysed})\nIntention-to-treat population{excluded_note}"
+            )
             _arrow(ax, follow, analysed)
     return fig
+
+
+def _allocation_verb(kind: str | None) -> str:
+    return "Randomized" if kind == "randomized" else "Allocated"
 
 
 def _box(

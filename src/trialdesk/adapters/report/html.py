@@ -1,4 +1,5 @@
-"""HTML rendering: one self-contained page (Jinja2 template, figures as inline SVG, tables as HTML)."""
+"""HTML rendering of a :class:`~trialdesk.adapters.report.content.Document` (trial report and safety
+report): one self-contained page (Jinja2 template, figures as inline SVG, tables as HTML)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import io
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from trialdesk.adapters.report.content import FigureBlock, NoteBlock, ReportContent
+from trialdesk.adapters.report.content import Document, FigureBlock, NoteBlock, ReportContent
 from trialdesk.adapters.report.style import report_style
 from trialdesk.adapters.report.tables import Table
 
@@ -15,7 +16,7 @@ TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>{{ protocol.short_title }}: trial report, data cut-off {{ cutoff }}</title>
+<title>{{ doc.metadata_title }}</title>
 <style>
  body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 13px; margin: 2em auto; max-width: 960px;
         color: #222; }
@@ -37,16 +38,13 @@ TEMPLATE = """<!DOCTYPE html>
 </head>
 <body>
 {% if synthetic %}<div class="synthetic">SYNTHETIC DATA - simulated subjects, not patients</div>{% endif %}
-<p>Trial report to the steering committee</p>
-<h1>{{ title }}</h1>
-<p>{{ protocol.title }}</p>
-<dl class="facts">
- <dt>Data cut-off</dt><dd>{{ cutoff }}</dd>
- <dt>Protocol</dt><dd>{{ protocol.id }}, version {{ protocol.version }}</dd>
- <dt>Software</dt><dd>trialdesk {{ software_version }}</dd>
- <dt>Registry</dt><dd>{{ protocol.registry_ids | join(", ") or "not registered" }}</dd>
- <dt>Subjects in this report</dt><dd>{{ n_subjects }}</dd>
+<p>{{ doc.kind_line }}</p>
+<h1>{{ doc.title }}</h1>
+<p>{{ doc.subtitle }}</p>
+<dl class="facts">{% for key, value in doc.facts %}
+ <dt>{{ key }}</dt><dd>{{ value }}</dd>{% endfor %}
 </dl>
+<p class="footnote">{{ doc.note }}</p>
 <nav><ol>{% for section in sections %}
  <li><a href="#s{{ loop.index }}">{{ section.title }}</a></li>{% endfor %}
 </ol></nav>
@@ -67,17 +65,15 @@ TEMPLATE = """<!DOCTYPE html>
 </table>
 {% if block.table.footnote %}<p class="footnote">{{ block.table.footnote }}</p>{% endif %}
 {% elif block.kind == "figure" %}
-<figure id="figure-{{ block.number }}">{{ block.svg }}
- <figcaption>Figure {{ block.number }}. {{ block.caption_text }}</figcaption>
-</figure>
+<figure id="figure-{{ block.number }}" aria-label="{{ block.caption_text }}">{{ block.svg }}</figure>
 {% else %}
 <p>{{ block.text }}</p>
 {% endif %}
 {% endfor %}
 </section>
 {% endfor %}
-<footer><p>Protocol {{ protocol.id }} version {{ protocol.version }} · trialdesk {{ software_version }}
- · data cut-off {{ cutoff }}{% if synthetic %} · SYNTHETIC DATA{% endif %}</p></footer>
+<footer><p>{{ doc.footer_left }} · {{ doc.header_right }}
+{%- if synthetic %} · SYNTHETIC DATA{% endif %}</p></footer>
 </body>
 </html>
 """
@@ -91,13 +87,14 @@ def _svg(block: FigureBlock) -> Markup:
     return Markup(text[text.index("<svg") :])  # matplotlib's own SVG output, not user input
 
 
-def render_html(content: ReportContent) -> bytes:
-    """The report as one UTF-8 HTML document with inline SVG figures."""
-    snapshot = content.snapshot
+def render_html(content: ReportContent | Document) -> bytes:
+    """The document as one UTF-8 HTML page with inline SVG figures (each figure's caption is its title,
+    drawn once, inside the figure)."""
+    document = content.document() if isinstance(content, ReportContent) else content
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     with report_style():
         sections = []
-        for section in content.sections:
+        for section in document.sections:
             blocks: list[dict[str, object]] = []
             for block in section.blocks:
                 if isinstance(block, Table):
@@ -114,13 +111,5 @@ def render_html(content: ReportContent) -> bytes:
                 elif isinstance(block, NoteBlock):
                     blocks.append({"kind": "note", "text": block.text})
             sections.append({"title": section.title, "blocks": blocks})
-    html = env.from_string(TEMPLATE).render(
-        protocol=snapshot.protocol,
-        title=snapshot.title or snapshot.protocol.short_title,
-        cutoff=snapshot.cutoff.isoformat(),
-        software_version=snapshot.software_version,
-        synthetic=snapshot.synthetic,
-        n_subjects=len(content.dataset.subjects),
-        sections=sections,
-    )
+    html = env.from_string(TEMPLATE).render(doc=document, synthetic=document.synthetic, sections=sections)
     return html.encode("utf-8")

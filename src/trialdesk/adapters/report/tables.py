@@ -14,7 +14,7 @@ from trialdesk.domain.endpoints import AnalysisDataset, SubjectEndpointData
 from trialdesk.domain.protocol import Protocol
 from trialdesk.domain.protocol.model import Parameter
 from trialdesk.services.analysis import PhaseAnalysis, RateSummary, SurvivalSummary, TrialAnalysis
-from trialdesk.services.report_data import SafetyCell
+from trialdesk.services.report_data import SafetyCell, arm_label, group_label
 
 PARAM_NAMES = {
     "PFS": "Progression-free survival",
@@ -22,6 +22,7 @@ PARAM_NAMES = {
     "DOR": "Duration of response",
     "TTR": "Time to response",
 }
+__all__ = ["PARAM_NAMES", "Table", "arm_label", "group_label"]
 
 
 @dataclass(frozen=True)
@@ -34,23 +35,6 @@ class Table:
     rows: list[list[str]]
     footnote: str | None = None
     section_rows: frozenset[int] = field(default_factory=frozenset)
-
-
-def arm_label(protocol: Protocol, arm: str) -> str:
-    """Short arm label: the protocol label up to its first colon (``Arm A (experimental)``)."""
-    return protocol.arm(arm).label.split(":")[0].strip()
-
-
-def group_label(protocol: Protocol, phase_id: str, arm: str) -> str:
-    """Label of a phase/arm group; the phase is named only when the design has several phases."""
-    if len(protocol.design.phases) == 1:
-        return arm_label(protocol, arm)
-    return f"{_phase_short(protocol, phase_id)}: {arm_label(protocol, arm)}"
-
-
-def _phase_short(protocol: Protocol, phase_id: str) -> str:
-    name = protocol.phase(phase_id).name
-    return name.split(" ")[0] + " " + name.split(" ")[1] if name.lower().startswith("phase ") else name
 
 
 def months(value: float | None) -> str:

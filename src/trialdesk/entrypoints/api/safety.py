@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.ctcae_data import lab_grading_table, term_catalogue
 from trialdesk.adapters.db.models import AdverseEvent, LabResult, SafetyAlert
-from trialdesk.adapters.safety_report_render import render_html, render_pdf
+from trialdesk.adapters.report.safety_report import render_safety_report
 from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, run
 from trialdesk.services import adverse_events, labs, safety_report
 from trialdesk.services.adverse_events import AdverseEventInput, AeChange
@@ -447,15 +447,19 @@ def report(
     request: Request,
     actor: CurrentActor,
     format: Literal["json", "html", "pdf"] = "json",
+    cutoff: dt.date | None = None,
 ) -> dict[str, Any] | Response:
-    """The DSMB safety report as JSON, HTML or PDF (reading it is audited)."""
+    """The DSMB safety report at the data cut-off (default today) as JSON, HTML or PDF (reading it is
+    audited)."""
     protocol = protocol_of(request, protocol_id)
-    document = run(request, actor.username, lambda s: safety_report.report_for(s, actor, protocol, format))
+    document = run(
+        request, actor.username, lambda s: safety_report.report_for(s, actor, protocol, format, cutoff)
+    )
     if format == "html":
-        return HTMLResponse(render_html(document))
+        return HTMLResponse(render_safety_report(document, protocol, "html"))
     if format == "pdf":
         return Response(
-            render_pdf(document),
+            render_safety_report(document, protocol, "pdf"),
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{protocol_id}-safety-report.pdf"'},
         )

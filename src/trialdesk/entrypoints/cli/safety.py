@@ -1,12 +1,14 @@
 """``trialdesk safety``: the DSMB safety report from the trial database.
 
-``trialdesk safety report PROTOCOL_ID [--format json|html|pdf] [--output FILE]`` reads the database of
+``trialdesk safety report PROTOCOL_ID [--cutoff YYYY-MM-DD] [--format json|html|pdf] [--output FILE]``
+reads the database of
 TRIALDESK_DATABASE_URL (default: SQLite in TRIALDESK_DATA_DIR) through the same service as
 ``GET /api/trials/{protocol_id}/safety-report``; the export is audited.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +18,7 @@ import typer
 from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.migrate import is_current
-from trialdesk.adapters.safety_report_render import render_html, render_pdf
+from trialdesk.adapters.report.safety_report import render_safety_report
 from trialdesk.entrypoints.cli.database import engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail
 from trialdesk.entrypoints.cli.protocol import get_protocol
@@ -38,10 +40,16 @@ def report_command(
     protocol_id: str = typer.Argument(..., help="Protocol id, e.g. scr-escc-01"),
     output_format: ReportFormat = typer.Option(ReportFormat.json, "--format", help="json, html or pdf"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file (required for pdf)"),
+    cutoff: str | None = typer.Option(None, "--cutoff", help="Data cut-off date YYYY-MM-DD (default: today)"),
 ) -> None:
     """Subjects exposed, AEs by SOC/term x maximum grade (all-cause and treatment-related), grade >= 3,
-    SAEs, discontinuations, deaths, stopping rules with their binomial probabilities, toxicity boundary."""
+    SAEs, discontinuations, deaths, stopping rules with their binomial probabilities, toxicity boundary,
+    all at the data cut-off."""
     protocol = get_protocol(protocol_id)
+    try:
+        cutoff_date = dt.date.fromisoformat(cutoff) if cutoff else None
+    except ValueError:
+        fail(f"--cutoff: '{cutoff}' is not a date (YYYY-MM-DD)")
     if output_format == ReportFormat.pdf and output is None:
         fail("--output FILE is required for --format pdf")
     engine = engine_from_settings()
@@ -49,20 +57,27 @@ def report_command(
         fail("the database has no trialdesk schema: run 'trialdesk db upgrade' first")
     try:
         with unit_of_work(engine, CLI_ACTOR) as session:
-            document = safety_report(session, protocol)
-            log_event(session, "export", "safety_report", protocol.id, new_value=output_format.value)
+            document = safety_report(session, protocol, cutoff_date)
+            log_event(
+                session,
+                "export",
+                "safety_report",
+                protocol.id,
+                new_value=output_format.value,
+                reason=f"safety report ({output_format.value}) at cut-off {document['cutoff']}",
+            )
     except ServiceError as exc:
-        fail(exc.message)
+        fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
     finally:
         engine.dispose()
     if output_format == ReportFormat.pdf:
         assert output is not None
-        output.write_bytes(render_pdf(document))
+        output.write_bytes(render_safety_report(document, protocol, "pdf"))
     else:
         text = (
             json.dumps(document, indent=2, ensure_ascii=False) if output_format == ReportFormat.json else ""
         )
-        text = text or render_html(document)
+        text = text or render_safety_report(document, protocol, "html").decode("utf-8")
         if output is None:
             typer.echo(text)
             return
