@@ -60,7 +60,11 @@ def test_pdf_has_title_page_facts_sections_and_synthetic_label_on_every_page(
     assert _squash(f"{protocol_id}, version {snapshot.protocol.version}") in first
     assert _squash(f"trialdesk {snapshot.software_version}") in first
     everything = _squash("\n".join(pages))
-    for number, title in enumerate(SECTIONS, start=1):
+    sections = list(SECTIONS)
+    if snapshot.protocol.design.type == "single_arm":  # issue 10: the one-sample test's type I error
+        sections.insert(sections.index("Endpoint derivation"), "Design operating characteristics")
+        assert _squash("type I error") in everything and _squash("calibrated") in everything
+    for number, title in enumerate(sections, start=1):
         assert _squash(f"{number}. {title}") in everything, title
     assert all("SYNTHETIC DATA" in page for page in pages)
     assert all(snapshot.cutoff.isoformat() in page for page in pages)

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 
 from trialdesk.adapters.report import figures, tables
+from trialdesk.adapters.report.design_notes import one_sample_test_note
 from trialdesk.adapters.report.safety import safety_report_tables
 from trialdesk.adapters.report.style import ARM_COLOURS
 from trialdesk.adapters.report.tables import PARAM_NAMES, Table, group_label
 from trialdesk.domain.endpoints import DAYS_PER_MONTH, AnalysisDataset, derive_endpoints
+from trialdesk.domain.protocol import Protocol
 from trialdesk.services.analysis import PhaseAnalysis, TrialAnalysis, analyse
 from trialdesk.services.report_data import ReportSnapshot, TargetSumSeries
 
@@ -170,8 +172,7 @@ def build_content(snapshot: ReportSnapshot) -> ReportContent:
         _survival_section(snapshot, dataset, analysis, "DOR", numbers, colour),
         Section("Treatment exposure", _swimmer_blocks(snapshot, dataset, analysis, numbers, colour)),
         _safety_section(snapshot),
-        # Design operating characteristics (e.g. the seed-000 one-sample log-rank test's type I error)
-        # go here, as a Section built from the design check, before the appendices.
+        *_design_section(protocol),
         Section(
             "Endpoint derivation",
             [
@@ -416,6 +417,25 @@ def _safety_section(snapshot: ReportSnapshot) -> Section:
     found = safety_report_tables(snapshot.safety_tables, snapshot.protocol)
     blocks: list[Block] = list(found) or [NoteBlock("The safety module returned no tables.")]
     return Section("Safety", blocks)
+
+
+def _design_section(protocol: Protocol) -> list[Section]:
+    """Design operating characteristics: for a single-arm protocol, the one-sample log-rank test's
+    simulated type I error under the protocol's assessment schedule beside the calibrated test
+    (``trialdesk design check`` prints the same figures; docs/simulation.md explains them)."""
+    note = one_sample_test_note(protocol)
+    if note is None:
+        return []
+    text = (
+        "Progression is seen only at the scheduled tumour assessments, so observed progression times "
+        "are later than the true ones and the standard one-sample log-rank test against the historical "
+        "control rejects more often than its nominal alpha. The table gives its simulated type I error "
+        "under this protocol's schedule, accrual, dropout and cut-off, beside the test whose critical "
+        "value is calibrated by simulation under H0 with the same schedule; the calibrated test is the "
+        "corrected analysis. Its critical value holds for the simulated design only: recompute it if "
+        "the accrual, dropout or cut-off differ."
+    )
+    return [Section("Design operating characteristics", [NoteBlock(text), note])]
 
 
 def _data_issues_section(snapshot: ReportSnapshot) -> Section:
