@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.integration.api_helpers import build_api
+from tests.integration.api_helpers import build_api, enrolment_moment
 from trialdesk.entrypoints.cli.main import app
 from trialdesk.services import clock
 
@@ -45,9 +45,10 @@ def test_safety_report_in_each_format(
 
     assert report["cutoff"] == clock.today().isoformat()
 
-    # Cut-off rule (docs/analysis.md): the subject enrolled today is not in a report cut off yesterday,
-    # so neither its grade-5 AE nor its death count, and the run-in stopping rule counts nobody.
-    yesterday = (clock.today() - dt.timedelta(days=1)).isoformat()
+    # Cut-off rule (docs/analysis.md): the subject enrolled on 2026-04-17 (api_helpers.enrolment_moment)
+    # is not in a report cut off the day before, so neither its grade-5 AE (onset 2026-05-01) nor its
+    # death count, and the run-in stopping rule counts nobody.
+    yesterday = (enrolment_moment(SCR).date() - dt.timedelta(days=1)).isoformat()
     earlier = runner.invoke(app, ["safety", "report", SCR, "--cutoff", yesterday])
     assert earlier.exit_code == 0, earlier.output
     before = json.loads(earlier.stdout)
