@@ -40,7 +40,7 @@ from trialdesk.domain.safety.toxicity_monitoring import ToxicityStatus, evaluate
 from trialdesk.domain.trial_phase import PhaseState
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
-from trialdesk.services.clinical_dates import check_death, check_event_date, invalid
+from trialdesk.services.clinical_dates import check_death, check_event_date, check_free_text, invalid
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trialdesk.services.trials import (
     NOT_ENROLLED,
@@ -728,6 +728,7 @@ def acknowledge_alert(session: Session, actor: Actor, alert_id: int, note: str) 
         raise PermissionDenied(
             f"role '{actor.role}' may not acknowledge safety alerts", rule="acknowledge_alerts"
         )
+    check_free_text("note", note)
     if len(note.strip()) < 3:
         raise InvalidInput("acknowledging an alert needs a note (at least 3 characters)", field="note")
     alert = session.scalars(

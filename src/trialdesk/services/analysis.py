@@ -284,6 +284,10 @@ def compare_arms(
         note = f"Cox model not estimable: {exc}"
     if cox is not None and (cox.maybe_infinite[0] or not cox.converged):
         cox, note = None, "Cox model not estimable: monotone likelihood (an arm without events)"
+    if logrank.df == 0 and logrank.chisq != logrank.chisq:  # NaN: zero variance
+        note = "log-rank test not estimable: the data carry no information (zero variance)" + (
+            f"; {note}" if note else ""
+        )
     return ArmComparison(param, reference, comparison, list(strata_factors), logrank, unstratified, cox, note)
 
 

@@ -22,6 +22,7 @@ from trialdesk.domain.plausibility import (
     check_baseline_window,
     check_clinical_date,
     check_death_date,
+    check_text,
 )
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.services import clock
@@ -31,6 +32,14 @@ from trialdesk.services.errors import InvalidInput
 def invalid(exc: ImplausibleValue) -> InvalidInput:
     """The 422 of an implausible value, naming its field."""
     return InvalidInput(f"{exc.field}: {exc.reason}", field=exc.field)
+
+
+def check_free_text(field: str, text: str | None) -> None:
+    """422 when a free-text field (a reason, a note) is longer than the documented maximum."""
+    try:
+        check_text(field, text)
+    except ImplausibleValue as exc:
+        raise invalid(exc) from None
 
 
 def enrolment_date(subject: Subject) -> dt.date | None:

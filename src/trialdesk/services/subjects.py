@@ -22,6 +22,7 @@ from trialdesk.domain.subjects import SubjectStatus, TransitionNotAllowed, check
 from trialdesk.domain.trial_phase import PhaseState, current_phase, enrolment_allowed
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
+from trialdesk.services.clinical_dates import check_free_text
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 from trialdesk.services.screening import result_to_json, screen_data
 from trialdesk.services.signatures import evidence_sha256, sign
@@ -396,6 +397,7 @@ def change_status(
         raise Conflict(str(exc), rule=exc.rule) from None
     except ValueError:
         raise InvalidInput(f"unknown status '{target}'", field="status") from None
+    check_free_text("reason", reason)
     if len(reason.strip()) < 3:
         raise InvalidInput("a status change needs a reason", field="reason")
     if target == SubjectStatus.died.value and subject.death_date is None:

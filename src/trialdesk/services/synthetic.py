@@ -57,19 +57,25 @@ def synthetic_snapshot(
     rng = np.random.default_rng(seed)
     accrual_days = _param(protocol, "accrual_months", 12.0) * DAYS_PER_MONTH
     follow_days = _param(protocol, "followup_months", 6.0) * DAYS_PER_MONTH
-    cutoff = cutoff or TRIAL_START + dt.timedelta(days=round(accrual_days + follow_days))
     subjects: list[SubjectEndpointData] = []
     counts = _phase_sizes(protocol.design.phases, n)
     offset = 0.0
+    last_origin: dict[str, float] = {}
     for phase, size in zip(protocol.design.phases, counts, strict=True):
+        offset = max(offset, _gate_opens(protocol, phase, last_origin))
         window = accrual_days * size / n
         for k in range(size):
             arm = phase.arms[k % len(phase.arms)]
-            origin = TRIAL_START + dt.timedelta(days=round(offset + rng.uniform(0, window)))
+            day = round(offset + rng.uniform(0, window))
+            origin = TRIAL_START + dt.timedelta(days=day)
             number = len(subjects) + 1
             subjects.append(_subject(protocol, phase, arm, f"SYN-{number:03d}", origin, rng))
+            last_origin[phase.id] = max(last_origin.get(phase.id, 0.0), float(day))
         offset += window
     subjects.sort(key=lambda s: (s.origin_date, s.subject_id))
+    if cutoff is None:
+        planned = TRIAL_START + dt.timedelta(days=round(accrual_days + follow_days))
+        cutoff = max(planned, subjects[-1].origin_date + dt.timedelta(days=round(follow_days)))
     enrolled = len(subjects)
     failed = int(rng.binomial(enrolled, 0.35)) + 1
     reasons = [f"{c.id}: {c.text.strip()}" for c in protocol.eligibility.criteria]
@@ -126,10 +132,28 @@ def _param(protocol: Protocol, name: str, default: float) -> float:
 
 
 def _phase_sizes(phases: list[Phase], n: int) -> list[int]:
+    """Subjects per phase in proportion to the planned sizes; a run-in gets at least its minimum
+    size (the gate may be signed open only then) when ``n`` leaves one subject for each later phase."""
     weights = np.array([p.target_size.max for p in phases], dtype=float)
     sizes = np.floor(n * weights / weights.sum()).astype(int)
+    for index, phase in enumerate(phases):
+        later = len(phases) - index - 1
+        if phase.kind == "run_in" and later and sizes[index] < phase.target_size.min:
+            sizes[index] = min(phase.target_size.min, n - later)
+            rest = np.floor((n - sizes[index]) * weights[index + 1 :] / weights[index + 1 :].sum())
+            sizes[index + 1 :] = rest.astype(int)
     sizes[-1] += n - int(sizes.sum())
     return [int(s) for s in sizes]
+
+
+def _gate_opens(protocol: Protocol, phase: Phase, last_origin: dict[str, float]) -> float:
+    """Day (from the trial start) a phase behind a gate may start: its run-in's last subject has been
+    followed for the gate's observation window (treatment starts within 3 days of the origin), plus a
+    week for the signed review."""
+    for gate in protocol.design.gates:
+        if gate.to_phase == phase.id and gate.from_phase in last_origin:
+            return last_origin[gate.from_phase] + 3 + gate.observation_window_days.value + 7
+    return 0.0
 
 
 def _arm_model(protocol: Protocol, arm: str) -> _ArmModel:

@@ -25,6 +25,7 @@ from trialdesk.domain.trial_phase import (
 from trialdesk.protocols.loader import ProtocolRegistry
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor
+from trialdesk.services.clinical_dates import check_free_text
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 from trialdesk.services.signatures import sign
 
@@ -342,6 +343,7 @@ def move_phase(
         destination = PhaseState(target)
     except ValueError:
         raise InvalidInput(f"unknown phase state '{target}'", field="target") from None
+    check_free_text("reason", reason)
     if len(reason.strip()) < 5:
         raise InvalidInput("a phase decision needs a reason (at least 5 characters)", field="reason")
     trial = get_trial(session, protocol.id, for_update=True)

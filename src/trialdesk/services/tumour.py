@@ -31,7 +31,7 @@ from trialdesk.domain.recist.timepoint import OverallResponse
 from trialdesk.domain.roles import Capability
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
-from trialdesk.services.clinical_dates import check_event_date, check_tumour_baseline
+from trialdesk.services.clinical_dates import check_event_date, check_free_text, check_tumour_baseline
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 
 RECOMPUTE_REASON = "recomputed: tumour data changed"
@@ -240,6 +240,7 @@ def override(
     """An investigator records an override of a computed response, with a reason, kept beside it."""
     actor.require(Capability.ATTEST)
     subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
+    check_free_text("reason", reason)
     if len(reason.strip()) < 5:
         raise InvalidInput("an override needs a reason (at least 5 characters)", field="reason")
     _check_override_value(rules, target, value)

@@ -183,13 +183,20 @@ def _exclusive_cumprod(step: FloatArray) -> FloatArray:
 
 
 def logrank_chisq(observed: FloatArray, expected: FloatArray, variance: FloatArray) -> tuple[float, int]:
-    """Chi-square statistic and degrees of freedom as survdiff: groups with ``E > 0``, first dropped."""
+    """Chi-square statistic and degrees of freedom as survdiff: groups with ``E > 0``, first dropped.
+
+    When the variance of ``O - E`` is zero (no information: every event tied with the whole risk set,
+    e.g. one subject per group dying the same day), the statistic is undefined: ``(nan, 0)``, so that
+    ``p`` is NaN (R's ``survdiff`` stops with "system is exactly singular" there).
+    """
     keep = np.flatnonzero(expected > 0)
     df = keep.size - 1
     if df < 1:
         return 0.0, 0
     diff = (observed - expected)[keep][1:]
     v = variance[np.ix_(keep, keep)][1:, 1:]
+    if not np.any(v):
+        return float("nan"), 0
     try:
         chisq = float(diff @ np.linalg.solve(v, diff))
     except np.linalg.LinAlgError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from lifelines.statistics import multivariate_logrank_test
@@ -89,3 +91,12 @@ def test_bad_input_is_refused_with_field_names() -> None:
         logrank_test([1, 2], [1, 1], ["a", None])
     with pytest.raises(SurvivalDataError, match="strata: expected 2 values"):
         logrank_test([1, 2], [1, 1], ["a", "b"], strata=[1])
+
+
+def test_zero_variance_gives_an_undefined_statistic_not_an_error() -> None:
+    """One subject per arm, both dying at 1 month: d = n = 2 at the only event time, so the
+    hypergeometric variance n1*n2*d*(n-d)/(n^2(n-1)) is 0 and the test carries no information
+    (R's survdiff stops with "system is exactly singular"); the result is chisq NaN, df 0, p NaN."""
+    result = logrank_test([1.0, 1.0], [True, True], ["A", "B"])
+    assert math.isnan(result.chisq) and result.df == 0 and math.isnan(result.p)
+    assert list(result.observed) == [1.0, 1.0] and list(result.expected) == [1.0, 1.0]
