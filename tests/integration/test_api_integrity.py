@@ -585,3 +585,29 @@ def test_stored_rows_breaking_the_rules_are_found_by_data_check(api: Api, ivo_su
         count = session.scalar(select(func.count(AdverseEvent.id)))
     assert [(v.subject, v.field) for v in found] == [("IVO-DATE-1", "death_date")]
     assert "adverse event" in found[0].reason and count == 1
+
+
+def test_a_status_change_carries_its_clinical_date(api: Api, ivo_subject: int) -> None:
+    """Withdrawal is dated by its clinical date (CONSORT at a cut-off), which must be a clinical date."""
+    url = f"/api/trials/{IVO}/subjects/{ivo_subject}/status"
+    with nothing_written(api):
+        refused(
+            api.post(
+                "inv1", url, {"status": "withdrawn", "reason": "consent withdrawn", "date": "2099-01-01"}
+            ),
+            422,
+            field="date",
+        )
+        refused(
+            api.post(
+                "inv1", url, {"status": "withdrawn", "reason": "consent withdrawn", "date": "2026-01-01"}
+            ),
+            422,
+            field="date",
+        )
+    done = api.post("inv1", url, {"status": "withdrawn", "reason": "consent withdrawn", "date": "2026-05-02"})
+    assert done.status_code == 200, done.text
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    with unit_of_work(engine, "bootstrap") as session:
+        subject = session.get(Subject, ivo_subject)
+        assert subject is not None and subject.status_date == dt.date(2026, 5, 2)

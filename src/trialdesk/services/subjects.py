@@ -22,7 +22,7 @@ from trialdesk.domain.subjects import SubjectStatus, TransitionNotAllowed, check
 from trialdesk.domain.trial_phase import PhaseState, current_phase, enrolment_allowed
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
-from trialdesk.services.clinical_dates import check_free_text
+from trialdesk.services.clinical_dates import check_event_date, check_free_text
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 from trialdesk.services.screening import result_to_json, screen_data
 from trialdesk.services.signatures import evidence_sha256, sign
@@ -384,9 +384,18 @@ def _close_run_in(session: Session, trial: Trial, phase_id: str, size: int) -> N
 
 
 def change_status(
-    session: Session, actor: Actor, protocol: Protocol, subject_id: int, target: str, reason: str
+    session: Session,
+    actor: Actor,
+    protocol: Protocol,
+    subject_id: int,
+    target: str,
+    reason: str,
+    on: dt.date | None = None,
 ) -> Subject:
-    """Move a subject along the lifecycle (the allowed transitions are enforced, 409 otherwise)."""
+    """Move a subject along the lifecycle (the allowed transitions are enforced, 409 otherwise).
+
+    ``on`` is the clinical date of the change (default: today on the trial clock): a clinical date not
+    before screening nor after the death; for ``died`` it is the death date."""
     actor.require(Capability.ENTER_DATA)
     subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id, for_update=True)
     if target == SubjectStatus.enrolled.value:
@@ -404,6 +413,12 @@ def change_status(
         raise InvalidInput(
             "status 'died' needs the death date: record it in the follow-up first", field="death_date"
         )
+    day = subject.death_date if target == SubjectStatus.died.value else (on or clock.today())
+    assert day is not None  # a death date is required above
+    check_event_date(subject, "date", day)
+    if day < subject.screening_date:
+        raise InvalidInput(f"date: {day} is before the screening {subject.screening_date}", field="date")
+    subject.status_date = day
     subject.status = target
     subject.status_reason = reason.strip()
     session.flush()

@@ -113,7 +113,8 @@ def endpoint_data_with_issues(
 
     ``off_treatment_reason`` is the treatment-discontinuation reason; ``discontinuation_reason`` /
     ``discontinuation_date`` the study exit (withdrawal of consent, lost to follow-up), dated by the
-    day the status change was recorded (the audit trail: the database has no separate exit date).
+    status change's clinical date (``status_date``; rows from before it existed: the day the change
+    was recorded in the audit trail).
     """
     phases = {p.id: p for p in protocol.design.phases}
     sites = dict(
@@ -131,6 +132,7 @@ def endpoint_data_with_issues(
         )
     )
     exits = _status_dates(session, [s.id for s in subjects if s.status in STUDY_EXITS], set(STUDY_EXITS))
+    exits.update({s.id: s.status_date for s in subjects if s.status in STUDY_EXITS and s.status_date})
     out: list[SubjectEndpointData] = []
     issues: list[DataIssue] = []
     origins: dict[str, dt.date] = {}
@@ -207,7 +209,9 @@ def screening_records(session: Session, protocol: Protocol) -> list[ScreeningRec
                 .order_by(EligibilityEvaluation.id.desc())
                 .limit(1)
             ).first()
-            failure_date = latest.evaluated_at.date() if latest is not None else subject.screening_date
+            failure_date = subject.status_date or (
+                latest.evaluated_at.date() if latest is not None else subject.screening_date
+            )
             if latest is not None and latest.verdict == "ineligible":
                 failed = [labels.get(c["id"], c["id"]) for c in latest.criteria if c["status"] == "not_met"]
         records.append(

@@ -125,6 +125,8 @@ class Subject(Audited, Base):
     last_known_alive_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """Clinical date of the latest status change (e.g. the day consent was withdrawn)."""
     proposed_attestations: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     """Attestations that came inside a submitted record (criterion id -> answer, claimed by, claimed at,
     submitted by): shown as proposals until an investigator attests; never counted by the verdict."""

@@ -45,6 +45,9 @@ class EnrolIn(BaseModel):
 class StatusIn(BaseModel):
     status: str
     reason: str = Field(min_length=3)
+    date: dt.date | None = Field(
+        default=None, description="Clinical date of the change (default today; for 'died', the death date)"
+    )
 
 
 class FollowUpIn(BaseModel):
@@ -173,7 +176,7 @@ def change_status(
         request,
         actor.username,
         lambda s: subject_out(
-            subjects.change_status(s, actor, protocol, subject_id, body.status, body.reason)
+            subjects.change_status(s, actor, protocol, subject_id, body.status, body.reason, body.date)
         ),
         reason=body.reason,
     )

@@ -21,6 +21,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("subjects", schema=None) as batch_op:
         batch_op.add_column(sa.Column("proposed_attestations", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("status_date", sa.Date(), nullable=True))
     with op.batch_alter_table("adverse_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("baseline_condition", sa.Boolean(), nullable=True))
     with op.batch_alter_table("signatures", schema=None) as batch_op:
@@ -33,4 +34,5 @@ def downgrade() -> None:
     with op.batch_alter_table("adverse_events", schema=None) as batch_op:
         batch_op.drop_column("baseline_condition")
     with op.batch_alter_table("subjects", schema=None) as batch_op:
+        batch_op.drop_column("status_date")
         batch_op.drop_column("proposed_attestations")
