@@ -400,7 +400,10 @@ class _Demo:
         ):
             if happened:
                 self.api.call(
-                    "POST", user, f"{base}/status", {"status": status, "reason": f"{status} (synthetic)"}
+                    "POST",
+                    user,
+                    f"{base}/status",
+                    {"status": status, "reason": f"{status} (synthetic)", "date": happened},
                 )
 
     # ---- report --------------------------------------------------------------------------------
