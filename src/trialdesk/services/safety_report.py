@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.db.models import AdverseEvent, Subject
+from trialdesk.analysis.snapshot import group_label
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Role
 from trialdesk.domain.safety.stopping_rules import evaluate_all, probability_rule_met
@@ -42,7 +43,6 @@ from trialdesk.services import clock
 from trialdesk.services.actors import Actor
 from trialdesk.services.adverse_events import is_related
 from trialdesk.services.errors import InvalidInput, PermissionDenied
-from trialdesk.services.report_data import group_label
 from trialdesk.services.trials import NOT_ENROLLED, ae_facts, get_trial
 
 TRUE_RATES: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.10, 0.15, 0.20)
