@@ -12,7 +12,7 @@ own SQLite file, exactly as site staff and the coordinating centre would use it:
 
 Simulated months of follow-up are replayed in seconds by pinning the trial clock
 (:mod:`trialdesk.services.clock`) at each simulated date; the audit trail keeps real time. The
-outcome model comes from :func:`trialdesk.services.synthetic.synthetic_snapshot`.
+outcome model comes from :func:`trialdesk.analysis.synthetic.synthetic_snapshot`.
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ with warnings.catch_warnings():
 
 from trialdesk.adapters.db.audit import verify_chain
 from trialdesk.adapters.db.engine import unit_of_work
+from trialdesk.analysis.synthetic import synthetic_snapshot
 from trialdesk.config import Settings
 from trialdesk.domain.eligibility.rules import AttestationRule
 from trialdesk.domain.endpoints import SubjectEndpointData
 from trialdesk.domain.protocol import Protocol
 from trialdesk.entrypoints.api.app import create_app
 from trialdesk.services import admin, clock
-from trialdesk.services.synthetic import synthetic_snapshot
 
 AE_TERMS = ("Fatigue", "Anemia", "Esophagitis", "Pneumonitis", "Hypothyroidism", "Nausea")
 LEVELS = ("unrelated", "unlikely", "possible", "probable", "definite")

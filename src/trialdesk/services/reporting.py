@@ -1,7 +1,7 @@
 """Use case: the trial report from the database at a data cut-off (statistician, DSMB, monitor).
 
 Gathers the subjects (``trial_data``), the CONSORT counts and the safety tables, builds the
-:class:`~trialdesk.services.report_data.ReportSnapshot`, and renders it. Generating a report is an
+:class:`~trialdesk.analysis.snapshot.ReportSnapshot`, and renders it. Generating a report is an
 export of trial data, so it is audited.
 """
 
@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.report.render import render_report
+from trialdesk.analysis.snapshot import ReportSnapshot, build_snapshot
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
 from trialdesk.services.actors import Actor
-from trialdesk.services.report_data import ReportSnapshot, build_snapshot
 from trialdesk.services.safety_report import resolve_cutoff, safety_tables
 from trialdesk.services.trial_data import endpoint_data_with_issues, screening_records
 

@@ -23,12 +23,12 @@ from trialdesk.adapters.db.models import (
     TumourAssessment,
     TumourBaseline,
 )
+from trialdesk.analysis.snapshot import LOST_TO_FOLLOW_UP, WITHDRAWAL, DataIssue, ScreeningRecord
 from trialdesk.domain.endpoints.model import SubjectEndpointData, TumourData
 from trialdesk.domain.measures import age_in_years
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.recist.io import parse_response_input
 from trialdesk.domain.subjects import SubjectStatus
-from trialdesk.services.report_data import LOST_TO_FOLLOW_UP, WITHDRAWAL, DataIssue, ScreeningRecord
 
 NOT_ENROLLED = (SubjectStatus.screening.value, SubjectStatus.screen_failed.value)
 STUDY_EXITS = {

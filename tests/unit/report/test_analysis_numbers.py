@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.unit.endpoints.helpers import protocol
+from trialdesk.analysis.efficacy import analyse
 from trialdesk.domain.endpoints import (
     DAYS_PER_MONTH,
     AnalysisDataset,
@@ -17,7 +18,6 @@ from trialdesk.domain.endpoints import (
     TimeToEventRecord,
     TteParam,
 )
-from trialdesk.services.analysis import analyse
 
 ORIGIN = dt.date(2025, 1, 1)
 CUTOFF = dt.date(2027, 1, 1)

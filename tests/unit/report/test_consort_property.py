@@ -18,15 +18,15 @@ from hypothesis import strategies as st
 
 from tests.unit.endpoints.helpers import protocol
 from trialdesk.adapters.report import report_content
-from trialdesk.domain.endpoints import SubjectEndpointData, TumourData
-from trialdesk.domain.protocol import Protocol
-from trialdesk.domain.recist import Assessment, Baseline, Lesion
-from trialdesk.services.report_data import (
+from trialdesk.analysis.snapshot import (
     LOST_TO_FOLLOW_UP,
     WITHDRAWAL,
     ScreeningRecord,
     build_snapshot,
 )
+from trialdesk.domain.endpoints import SubjectEndpointData, TumourData
+from trialdesk.domain.protocol import Protocol
+from trialdesk.domain.recist import Assessment, Baseline, Lesion
 
 START = dt.date(2025, 1, 6)
 PROTOCOLS = {pid: protocol(pid) for pid in ("ivo-shfrt-2l", "scr-escc-01")}

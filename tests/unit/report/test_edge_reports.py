@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from tests.unit.endpoints.helpers import day, protocol, scan, subject
 from trialdesk.adapters.report import render_report, report_content
-from trialdesk.services.report_data import build_snapshot
+from trialdesk.analysis.snapshot import build_snapshot
 
 
 def _text(pdf: bytes) -> str:

@@ -20,7 +20,7 @@ from trialdesk.adapters.report.figures import (
     swimmer_figure,
     waterfall_figure,
 )
-from trialdesk.services.report_data import ConsortArm, ConsortCounts, TargetSumPoint, TargetSumSeries
+from trialdesk.analysis.snapshot import ConsortArm, ConsortCounts, TargetSumPoint, TargetSumSeries
 from trialdesk.stats.kaplan_meier import kaplan_meier
 from trialdesk.stats.survival_data import FloatArray
 

@@ -11,9 +11,9 @@ from pypdf import PdfReader
 
 from tests.unit.endpoints.helpers import protocol
 from trialdesk.adapters.report import render_report, report_content
+from trialdesk.analysis.snapshot import ReportSnapshot
+from trialdesk.analysis.synthetic import synthetic_snapshot
 from trialdesk.domain.endpoints import apply_cutoff
-from trialdesk.services.report_data import ReportSnapshot
-from trialdesk.services.synthetic import synthetic_snapshot
 
 SECTIONS = [
     "CONSORT flow diagram",

@@ -10,9 +10,9 @@ from pypdf import PdfReader
 from tests.unit.endpoints.helpers import day, protocol, scan, subject
 from trialdesk.adapters.report import render_report, report_content
 from trialdesk.adapters.report.safety import probability, safety_report_tables
+from trialdesk.analysis.snapshot import ScreeningRecord, build_snapshot
 from trialdesk.domain.recist import Assessment
 from trialdesk.domain.safety.stopping_rules import probability_rule_met
-from trialdesk.services.report_data import ScreeningRecord, build_snapshot
 
 SCR = "scr-escc-01"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.unit.endpoints.helpers import day, protocol, scan, subject
+from trialdesk.analysis.snapshot import build_snapshot, consort_arms, target_sum_series
+from trialdesk.analysis.synthetic import synthetic_snapshot
 from trialdesk.domain.endpoints import derive_endpoints
-from trialdesk.services.report_data import build_snapshot, consort_arms, target_sum_series
-from trialdesk.services.synthetic import synthetic_snapshot
 
 
 def test_consort_arms_count_treated_discontinued_and_ongoing_at_the_cutoff() -> None:

@@ -17,10 +17,10 @@ from trialdesk.adapters.report.design_notes import one_sample_test_note
 from trialdesk.adapters.report.safety import safety_report_tables
 from trialdesk.adapters.report.style import ARM_COLOURS
 from trialdesk.adapters.report.tables import PARAM_NAMES, Table, group_label
+from trialdesk.analysis.efficacy import PhaseAnalysis, TrialAnalysis, analyse
+from trialdesk.analysis.snapshot import ReportSnapshot, TargetSumSeries
 from trialdesk.domain.endpoints import DAYS_PER_MONTH, AnalysisDataset, derive_endpoints
 from trialdesk.domain.protocol import Protocol
-from trialdesk.services.analysis import PhaseAnalysis, TrialAnalysis, analyse
-from trialdesk.services.report_data import ReportSnapshot, TargetSumSeries
 
 MAX_SWIMMER_LANES = 80
 FigureBuilder = Callable[[tuple[float, float], figures.Rect, Figure | None], Figure]

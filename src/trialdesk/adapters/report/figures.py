@@ -23,7 +23,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import PercentFormatter
 
 from trialdesk.adapters.report.style import bor_colour
-from trialdesk.services.report_data import ConsortCounts, TargetSumSeries
+from trialdesk.analysis.snapshot import ConsortCounts, TargetSumSeries
 from trialdesk.stats.kaplan_meier import KaplanMeierEstimate
 from trialdesk.stats.survival_data import FloatArray
 

@@ -1,4 +1,4 @@
-"""Render a trial report from a :class:`~trialdesk.services.report_data.ReportSnapshot`.
+"""Render a trial report from a :class:`~trialdesk.analysis.snapshot.ReportSnapshot`.
 
 ``render_report(snapshot, "pdf")`` gives a multi-page A4 PDF (matplotlib's PDF backend);
 ``render_report(snapshot, "html")`` one self-contained HTML page (Jinja2, inline SVG figures). Both
@@ -17,7 +17,7 @@ from typing import Literal
 from trialdesk.adapters.report.content import ReportContent, build_content
 from trialdesk.adapters.report.html import render_html
 from trialdesk.adapters.report.pdf import render_pdf
-from trialdesk.services.report_data import ReportSnapshot
+from trialdesk.analysis.snapshot import ReportSnapshot
 
 ReportFormat = Literal["html", "pdf"]
 

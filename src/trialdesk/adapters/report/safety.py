@@ -2,7 +2,7 @@
 report's safety section and the DSMB safety report (:mod:`trialdesk.adapters.report.safety_report`).
 
 Formats: AE counts are subjects by maximum CTCAE v5.0 grade as ``n (%)``, the denominator being the
-group's safety population (exposed subjects, :mod:`trialdesk.services.safety_report`); probabilities
+group's safety population (exposed subjects, :mod:`trialdesk.analysis.safety_tables`); probabilities
 with four decimals; rates in percent; booleans as yes / no; attributions spelled out per intervention
 component (``Ivonescimab: possible``); groups by their human label.
 """
@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from trialdesk.adapters.report.tables import Table
+from trialdesk.analysis.safety_tables import GRADE_BANDS, TABLE_TITLES, group_labels
 from trialdesk.domain.protocol import Protocol
-from trialdesk.services.safety_report import GRADE_BANDS, TABLE_TITLES, group_labels
 
 Rows = Sequence[Mapping[str, Any]]
 

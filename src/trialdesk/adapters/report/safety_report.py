@@ -14,8 +14,8 @@ from trialdesk.adapters.report.html import render_html
 from trialdesk.adapters.report.pdf import render_pdf
 from trialdesk.adapters.report.safety import safety_report_tables
 from trialdesk.adapters.report.style import report_style
+from trialdesk.analysis.safety_tables import TABLE_TITLES, TOTAL
 from trialdesk.domain.protocol import Protocol
-from trialdesk.services.safety_report import TABLE_TITLES, TOTAL
 
 
 def safety_document(report: Mapping[str, Any], protocol: Protocol) -> Document:

@@ -10,11 +10,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from trialdesk.analysis.efficacy import PhaseAnalysis, RateSummary, SurvivalSummary, TrialAnalysis
+from trialdesk.analysis.snapshot import SafetyCell, arm_label, group_label
 from trialdesk.domain.endpoints import AnalysisDataset, SubjectEndpointData
 from trialdesk.domain.protocol import Protocol
 from trialdesk.domain.protocol.model import Parameter
-from trialdesk.services.analysis import PhaseAnalysis, RateSummary, SurvivalSummary, TrialAnalysis
-from trialdesk.services.report_data import SafetyCell, arm_label, group_label
 
 PARAM_NAMES = {
     "PFS": "Progression-free survival",

@@ -1,4 +1,4 @@
-"""Use case "analyse": the efficacy analyses of a derived dataset, per trial phase and arm.
+"""The efficacy analyses of a derived dataset, per trial phase and arm (pure: no I/O).
 
 For every phase of the protocol:
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trialdesk.analysis.snapshot import ReportSnapshot, ScreeningRecord, build_snapshot
 from trialdesk.domain.endpoints import DAYS_PER_MONTH, SubjectEndpointData, TumourData
 from trialdesk.domain.protocol import Protocol
 from trialdesk.domain.protocol.model import Phase
 from trialdesk.domain.recist import Assessment, Baseline, Lesion, NewLesion
-from trialdesk.services.report_data import ReportSnapshot, ScreeningRecord, build_snapshot
 
 TRIAL_START = dt.date(2025, 1, 6)
 SITES = ("site-01", "site-02", "site-03", "site-04")
