@@ -62,7 +62,7 @@ def test_documentation_from_a_cdn_is_refused(tmp_path: Path) -> None:
         Settings(
             environment="production",
             data_dir=folder,
-            docs_assets_url="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5",
+            docs_assets_url="https://cdn.example/swagger-ui-dist@5",
         )
 
 
@@ -73,7 +73,7 @@ def test_development_allows_all_of_it(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=folder,
         database_url="postgresql://td@db/td",
-        docs_assets_url="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5",
+        docs_assets_url="https://cdn.example/swagger-ui-dist@5",
     )
     assert settings.environment == "development"
 
