@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from trialdesk.domain.labs.units import canonical_unit
 from trialdesk.domain.safety.ctcae import LabGradingTable, TermCatalogue
-from trialdesk.domain.units import canonical_unit
 
 DATA_PACKAGE = "trialdesk.domain.safety"
 TERMS_FILE = "ctcae_v5_terms.yaml"

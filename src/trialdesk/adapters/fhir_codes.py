@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from trialdesk.domain.eligibility.rules import LabTest
+from trialdesk.domain.labs.catalogue import LabTest
 
 # ---- standard code systems
 LOINC: Final = "http://loinc.org"

@@ -34,9 +34,9 @@ from pydantic import ValidationError
 
 from trialdesk.adapters import fhir_codes as codes
 from trialdesk.domain.eligibility.patient import PatientRecord
-from trialdesk.domain.eligibility.rules import LabTest
 from trialdesk.domain.eligibility.validation import PatientDataError, PatientIssue, format_location
-from trialdesk.domain.units import UnitError, convert
+from trialdesk.domain.labs.catalogue import LabTest
+from trialdesk.domain.labs.units import UnitError, convert
 
 SKIPPED_STATUSES = frozenset({"entered-in-error", "cancelled"})
 

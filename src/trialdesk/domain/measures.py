@@ -15,7 +15,7 @@ from datetime import date
 from pydantic import Field
 
 from trialdesk.domain.common import FrozenModel, Sex
-from trialdesk.domain.units import CREATININE_UMOL_PER_MG_DL
+from trialdesk.domain.labs.units import CREATININE_UMOL_PER_MG_DL
 
 COCKCROFT_GAULT_FEMALE_FACTOR = 0.85
 """Cockcroft & Gault (1976): clearance in women is 85 % of the male estimate."""
@@ -49,7 +49,7 @@ def cockcroft_gault(age_years: float, weight_kg: float, creatinine_umol_l: float
     weight_kg
         Actual body weight in kg, > 0.
     creatinine_umol_l
-        Serum creatinine in umol/L, > 0 (convert mg/dL with :func:`trialdesk.domain.units.to_canonical`).
+        Serum creatinine in umol/L, > 0 (convert mg/dL with :func:`trialdesk.domain.labs.units.to_canonical`).
     sex
         ``"female"`` applies the 0.85 factor.
     """

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trialdesk.adapters.db.models import AdverseEvent, LabResult, Subject, TumourAssessment, TumourBaseline
+from trialdesk.adapters.db.models import (
+    AdverseEvent,
+    LabResultRow,
+    Subject,
+    TumourAssessment,
+    TumourBaseline,
+)
 from trialdesk.domain.plausibility import (
     DatedRecord,
     ImplausibleValue,
@@ -71,7 +77,7 @@ def recorded_events(session: Session, subject: Subject) -> list[DatedRecord]:
         events.append(DatedRecord(f"adverse event {ae.id} ({ae.term}) onset", ae.onset_date))
         if ae.resolution_date is not None and ae.grade < 5:
             events.append(DatedRecord(f"adverse event {ae.id} ({ae.term}) resolution", ae.resolution_date))
-    for lab in session.scalars(select(LabResult).where(LabResult.subject_id == subject.id)):
+    for lab in session.scalars(select(LabResultRow).where(LabResultRow.subject_id == subject.id)):
         events.append(DatedRecord(f"lab result {lab.id} ({lab.test})", lab.collected_date))
     for baseline in session.scalars(select(TumourBaseline).where(TumourBaseline.subject_id == subject.id)):
         events.append(DatedRecord("tumour baseline assessment", baseline.date))

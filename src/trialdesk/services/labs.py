@@ -1,10 +1,12 @@
-"""Lab results and CTCAE v5.0 grade proposals.
+"""Lab results and CTCAE v5.0 grade proposals (the use cases; the lab vocabulary is
+:mod:`trialdesk.domain.labs`).
 
 Results are entered or imported (a batch of results) in any unit the eligibility machinery accepts
-(:mod:`trialdesk.domain.units`: conversion to the canonical unit and plausibility checks); LLN and
-ULN are given in the result's unit and stored in both. For every non-baseline result the grading
-engine (:mod:`trialdesk.domain.safety.ctcae`, table ``ctcae_v5_lab_grading.yaml``) proposes a grade
-against the subject's baseline of the same test (the latest result flagged ``is_baseline`` on or
+(:mod:`trialdesk.domain.labs.units`: conversion to the canonical unit and plausibility checks); LLN
+and ULN are given in the result's unit and stored in both. For every non-baseline result the
+grading engine (:mod:`trialdesk.domain.safety.ctcae`, table ``ctcae_v5_lab_grading.yaml``) proposes
+a grade against the subject's baseline of the same test
+(:func:`trialdesk.domain.labs.baseline.baseline_of`: the latest result flagged ``is_baseline`` on or
 before the result's date); whether that baseline was abnormal is judged against the baseline
 sample's own ULN (admiral BNRIND). The result is graded in its entered unit (the CTCAE limits of
 that unit where CTCAE writes them, e.g. Hb in mmol/L; otherwise converted to the canonical unit),
@@ -21,19 +23,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.ctcae_data import lab_grading_table
-from trialdesk.adapters.db.models import AdverseEvent, LabResult, Subject
-from trialdesk.domain.eligibility.rules import LabTest
-from trialdesk.domain.protocol.model import Protocol
-from trialdesk.domain.roles import Capability
-from trialdesk.domain.safety.ctcae import LabGrade, LabReferences, grade_result
-from trialdesk.domain.units import (
-    TESTS,
+from trialdesk.adapters.db.models import AdverseEvent, LabResultRow, Subject
+from trialdesk.domain.labs.baseline import baseline_of
+from trialdesk.domain.labs.catalogue import LAB_TESTS, LabTest, is_lab_test
+from trialdesk.domain.labs.units import (
     UnitError,
     canonical_unit,
     convert,
     plausibility_problem,
     to_canonical,
 )
+from trialdesk.domain.protocol.model import Protocol
+from trialdesk.domain.roles import Capability
+from trialdesk.domain.safety.ctcae import LabGrade, LabReferences, grade_result
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.adverse_events import AdverseEventInput, AeChange, record_adverse_event
@@ -90,11 +92,11 @@ def _canonical(test: LabTest, value: float | None, unit: str, where: str) -> flo
 
 
 def _check(item: LabInput, where: str) -> LabTest:
-    if item.test not in TESTS:
+    test = item.test
+    if not is_lab_test(test):
         raise InvalidInput(
-            f"unknown lab test '{item.test}' (known: {', '.join(sorted(TESTS))})", field=f"{where}.test"
+            f"unknown lab test '{item.test}' (known: {', '.join(sorted(LAB_TESTS))})", field=f"{where}.test"
         )
-    test: LabTest = item.test
     _canonical(test, item.value, item.unit, where)
     problem = plausibility_problem(test, item.value, item.unit)
     if problem:
@@ -122,7 +124,7 @@ def record_results(
     items: list[LabInput],
     *,
     source: str = "entered",
-) -> list[LabResult]:
+) -> list[LabResultRow]:
     """Store a batch of results (``source``: ``entered`` or ``imported``); all or none (422 naming
     ``results[i].field`` for the first bad one)."""
     actor.require(Capability.ENTER_DATA)
@@ -135,7 +137,7 @@ def record_results(
         where = f"results[{index}]"
         test = _check(item, where)
         check_event_date(subject, f"{where}.collected_date", item.collected_date)
-        row = LabResult(
+        row = LabResultRow(
             subject_id=subject.id,
             test=test,
             value=item.value,
@@ -157,32 +159,20 @@ def record_results(
     return stored
 
 
-def _baseline(results: list[LabResult], result: LabResult) -> LabResult | None:
-    candidates = [
-        r
-        for r in results
-        if r.is_baseline
-        and r.test == result.test
-        and r.collected_date <= result.collected_date
-        and r.id != result.id
-    ]
-    return max(candidates, key=lambda r: (r.collected_date, r.id), default=None)
-
-
 def _in_unit(test: LabTest, canonical: float | None, unit: str) -> float | None:
     return None if canonical is None else convert(test, canonical, canonical_unit(test), unit)
 
 
 def _proposals_for(
-    results: list[LabResult], confirmed: dict[tuple[int, str], int], options: frozenset[str]
+    results: list[LabResultRow], confirmed: dict[tuple[int, str], int], options: frozenset[str]
 ) -> list[Proposal]:
     table = lab_grading_table()
     proposals = []
     for result in sorted(results, key=lambda r: (r.collected_date, r.id)):
-        if result.is_baseline or result.test not in GRADED_TESTS:
+        test = result.test
+        if result.is_baseline or test not in GRADED_TESTS or not is_lab_test(test):  # checked on entry
             continue
-        test: LabTest = result.test  # type: ignore[assignment]  # checked on entry (_check)
-        baseline = _baseline(results, result)
+        baseline = baseline_of(results, result)
         # all references in the result's unit; the baseline and its own ULN come from the baseline row
         refs = LabReferences(
             lln=result.lln,
@@ -208,14 +198,16 @@ def _proposals_for(
     return proposals
 
 
-def subject_results(session: Session, actor: Actor, protocol: Protocol, subject_id: int) -> list[LabResult]:
+def subject_results(
+    session: Session, actor: Actor, protocol: Protocol, subject_id: int
+) -> list[LabResultRow]:
     """A subject's lab results by collection date."""
     subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
     return list(
         session.scalars(
-            select(LabResult)
-            .where(LabResult.subject_id == subject.id)
-            .order_by(LabResult.collected_date, LabResult.id)
+            select(LabResultRow)
+            .where(LabResultRow.subject_id == subject.id)
+            .order_by(LabResultRow.collected_date, LabResultRow.id)
         )
     )
 
@@ -247,7 +239,7 @@ def confirm_proposal(
     """An investigator confirms a proposal into an AE episode (onset = collection date, the proposed
     term, SOC and grade); the AE insert is audited and the safety monitor re-runs."""
     actor.require(Capability.ATTEST)
-    result = session.get(LabResult, lab_result_id)
+    result = session.get(LabResultRow, lab_result_id)
     if result is None:
         raise NotFound(f"lab result {lab_result_id} not found")
     subject: Subject = visible_subject(session, actor, result.subject_id, protocol_id=protocol.id)

@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from trialdesk.domain.measures import PgSgaComponents, age_in_years, cockcroft_gault, pg_sga_total
-from trialdesk.domain.units import (
+from trialdesk.domain.labs.units import (
     TESTS,
     UnitError,
     accepted_units,
@@ -21,6 +20,7 @@ from trialdesk.domain.units import (
     plausibility_problem,
     to_canonical,
 )
+from trialdesk.domain.measures import PgSgaComponents, age_in_years, cockcroft_gault, pg_sga_total
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 
+from trialdesk.domain.labs.units import to_canonical
 from trialdesk.domain.protocol.model import LabGradingPolicy
 from trialdesk.domain.safety.ctcae import (
     LabGrade,
@@ -21,7 +22,6 @@ from trialdesk.domain.safety.ctcae import (
     grade_lab_value,
     grade_result,
 )
-from trialdesk.domain.units import to_canonical
 from trialdesk.protocols import load_registry
 
 ANEMIA = "Anemia"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from trialdesk.adapters import fhir_codes
-from trialdesk.domain.units import UnitError, canonical_unit, plausibility_problem, to_canonical
+from trialdesk.domain.labs.units import UnitError, canonical_unit, plausibility_problem, to_canonical
 
 
 @pytest.mark.parametrize(

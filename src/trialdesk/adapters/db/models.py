@@ -381,9 +381,11 @@ class ResponseOverride(Audited, Base):
     overridden_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class LabResult(Audited, Base):
+class LabResultRow(Audited, Base):
     """A laboratory result entered or imported for a subject: as entered (value, unit, LLN/ULN in that
-    unit) and in the test's canonical unit; ``is_baseline`` marks the pre-treatment reference."""
+    unit) and in the test's canonical unit; ``is_baseline`` marks the pre-treatment reference.
+
+    The stored row; the lab-result value type is :class:`trialdesk.domain.labs.result.LabResult`."""
 
     __tablename__ = "lab_results"
 

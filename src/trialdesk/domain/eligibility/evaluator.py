@@ -26,7 +26,7 @@ from dateutil.relativedelta import relativedelta
 from pydantic import Field
 
 from trialdesk.domain.common import Comparison, FrozenModel, compare
-from trialdesk.domain.eligibility.patient import Attestation, LabResult, PatientRecord, PriorTherapy
+from trialdesk.domain.eligibility.patient import Attestation, PatientRecord, PriorTherapy
 from trialdesk.domain.eligibility.rules import (
     AgeRule,
     AnyOfRule,
@@ -38,7 +38,6 @@ from trialdesk.domain.eligibility.rules import (
     FindingAbsentRule,
     FirstLineFailureRule,
     LabRule,
-    LabTest,
     MeasurableDiseaseRule,
     NoOtherMalignancyRule,
     NoPriorTherapyRule,
@@ -48,10 +47,12 @@ from trialdesk.domain.eligibility.rules import (
     ScoreRule,
 )
 from trialdesk.domain.eligibility.validation import check_patient, screening_date_of
+from trialdesk.domain.labs.catalogue import LabTest
+from trialdesk.domain.labs.result import LabResult, age_in_days, latest_result, within_validity
+from trialdesk.domain.labs.units import canonical_unit, fmt, test_label, to_canonical
 from trialdesk.domain.measures import age_in_years, cockcroft_gault, pg_sga_total
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.recist.measurability import count_measurable_lesions
-from trialdesk.domain.units import canonical_unit, fmt, test_label, to_canonical
 
 Status = Literal["met", "not_met", "unknown", "needs_attestation"]
 Verdict = Literal["eligible", "ineligible", "incomplete"]
@@ -189,12 +190,11 @@ def latest_lab(ctx: Context, test: LabTest) -> tuple[LabResult | None, Outcome |
     """
     label = test_label(test)
     window = ctx.lab_validity_days
-    candidates = [lab for lab in ctx.patient.labs if lab.test == test and lab.date <= ctx.on]
-    if not candidates:
+    latest = latest_result(ctx.patient.labs, test, ctx.on)
+    if latest is None:
         return None, _unknown(f"no {label} result", f"labs: {test} within {window} days before {ctx.on}")
-    latest = max(reversed(candidates), key=lambda lab: lab.date)
-    age_days = (ctx.on - latest.date).days
-    if age_days > window:
+    if not within_validity(latest.date, ctx.on, window):
+        age_days = age_in_days(latest.date, ctx.on)
         return None, _unknown(
             f"latest {label} result ({latest.date}) is {age_days} days old; validity {window} days",
             f"labs: {test} within {window} days before {ctx.on}",
@@ -612,8 +612,8 @@ def _score(rule: ScoreRule, ctx: Context) -> Outcome:
         text = f"PG-SGA total {total}"
     if pg_sga.date is None:
         return _unknown(f"{text}: date not recorded (screening window {window} days)", "pg_sga.date")
-    age_days = (ctx.on - pg_sga.date).days
-    if age_days > window:
+    if not within_validity(pg_sga.date, ctx.on, window):
+        age_days = age_in_days(pg_sga.date, ctx.on)
         return _unknown(
             f"{text} of {pg_sga.date} is {age_days} days old; screening window {window} days", wanted
         )

@@ -24,7 +24,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from trialdesk.domain.common import FrozenModel, Sex
-from trialdesk.domain.eligibility.rules import LabTest, TherapyModality
+from trialdesk.domain.eligibility.rules import TherapyModality
+from trialdesk.domain.labs.result import LabResult
 from trialdesk.domain.measures import PG_SGA_MAX_TOTAL, PgSgaComponents
 from trialdesk.domain.recist.measurability import BaselineLesion
 
@@ -48,23 +49,6 @@ class Diagnosis(FrozenModel):
         default=None,
         description="Disease settings: unresectable_locally_advanced, postoperative_recurrent, metastatic",
     )
-
-
-class LabResult(FrozenModel):
-    """One laboratory (or LVEF) result.
-
-    ``uln``/``lln`` are the reporting laboratory's own reference limits, in the same unit as
-    ``value``; ULN-relative criteria use ``uln``.
-    """
-
-    test: LabTest
-    value: float
-    unit: str = Field(
-        min_length=1, description="Unit as reported, e.g. g/L, g/dL, umol/L, mg/dL, 10^9/L, /uL"
-    )
-    date: dt.date
-    uln: float | None = Field(default=None, gt=0, description="Upper limit of normal, unit of value")
-    lln: float | None = Field(default=None, ge=0, description="Lower limit of normal, unit of value")
 
 
 class PriorTherapy(FrozenModel):

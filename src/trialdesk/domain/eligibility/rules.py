@@ -17,28 +17,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from trialdesk.domain.common import Comparison, FrozenModel, Sex
-
-LabTest = Literal[
-    "hemoglobin",
-    "wbc",
-    "anc",
-    "lymphocytes",
-    "platelets",
-    "albumin",
-    "alt",
-    "ast",
-    "total_bilirubin",
-    "creatinine",
-    "lvef",
-    "sodium",
-    "potassium",
-    "calcium_corrected",
-    "calcium_ionized",
-    "magnesium",
-    "alp",
-    "ggt",
-]
-"""Laboratory and functional tests known to the units machinery (canonical units in ``units``)."""
+from trialdesk.domain.labs.catalogue import LabTest
 
 CodedField = Literal[
     "diagnosis.histology",

@@ -19,9 +19,9 @@ from pydantic import ValidationError
 
 from trialdesk.domain.eligibility.patient import PatientRecord
 from trialdesk.domain.eligibility.rules import is_attestable
+from trialdesk.domain.labs.units import UnitError, plausibility_problem, to_canonical
 from trialdesk.domain.measures import age_in_years
 from trialdesk.domain.protocol.model import Protocol
-from trialdesk.domain.units import UnitError, plausibility_problem, to_canonical
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from trialdesk.domain.common import FrozenModel
-from trialdesk.domain.eligibility.rules import LabTest
-from trialdesk.domain.units import normalise_unit, to_canonical
+from trialdesk.domain.labs.catalogue import LabTest
+from trialdesk.domain.labs.units import normalise_unit, to_canonical
 
 GRADES: tuple[int, ...] = (1, 2, 3, 4, 5)
 """CTCAE v5.0 grades: 1 mild, 2 moderate, 3 severe, 4 life-threatening, 5 death related to the AE."""
@@ -408,7 +408,7 @@ def grade_result(
 
     ``value`` and ``refs`` are in ``unit`` (``None``: the canonical unit). A term with CTCAE limits of
     its own in ``unit`` (``other_units``) is graded in it; otherwise value and references are converted
-    to the canonical unit (:func:`trialdesk.domain.units.to_canonical`, ``UnitError`` for an unknown
+    to the canonical unit (:func:`trialdesk.domain.labs.units.to_canonical`, ``UnitError`` for an unknown
     unit) and graded there.
     """
     grades = []

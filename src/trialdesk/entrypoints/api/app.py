@@ -18,6 +18,7 @@ from trialdesk.adapters.db.engine import make_engine, unit_of_work
 from trialdesk.adapters.db.migrate import upgrade
 from trialdesk.config import Settings, get_settings
 from trialdesk.entrypoints.api import admin, audit, auth, protocols, safety, subjects, trials, tumour
+from trialdesk.entrypoints.api.docs import mount_docs
 from trialdesk.protocols import load_registry
 from trialdesk.services.errors import ServiceError
 from trialdesk.services.trials import SYSTEM_ACTOR, ensure_trials
@@ -41,7 +42,10 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         title="trialdesk",
         version=__version__,
         description="Run oncology clinical trials from protocol to final analysis.",
+        docs_url=None,  # /docs and /redoc are served with packaged assets (mount_docs), not a CDN
+        redoc_url=None,
     )
+    mount_docs(app, settings.docs_assets_url)
     app.state.settings = settings
     app.state.registry = load_registry(settings.protocol_dirs)
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.ctcae_data import lab_grading_table, term_catalogue
-from trialdesk.adapters.db.models import AdverseEvent, LabResult, SafetyAlert
+from trialdesk.adapters.db.models import AdverseEvent, LabResultRow, SafetyAlert
 from trialdesk.adapters.report.safety_report import render_safety_report
 from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, run
 from trialdesk.services import adverse_events, labs, safety_report
@@ -181,7 +181,7 @@ def change_out(change: AeChange) -> dict[str, Any]:
     }
 
 
-def lab_out(result: LabResult) -> dict[str, Any]:
+def lab_out(result: LabResultRow) -> dict[str, Any]:
     return {
         "id": result.id,
         "subject_id": result.subject_id,

@@ -1,4 +1,4 @@
-"""Shared helpers for the trial-operations unit tests (randomization, subjects, phases, safety)."""
+"""Fixtures shared by every unit test folder: the two built-in protocols, loaded once per session."""
 
 from __future__ import annotations
 

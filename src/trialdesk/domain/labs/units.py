@@ -32,7 +32,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from trialdesk.domain.eligibility.rules import LabTest
+from trialdesk.domain.labs.catalogue import LabTest
 
 
 class UnitError(ValueError):

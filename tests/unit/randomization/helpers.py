@@ -1,4 +1,4 @@
-"""Builders shared by the trial-operations unit tests."""
+"""Builders shared by the randomization unit tests (allocation specifications)."""
 
 from __future__ import annotations
 

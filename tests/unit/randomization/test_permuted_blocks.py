@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.operations.helpers import make_allocation
+from tests.unit.randomization.helpers import make_allocation
 from trialdesk.domain.protocol.model import Allocation, Protocol
 from trialdesk.domain.randomization import (
     AllocationList,

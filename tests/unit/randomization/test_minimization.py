@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from tests.unit.operations.helpers import make_allocation
+from tests.unit.randomization.helpers import make_allocation
 from trialdesk.domain.protocol.model import Allocation
 from trialdesk.domain.randomization import Drbg, StratumError, minimization_assign
 from trialdesk.domain.randomization.minimization import imbalance_scores, minimization_factor_ids
