@@ -417,7 +417,7 @@ def list_alerts(
 
 @router.post("/api/alerts/{alert_id}/acknowledge", response_model=AlertOut)
 def acknowledge_alert(
-    alert_id: int, body: AcknowledgeIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    alert_id: int, body: AcknowledgeIn, request: Request, actor: CurrentActor
 ) -> dict[str, Any]:
     """Acknowledge an alert (audited with the note)."""
     return run(
