@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db import subjects as subject_repository
 from trialdesk.adapters.db.models import Subject, User, UserSite
 from trialdesk.domain.roles import Capability, Role, can, is_site_limited
 from trialdesk.services.errors import NotFound, PermissionDenied
@@ -50,10 +51,7 @@ def visible_subject(
 ) -> Subject:
     """The subject, if it exists AND the actor may see it; otherwise 404 (never 403: no leak)."""
     actor.require(Capability.READ_SUBJECTS)
-    query = select(Subject).where(Subject.id == subject_id)
-    if for_update:
-        query = query.with_for_update()
-    subject = session.scalars(query).one_or_none()
+    subject = subject_repository.get(session, subject_id, for_update=for_update)
     if subject is None or not actor.sees_site(subject.site_id):
         raise NotFound(f"subject {subject_id} not found")
     if protocol_id is not None and subject.protocol_id != protocol_id:

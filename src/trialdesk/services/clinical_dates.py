@@ -33,6 +33,7 @@ from trialdesk.domain.plausibility import (
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.services import clock
 from trialdesk.services.errors import InvalidInput
+from trialdesk.services.exports import audited_export
 
 
 def invalid(exc: ImplausibleValue) -> InvalidInput:
@@ -207,3 +208,12 @@ def find_violations(session: Session, protocol: Protocol) -> list[Violation]:
         select(Subject).where(Subject.protocol_id == protocol.id).order_by(Subject.id)
     ).all()
     return [v for subject in subjects for v in _subject_violations(session, protocol, subject)]
+
+
+def data_check(session: Session, protocol: Protocol) -> list[Violation]:
+    """``trialdesk data check``: :func:`find_violations`, the read audited as an export."""
+    violations = find_violations(session, protocol)
+    audited_export(
+        session, "data_check", protocol.id, reason=f"data check read: {len(violations)} violation(s)"
+    )
+    return violations

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db import subjects as subject_repository
 from trialdesk.adapters.db.models import (
     Allocation,
     AllocationSlot,
     RandomizationList,
-    Site,
     StratumCounter,
 )
 from trialdesk.domain.protocol.model import Allocation as AllocationSpec
@@ -78,7 +78,7 @@ def generate_list(
         raise InvalidInput("seed_hex must be hexadecimal", field="seed_hex") from None
     if len(seed) < 32:
         raise InvalidInput("the seed must have at least 32 bytes (64 hex digits)", field="seed_hex")
-    sites = sorted(session.scalars(select(Site.code).where(Site.protocol_id == protocol.id)))
+    sites = subject_repository.site_codes(session, protocol.id)
     if allocation.stratify_by_site and not sites:
         raise Conflict("add the trial's sites before generating a site-stratified list", rule="no_sites")
     covered = set(
@@ -203,7 +203,7 @@ def randomize(
             rule="RandomizationClosed",
         )
     phase = randomized_phase(protocol)
-    if session.scalars(select(Allocation).where(Allocation.subject_id == subject.id)).first() is not None:
+    if subject_repository.allocation_of(session, subject.id) is not None:
         raise Conflict(f"subject {subject.id} is already randomized", rule="AlreadyRandomized")
     if subject.status not in RANDOMIZABLE or subject.phase_id != phase.id:
         raise Conflict(
@@ -212,7 +212,7 @@ def randomize(
             rule="IneligibleSubject",
         )
     allocation_spec = _allocation(phase)
-    site_code = session.scalars(select(Site.code).where(Site.id == subject.site_id)).one()
+    site_code = subject_repository.site_code(session, subject.site_id)
     _check_site_claim(strata, site_code)
     factors = _factor_values(allocation_spec, strata, subject.patient_record)
     try:

@@ -12,12 +12,12 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.report.render import render_report
 from trialdesk.analysis.snapshot import ReportSnapshot, build_snapshot
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
 from trialdesk.services.actors import Actor
+from trialdesk.services.exports import audited_export
 from trialdesk.services.safety_report import resolve_cutoff, safety_tables
 from trialdesk.services.trial_data import endpoint_data_with_issues, screening_records
 
@@ -55,7 +55,7 @@ def trial_report(
     if actor is not None:
         actor.require(Capability.RUN_ANALYSES)
     snapshot = trial_snapshot(session, protocol, cutoff)
-    log_event(
-        session, "export", "report", protocol.id, reason=f"trial report ({fmt}) at cut-off {snapshot.cutoff}"
+    audited_export(
+        session, "report", protocol.id, reason=f"trial report ({fmt}) at cut-off {snapshot.cutoff}"
     )
     return render_report(snapshot, fmt)

@@ -32,7 +32,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.db.models import AdverseEvent, Subject
 from trialdesk.analysis.safety_tables import (
     TABLE_TITLES,
@@ -52,6 +51,7 @@ from trialdesk.services import clock
 from trialdesk.services.actors import Actor
 from trialdesk.services.adverse_events import is_related
 from trialdesk.services.errors import InvalidInput, PermissionDenied
+from trialdesk.services.exports import audited_export
 from trialdesk.services.trials import NOT_ENROLLED, ae_facts, get_trial
 
 TRUE_RATES: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.10, 0.15, 0.20)
@@ -254,23 +254,23 @@ REPORT_READERS = frozenset({Role.SAFETY_REVIEWER, Role.STATISTICIAN, Role.MONITO
 
 def report_for(
     session: Session,
-    actor: Actor,
+    actor: Actor | None,
     protocol: Protocol,
     output_format: str = "json",
     cutoff: dt.date | None = None,
 ) -> dict[str, Any]:
-    """The safety report for ``actor`` (safety reviewer, statistician or monitor); the read is audited."""
-    if actor.role not in REPORT_READERS:
+    """The safety report for ``actor`` (safety reviewer, statistician or monitor; None: the command
+    line, audited as its user); the read is audited."""
+    if actor is not None and actor.role not in REPORT_READERS:
         raise PermissionDenied(
             f"role '{actor.role}' may not read the safety report", rule="read_safety_report"
         )
     document = safety_report(session, protocol, cutoff)
-    log_event(
+    audited_export(
         session,
-        "export",
         "safety_report",
         protocol.id,
-        new_value=output_format,
+        detail=output_format,
         reason=f"safety report ({output_format}) at cut-off {document['cutoff']}",
     )
     return document

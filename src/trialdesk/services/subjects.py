@@ -1,16 +1,21 @@
-"""Use cases of the subject lifecycle: screen, attest, enrol (signed), change status, screening log."""
+"""Use cases of screening: screen a patient, correct the record, attest a judgement criterion,
+re-evaluate eligibility, list the trial's subjects and the screening log.
+
+Enrolment (signed), status changes and the enrolment-limit override are in
+:mod:`trialdesk.services.enrolment`; storage queries in :mod:`trialdesk.adapters.db.subjects`.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db import subjects as subject_repository
 from trialdesk.adapters.db.audit import audit_reason
-from trialdesk.adapters.db.models import Attestation, EligibilityEvaluation, Site, Subject, Trial, User
+from trialdesk.adapters.db.models import Attestation, EligibilityEvaluation, Site, Subject
+from trialdesk.adapters.db.subjects import AttestationRow
 from trialdesk.domain.eligibility.evaluator import EligibilityResult, evaluate
 from trialdesk.domain.eligibility.patient import Attestation as RecordedAttestation
 from trialdesk.domain.eligibility.patient import PatientRecord
@@ -18,15 +23,13 @@ from trialdesk.domain.eligibility.rules import is_attestable
 from trialdesk.domain.eligibility.validation import PatientDataError
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
-from trialdesk.domain.subjects import SubjectStatus, TransitionNotAllowed, check_transition
-from trialdesk.domain.trial_phase import PhaseState, current_phase, enrolment_allowed
+from trialdesk.domain.subjects import SubjectStatus
+from trialdesk.domain.trial_phase import PhaseState
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
-from trialdesk.services.clinical_dates import check_event_date, check_free_text
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 from trialdesk.services.screening import result_to_json, screen_data
-from trialdesk.services.signatures import evidence_sha256, sign
-from trialdesk.services.trials import SYSTEM_ACTOR, enrolled_count, get_trial, record_transition
+from trialdesk.services.trials import get_trial
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,7 @@ def _patient_error(exc: PatientDataError) -> InvalidInput:
 
 
 def _site_for(session: Session, actor: Actor, protocol: Protocol, site_code: str) -> Site:
-    site = session.scalars(
-        select(Site).where(Site.protocol_id == protocol.id, Site.code == site_code)
-    ).one_or_none()
+    site = subject_repository.site_by_code(session, protocol.id, site_code)
     if site is None or not actor.sees_site(site.id):
         raise NotFound(f"site '{site_code}' not found in {protocol.id}")
     return site
@@ -65,22 +66,9 @@ def _with_attestations(session: Session, subject: Subject) -> PatientRecord:
     return record.model_copy(update={"attestations": answers})
 
 
-def attestation_rows(session: Session, subject_id: int) -> list[tuple[str, bool, str, str, str, dt.datetime]]:
+def attestation_rows(session: Session, subject_id: int) -> list[AttestationRow]:
     """(criterion, answer, full name, username, role, when) of each recorded attestation."""
-    rows = session.execute(
-        select(
-            Attestation.criterion_id,
-            Attestation.answer,
-            User.full_name,
-            User.username,
-            User.role,
-            Attestation.attested_at,
-        )
-        .join(User, User.id == Attestation.attested_by)
-        .where(Attestation.subject_id == subject_id)
-        .order_by(Attestation.criterion_id)
-    )
-    return [tuple(row) for row in rows]
+    return subject_repository.attestation_rows(session, subject_id)
 
 
 def _split_proposals(actor: Actor, record: PatientRecord) -> tuple[PatientRecord, dict[str, Any] | None]:
@@ -152,10 +140,7 @@ def screen(
     except PatientDataError as exc:
         raise _patient_error(exc) from None
     record, proposals = _split_proposals(actor, screening.patient)
-    duplicate = session.scalars(
-        select(Subject.id).where(Subject.protocol_id == protocol.id, Subject.screening_number == record.id)
-    ).first()
-    if duplicate is not None:
+    if subject_repository.find_by_screening_number(session, protocol.id, record.id) is not None:
         # The same answer whichever site holds the number: nothing about another site's subject leaks.
         raise Conflict(
             f"screening number '{record.id}' is not available in this trial: give the next number of "
@@ -214,11 +199,7 @@ def attest(
             f"criterion '{criterion_id}' is computed from data ({criterion.rule.type}), not attested",
             field="criterion_id",
         )
-    existing = session.scalars(
-        select(Attestation).where(
-            Attestation.subject_id == subject.id, Attestation.criterion_id == criterion_id
-        )
-    ).one_or_none()
+    existing = subject_repository.attestation(session, subject.id, criterion_id)
     now = clock.now()
     if existing is None:
         session.add(
@@ -247,12 +228,7 @@ def attest(
 
 def latest_evaluation(session: Session, subject_id: int) -> EligibilityEvaluation | None:
     """The most recent stored evaluation of a subject."""
-    return session.scalars(
-        select(EligibilityEvaluation)
-        .where(EligibilityEvaluation.subject_id == subject_id)
-        .order_by(EligibilityEvaluation.id.desc())
-        .limit(1)
-    ).first()
+    return subject_repository.latest_evaluation(session, subject_id)
 
 
 def _require_status(subject: Subject, status: SubjectStatus, why: str) -> None:
@@ -260,176 +236,11 @@ def _require_status(subject: Subject, status: SubjectStatus, why: str) -> None:
         raise Conflict(f"{why}; subject {subject.id} is '{subject.status}'", rule="subject_status")
 
 
-def _check_capacity(
-    session: Session, protocol: Protocol, trial_override: int, phase_id: str, maximum: int
-) -> None:
-    count = enrolled_count(session, protocol.id, phase_id)
-    if count >= maximum + trial_override:
-        raise Conflict(
-            f"enrolment limit reached for phase '{phase_id}': {count} of {maximum} enrolled"
-            + (f" (+{trial_override} by override)" if trial_override else "")
-            + "; an admin may grant an audited over-enrolment override",
-            rule="enrolment_limit",
-        )
-
-
-def enrol(
-    session: Session,
-    actor: Actor,
-    protocol: Protocol,
-    subject_id: int,
-    *,
-    consent_date: dt.date,
-    password: str,
-    meaning: str = "I confirm this patient is eligible and consented, and I enrol them",
-) -> Subject:
-    """An investigator enrols an eligible, consented subject, signing with their password."""
-    actor.require(Capability.SIGN_ENROLMENT)
-    subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id, for_update=True)
-    trial = get_trial(session, protocol.id, for_update=True)
-    if not enrolment_allowed(trial.phase_state):
-        raise Conflict(
-            f"enrolment is closed: the trial is '{trial.phase_state}' ({trial.state_reason})",
-            rule="enrolment_closed",
-        )
-    try:
-        check_transition(subject.status, SubjectStatus.enrolled)
-    except TransitionNotAllowed as exc:
-        raise Conflict(str(exc), rule=exc.rule) from None
-    today = clock.today()
-    if consent_date > today:
-        raise InvalidInput(f"consent date {consent_date} is in the future", field="consent_date")
-    if consent_date > subject.screening_date:
-        raise InvalidInput(
-            f"consent date {consent_date} is after the screening date {subject.screening_date}: "
-            "consent comes first",
-            field="consent_date",
-        )
-    _check_consent_on_record(subject, consent_date)
-    _check_screening_current(protocol, subject, today)
-    evaluation = evaluate_subject(session, actor, protocol, subject)
-    if evaluation.verdict != "eligible":
-        failing = [c["id"] for c in evaluation.criteria if c["status"] != "met"]
-        raise Conflict(
-            f"subject is {evaluation.verdict}, not eligible: {', '.join(failing)}", rule="IneligibleSubject"
-        )
-    phase = current_phase(protocol, trial.phase_state)
-    if phase is None:
-        raise Conflict("no phase is open for enrolment", rule="enrolment_closed")
-    _check_capacity(session, protocol, trial.enrolment_override, phase.id, phase.target_size.max)
-    evidence = {
-        "subject": subject.screening_number,
-        "verdict": evaluation.verdict,
-        "criteria": evaluation.criteria,
-        "consent_date": consent_date.isoformat(),
-        "screening_date": subject.screening_date.isoformat(),
-        "phase": phase.id,
-        "attestations": [
-            {"criterion": c, "answer": a, "by": f"{name} ({username})", "role": role, "at": at.isoformat()}
-            for c, a, name, username, role, at in attestation_rows(session, subject.id)
-        ],
-    }
-    sign(
-        session,
-        actor,
-        password=password,
-        meaning=meaning,
-        evidence=evidence,
-        shown_evidence_sha256=evidence_sha256(evidence),
-        protocol_id=protocol.id,
-        subject_id=subject.id,
-    )
-    subject.status = SubjectStatus.enrolled.value
-    subject.consent_date = consent_date
-    subject.phase_id = phase.id
-    subject.arm_id = phase.arms[0] if phase.kind != "randomized" else None
-    subject.enrolled_at = clock.now()
-    session.flush()
-    if phase.kind == "run_in" and enrolled_count(session, protocol.id, phase.id) >= phase.target_size.max:
-        _close_run_in(session, trial, phase.id, phase.target_size.max)
-    return subject
-
-
-def _check_consent_on_record(subject: Subject, consent_date: dt.date) -> None:
-    """The consent date given at enrolment must be the signed consent on the subject's record."""
-    consent = PatientRecord.model_validate(subject.patient_record).consent
-    if consent is None:
-        raise Conflict(
-            "the subject's record has no signed consent: record the consent before enrolling",
-            rule="consent_on_record",
-        )
-    if consent.signed_date != consent_date:
-        raise Conflict(
-            f"consent date {consent_date} differs from the signed consent on the record "
-            f"({consent.signed_date})",
-            rule="consent_on_record",
-        )
-
-
-def _check_screening_current(protocol: Protocol, subject: Subject, enrolment_date: dt.date) -> None:
-    """The screening verdict must be no older than the protocol's screening window at enrolment."""
-    window = protocol.eligibility.screening_window_days.value
-    age = (enrolment_date - subject.screening_date).days
-    if age > window:
-        raise Conflict(
-            f"the screening of {subject.screening_date} is {age} days old at the enrolment date "
-            f"{enrolment_date}; the protocol's screening window is {window} days: screen the patient again",
-            rule="screening_window",
-        )
-
-
-def _close_run_in(session: Session, trial: Trial, phase_id: str, size: int) -> None:
-    reason = f"run-in phase '{phase_id}' reached its planned maximum of {size} subjects: safety review"
-    record_transition(session, trial, PhaseState.run_in_review, reason, SYSTEM_ACTOR, None)
-
-
-def change_status(
-    session: Session,
-    actor: Actor,
-    protocol: Protocol,
-    subject_id: int,
-    target: str,
-    reason: str,
-    on: dt.date | None = None,
-) -> Subject:
-    """Move a subject along the lifecycle (the allowed transitions are enforced, 409 otherwise).
-
-    ``on`` is the clinical date of the change (default: today on the trial clock): a clinical date not
-    before screening nor after the death; for ``died`` it is the death date."""
-    actor.require(Capability.ENTER_DATA)
-    subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id, for_update=True)
-    if target == SubjectStatus.enrolled.value:
-        raise Conflict("enrolment is a signed action: use the enrol endpoint", rule="signed_enrolment")
-    try:
-        check_transition(subject.status, target)
-    except TransitionNotAllowed as exc:
-        raise Conflict(str(exc), rule=exc.rule) from None
-    except ValueError:
-        raise InvalidInput(f"unknown status '{target}'", field="status") from None
-    check_free_text("reason", reason)
-    if len(reason.strip()) < 3:
-        raise InvalidInput("a status change needs a reason", field="reason")
-    if target == SubjectStatus.died.value and subject.death_date is None:
-        raise InvalidInput(
-            "status 'died' needs the death date: record it in the follow-up first", field="death_date"
-        )
-    day = subject.death_date if target == SubjectStatus.died.value else (on or clock.today())
-    assert day is not None  # a death date is required above
-    check_event_date(subject, "date", day)
-    if day < subject.screening_date:
-        raise InvalidInput(f"date: {day} is before the screening {subject.screening_date}", field="date")
-    subject.status_date = day
-    subject.status = target
-    subject.status_reason = reason.strip()
-    session.flush()
-    return subject
-
-
 def list_subjects(session: Session, actor: Actor, protocol_id: str) -> list[Subject]:
     """The subjects of a trial that this user may see."""
     actor.require(Capability.READ_SUBJECTS)
-    query = select(Subject).where(Subject.protocol_id == protocol_id).order_by(Subject.id)
-    return [s for s in session.scalars(query) if actor.sees_site(s.site_id)]
+    subjects = subject_repository.list_by_protocol(session, protocol_id)
+    return [s for s in subjects if actor.sees_site(s.site_id)]
 
 
 def screening_log(session: Session, actor: Actor, protocol_id: str) -> dict[str, Any]:

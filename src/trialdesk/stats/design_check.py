@@ -1,4 +1,6 @@
-"""Where a recomputed sample size belongs in a protocol: the phase it sizes, the run-in, the total.
+"""``design check``: recompute a protocol's sample size from its stated assumptions
+(:func:`computed_size`), and place it in the protocol: the phase it sizes, the run-in, the total
+(:func:`compare_with_phases`).
 
 A sample-size calculation sizes one phase: a two-arm method (Schoenfeld, Freedman) the randomized
 phase, a single-arm method (exponential, Wu 2015) the single-arm phase. A safety run-in is outside
@@ -11,10 +13,14 @@ Pure: takes the validated :class:`~trialdesk.domain.protocol.model.Protocol` and
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from trialdesk.stats.errors import DesignInputError
+from trialdesk.stats.single_arm_survival import SingleArmMethod, single_arm_survival_design
+from trialdesk.stats.survival_design import EventsMethod, two_arm_survival_design
 
 if TYPE_CHECKING:
     from trialdesk.domain.protocol.model import Protocol
@@ -93,4 +99,129 @@ def compare_with_phases(protocol: Protocol, method: str, n_ceiling: int) -> Size
         total_min=n_ceiling + (run_in.min if run_in else 0),
         total_max=n_ceiling + (run_in.max if run_in else 0),
         target_enrolment=protocol.design.target_enrolment.value,
+    )
+
+
+T = TypeVar("T")
+
+_SINGLE_ARM_NAMES = {
+    "median0": "median0_months",
+    "median1": "median1_months",
+    "accrual": "accrual_months",
+    "followup": "followup_months",
+    "alpha": "alpha",
+    "power": "power",
+    "shape": "shape",
+}
+_TWO_ARM_NAMES = {
+    "hazard_ratio": "hazard_ratio",
+    "median_control": "median_control_months",
+    "accrual": "accrual_months",
+    "followup": "followup_months",
+    "allocation_ratio": "allocation_ratio",
+    "alpha": "alpha",
+    "power": "power",
+}
+
+
+@dataclass(frozen=True)
+class ComputedSize:
+    """A protocol's sample size recomputed from its assumptions: events and patients (exact and
+    rounded up) and how dropout was applied."""
+
+    events: float
+    events_ceiling: int
+    n: float
+    n_ceiling: int
+    dropout_model: str
+
+
+def _in_protocol_terms(call: Callable[[], T], names: Mapping[str, str]) -> T:
+    """Run a calculator; its :class:`DesignInputError` names the protocol field
+    (``sample_size.parameters.<key>``, ``sample_size.dropout``) instead of the calculator argument."""
+    try:
+        return call()
+    except DesignInputError as exc:
+        if exc.parameter == "dropout":
+            raise DesignInputError("sample_size.dropout", exc.reason) from None
+        key = names.get(exc.parameter, exc.parameter)
+        raise DesignInputError(f"sample_size.parameters.{key}", exc.reason) from None
+
+
+def computed_size(protocol: Protocol) -> ComputedSize:
+    """Recompute the protocol's sample size from its stated assumptions (``sample_size``).
+
+    Single-arm methods (``exponential_single_arm``, ``wu2015``) apply dropout as n / (1 - dropout);
+    two-arm methods (``schoenfeld``, ``freedman``) as an exponential dropout hazard (the proportion
+    dropped out by 12 months, as rpact). Raises :class:`DesignInputError` naming the protocol field
+    (``sample_size.parameters.<key>``); for a missing or malformed parameter the ``parameter`` is the
+    protocol (``protocol '<id>'``) and the reason names the field.
+    """
+    size = protocol.sample_size
+    if size is None:
+        raise DesignInputError(f"protocol '{protocol.id}'", "has no sample_size section to check")
+    dropout = float(size.dropout.value)
+
+    def get(key: str, default: float | None = None) -> float:
+        parameter = size.parameters.get(key)
+        if parameter is None:
+            if default is not None:
+                return default
+            raise DesignInputError(
+                f"protocol '{protocol.id}'", f"sample_size.parameters has no '{key}' ({size.method})"
+            )
+        return float(parameter.value)
+
+    if size.method in SINGLE_ARM_METHODS:
+        method: SingleArmMethod = "wu2015" if size.method == "wu2015" else "exponential"
+        shape = get("shape", 1.0) if method == "wu2015" else 1.0
+        single = _in_protocol_terms(
+            lambda: single_arm_survival_design(
+                method,
+                get("median0_months"),
+                get("accrual_months"),
+                get("followup_months"),
+                get("alpha"),
+                get("power"),
+                median1=get("median1_months"),
+                shape=shape,
+                dropout=dropout,
+            ),
+            _SINGLE_ARM_NAMES,
+        )
+        return ComputedSize(
+            events=single.events,
+            events_ceiling=math.ceil(single.events),
+            n=single.n,
+            n_ceiling=single.n_ceiling,
+            dropout_model="inflation: n / (1 - dropout)",
+        )
+    events_method: EventsMethod = "freedman" if size.method == "freedman" else "schoenfeld"
+    sided = get("sided", 2.0)
+    if sided not in (1.0, 2.0):
+        raise DesignInputError(
+            f"protocol '{protocol.id}'", f"sample_size.parameters.sided must be 1 or 2, got {sided:g}"
+        )
+    two = _in_protocol_terms(
+        lambda: two_arm_survival_design(
+            get("hazard_ratio"),
+            get("alpha"),
+            get("power"),
+            int(sided),
+            events_method,
+            get("allocation_ratio", 1.0),
+            get("median_control_months"),
+            get("accrual_months"),
+            get("followup_months"),
+            dropout=dropout,
+        ),
+        _TWO_ARM_NAMES,
+    )
+    assert two.patients is not None and two.patients_ceiling is not None
+    return ComputedSize(
+        events=two.events,
+        events_ceiling=two.events_ceiling,
+        n=two.patients,
+        n_ceiling=two.patients_ceiling,
+        dropout_model=f"exponential: {dropout:g} dropped out by {two.dropout_time:g} months (rpact)",
     )

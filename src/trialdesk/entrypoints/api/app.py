@@ -7,6 +7,8 @@ mounts the routers. Service errors become JSON ``{"detail", "rule", "field"}`` w
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +21,7 @@ from trialdesk.adapters.db.migrate import upgrade
 from trialdesk.config import Settings, get_settings
 from trialdesk.entrypoints.api import admin, audit, auth, protocols, safety, subjects, trials, tumour
 from trialdesk.entrypoints.api.docs import mount_docs
+from trialdesk.entrypoints.api.error_docs import ERROR_RESPONSES
 from trialdesk.protocols import load_registry
 from trialdesk.services.errors import ServiceError
 from trialdesk.services.trials import SYSTEM_ACTOR, ensure_trials
@@ -76,11 +79,11 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         content = {"detail": str(exc), "rule": "reason_required", "field": "reason"}
         return JSONResponse(status_code=422, content=content)
 
-    @app.get("/health", tags=["system"])
+    @app.get("/health", tags=["system"], response_model=dict[str, Any])
     def health() -> dict[str, object]:
         """Liveness and what is loaded."""
         return {"status": "ok", "version": __version__, "protocols": [p.id for p in app.state.registry]}
 
     for module in (protocols, auth, admin, trials, subjects, safety, tumour, audit):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

@@ -6,18 +6,38 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from pydantic import BaseModel
 
-from trialdesk.adapters.db.audit import log_event
-from trialdesk.adapters.db.models import AuditRecord
-from trialdesk.domain.roles import Capability
 from trialdesk.entrypoints.api.deps import CurrentActor, run
+from trialdesk.services import audit_trail
+from trialdesk.services.audit_trail import AuditQuery
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 
-@router.get("")
+class AuditRowOut(BaseModel):
+    seq: int
+    at: str
+    user: str
+    action: str
+    table: str
+    record_id: str
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    reason: str | None
+    subject_id: int | None
+    hash: str
+
+
+class AuditPageOut(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    items: list[AuditRowOut]
+
+
+@router.get("", response_model=AuditPageOut)
 def read_audit(
     request: Request,
     actor: CurrentActor,
@@ -27,51 +47,7 @@ def read_audit(
     until: dt.datetime | None = Query(default=None, description="UTC, exclusive"),
     page: int = Query(default=1, ge=1),
     page_size: int = Query(default=100, ge=1, le=1000),
-) -> dict[str, Any]:
+) -> Any:
     """Audit rows, oldest first; reading the trail is itself audited (an export of trial data)."""
-    actor.require(Capability.READ_AUDIT)
-
-    def work(session: Session) -> dict[str, Any]:
-        query = select(AuditRecord)
-        if subject_id is not None:
-            query = query.where(AuditRecord.subject_id == subject_id)
-        if username is not None:
-            query = query.where(AuditRecord.username == username)
-        if since is not None:
-            query = query.where(AuditRecord.at >= since)
-        if until is not None:
-            query = query.where(AuditRecord.at < until)
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(
-            query.order_by(AuditRecord.seq).offset((page - 1) * page_size).limit(page_size)
-        )
-        items = [
-            {
-                "seq": r.seq,
-                "at": r.at.isoformat(),
-                "user": r.username,
-                "action": r.action,
-                "table": r.table_name,
-                "record_id": r.record_id,
-                "field": r.field,
-                "old_value": r.old_value,
-                "new_value": r.new_value,
-                "reason": r.reason,
-                "subject_id": r.subject_id,
-                "hash": r.hash,
-            }
-            for r in rows
-        ]
-        filters = {
-            "subject_id": subject_id,
-            "username": username,
-            "since": since,
-            "until": until,
-            "page": page,
-        }
-        log_event(
-            session, "export", "audit_log", "query", new_value=str({k: v for k, v in filters.items() if v})
-        )
-        return {"total": int(total), "page": page, "page_size": page_size, "items": items}
-
-    return run(request, actor.username, work)
+    query = AuditQuery(subject_id, username, since, until, page, page_size)
+    return run(request, actor.username, lambda session: audit_trail.read_audit(session, actor, query))

@@ -16,7 +16,7 @@ def _registry(request: Request) -> ProtocolRegistry:
     return registry
 
 
-@router.get("")
+@router.get("", response_model=list[dict[str, Any]])
 def list_protocols(request: Request) -> list[dict[str, Any]]:
     """Every loaded protocol with its headline facts."""
     return [
@@ -35,7 +35,7 @@ def list_protocols(request: Request) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/{protocol_id}")
+@router.get("/{protocol_id}", response_model=dict[str, Any])
 def get_protocol(protocol_id: str, request: Request) -> dict[str, Any]:
     """The full protocol specification as validated."""
     try:

@@ -18,7 +18,17 @@ from sqlalchemy.orm import Session
 from trialdesk.adapters.ctcae_data import lab_grading_table, term_catalogue
 from trialdesk.adapters.db.models import AdverseEvent, LabResultRow, SafetyAlert
 from trialdesk.adapters.report.safety_report import render_safety_report
-from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, run
+from trialdesk.domain.safety.ctcae import LabGradingTable, TermCatalogue
+from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
+from trialdesk.entrypoints.api.safety_schemas import (
+    AdverseEventOut,
+    AeChangeOut,
+    AlertOut,
+    GradeProposalOut,
+    LabBatchOut,
+    LabResultOut,
+    MaxGradeOut,
+)
 from trialdesk.services import adverse_events, labs, safety_report
 from trialdesk.services.adverse_events import AdverseEventInput, AeChange
 from trialdesk.services.labs import LabInput, Proposal
@@ -219,12 +229,11 @@ def proposal_out(proposal: Proposal) -> dict[str, Any]:
 # ---- adverse events -----------------------------------------------------------------------------
 
 
-@router.post(TRIAL + "/subjects/{subject_id}/adverse-events", status_code=201)
+@router.post(TRIAL + "/subjects/{subject_id}/adverse-events", status_code=201, response_model=AeChangeOut)
 def record_ae(
-    protocol_id: str, subject_id: int, body: AdverseEventIn, request: Request, actor: CurrentActor
+    subject_id: int, body: AdverseEventIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> dict[str, Any]:
     """Record an AE episode; alerts are raised and the stopping rules and toxicity monitors re-run."""
-    protocol = protocol_of(request, protocol_id)
     data = AdverseEventInput(**{**body.model_dump(), "sae_criteria": tuple(body.sae_criteria)})
 
     def work(session: Session) -> dict[str, Any]:
@@ -233,12 +242,11 @@ def record_ae(
     return run(request, actor.username, work)
 
 
-@router.get(TRIAL + "/subjects/{subject_id}/adverse-events")
+@router.get(TRIAL + "/subjects/{subject_id}/adverse-events", response_model=list[AdverseEventOut])
 def list_aes(
-    protocol_id: str, subject_id: int, request: Request, actor: CurrentActor
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> list[dict[str, Any]]:
     """A subject's AE episodes."""
-    protocol = protocol_of(request, protocol_id)
     return run(
         request,
         actor.username,
@@ -247,12 +255,11 @@ def list_aes(
     )
 
 
-@router.get(TRIAL + "/subjects/{subject_id}/adverse-events/max-grades")
+@router.get(TRIAL + "/subjects/{subject_id}/adverse-events/max-grades", response_model=list[MaxGradeOut])
 def max_grades(
-    protocol_id: str, subject_id: int, request: Request, actor: CurrentActor
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> list[dict[str, Any]]:
     """Maximum grade per term (all causes and treatment-related), derived from the episodes."""
-    protocol = protocol_of(request, protocol_id)
     return run(
         request,
         actor.username,
@@ -263,10 +270,9 @@ def max_grades(
     )
 
 
-@router.get(TRIAL + "/adverse-events/{ae_id}")
-def get_ae(protocol_id: str, ae_id: int, request: Request, actor: CurrentActor) -> dict[str, Any]:
+@router.get(TRIAL + "/adverse-events/{ae_id}", response_model=AdverseEventOut)
+def get_ae(ae_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request) -> dict[str, Any]:
     """One AE episode."""
-    protocol = protocol_of(request, protocol_id)
     return run(
         request,
         actor.username,
@@ -275,12 +281,11 @@ def get_ae(protocol_id: str, ae_id: int, request: Request, actor: CurrentActor) 
     )
 
 
-@router.patch(TRIAL + "/adverse-events/{ae_id}")
+@router.patch(TRIAL + "/adverse-events/{ae_id}", response_model=AeChangeOut)
 def update_ae(
-    protocol_id: str, ae_id: int, body: AdverseEventPatch, request: Request, actor: CurrentActor
+    ae_id: int, body: AdverseEventPatch, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> dict[str, Any]:
     """Update an AE episode (grade, resolution, outcome, ...); audited with the reason."""
-    protocol = protocol_of(request, protocol_id)
     changes = body.model_dump(exclude_unset=True, exclude={"reason"})
 
     def work(session: Session) -> dict[str, Any]:
@@ -289,12 +294,11 @@ def update_ae(
     return run(request, actor.username, work, reason=body.reason)
 
 
-@router.post(TRIAL + "/adverse-events/{ae_id}/episodes", status_code=201)
+@router.post(TRIAL + "/adverse-events/{ae_id}/episodes", status_code=201, response_model=AeChangeOut)
 def new_episode(
-    protocol_id: str, ae_id: int, body: EpisodeIn, request: Request, actor: CurrentActor
+    ae_id: int, body: EpisodeIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> dict[str, Any]:
     """A grade change as a new episode: the current episode ends on ``change_date``."""
-    protocol = protocol_of(request, protocol_id)
 
     def work(session: Session) -> dict[str, Any]:
         change = adverse_events.start_new_episode(
@@ -313,12 +317,11 @@ def new_episode(
     return run(request, actor.username, work, reason=body.reason)
 
 
-@router.patch(TRIAL + "/adverse-events/{ae_id}/attributions")
+@router.patch(TRIAL + "/adverse-events/{ae_id}/attributions", response_model=AeChangeOut)
 def update_attributions(
-    protocol_id: str, ae_id: int, body: AttributionIn, request: Request, actor: CurrentActor
+    ae_id: int, body: AttributionIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> dict[str, Any]:
     """An investigator changes an AE's attribution (reason required); the rules are re-checked."""
-    protocol = protocol_of(request, protocol_id)
 
     def work(session: Session) -> dict[str, Any]:
         return change_out(
@@ -331,12 +334,11 @@ def update_attributions(
 # ---- labs -----------------------------------------------------------------------------------------
 
 
-@router.post(TRIAL + "/subjects/{subject_id}/labs", status_code=201)
+@router.post(TRIAL + "/subjects/{subject_id}/labs", status_code=201, response_model=LabBatchOut)
 def record_labs(
-    protocol_id: str, subject_id: int, body: LabBatchIn, request: Request, actor: CurrentActor
+    subject_id: int, body: LabBatchIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> dict[str, Any]:
     """Enter or import lab results (all or none); returns them with the CTCAE grade proposals."""
-    protocol = protocol_of(request, protocol_id)
     items = [LabInput(**item.model_dump()) for item in body.results]
 
     def work(session: Session) -> dict[str, Any]:
@@ -350,12 +352,11 @@ def record_labs(
     return run(request, actor.username, work)
 
 
-@router.get(TRIAL + "/subjects/{subject_id}/labs")
+@router.get(TRIAL + "/subjects/{subject_id}/labs", response_model=list[LabResultOut])
 def list_labs(
-    protocol_id: str, subject_id: int, request: Request, actor: CurrentActor
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> list[dict[str, Any]]:
     """A subject's lab results."""
-    protocol = protocol_of(request, protocol_id)
     return run(
         request,
         actor.username,
@@ -364,12 +365,11 @@ def list_labs(
     )
 
 
-@router.get(TRIAL + "/subjects/{subject_id}/lab-grade-proposals")
+@router.get(TRIAL + "/subjects/{subject_id}/lab-grade-proposals", response_model=list[GradeProposalOut])
 def lab_proposals(
-    protocol_id: str, subject_id: int, request: Request, actor: CurrentActor
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> list[dict[str, Any]]:
     """The CTCAE v5.0 grade proposal of each graded, non-baseline result."""
-    protocol = protocol_of(request, protocol_id)
     return run(
         request,
         actor.username,
@@ -378,12 +378,11 @@ def lab_proposals(
     )
 
 
-@router.post(TRIAL + "/labs/{lab_result_id}/confirm", status_code=201)
+@router.post(TRIAL + "/labs/{lab_result_id}/confirm", status_code=201, response_model=AeChangeOut)
 def confirm_lab_proposal(
-    protocol_id: str, lab_result_id: int, body: ConfirmIn, request: Request, actor: CurrentActor
+    lab_result_id: int, body: ConfirmIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> dict[str, Any]:
     """An investigator confirms a grade proposal into an AE episode (audited)."""
-    protocol = protocol_of(request, protocol_id)
 
     def work(session: Session) -> dict[str, Any]:
         change = labs.confirm_proposal(
@@ -397,7 +396,7 @@ def confirm_lab_proposal(
 # ---- alerts, catalogue, report ------------------------------------------------------------------
 
 
-@router.get("/api/alerts")
+@router.get("/api/alerts", response_model=list[AlertOut])
 def list_alerts(
     request: Request,
     actor: CurrentActor,
@@ -416,7 +415,7 @@ def list_alerts(
     )
 
 
-@router.post("/api/alerts/{alert_id}/acknowledge")
+@router.post("/api/alerts/{alert_id}/acknowledge", response_model=AlertOut)
 def acknowledge_alert(
     alert_id: int, body: AcknowledgeIn, request: Request, actor: CurrentActor
 ) -> dict[str, Any]:
@@ -429,29 +428,37 @@ def acknowledge_alert(
     )
 
 
-@router.get("/api/ctcae/terms")
+@router.get("/api/ctcae/terms", response_model=TermCatalogue)
 def ctcae_terms(_actor: CurrentActor) -> dict[str, Any]:
     """The AE term catalogue shipped with the product (CTCAE v5.0)."""
     return term_catalogue().model_dump()
 
 
-@router.get("/api/ctcae/lab-grading")
+@router.get("/api/ctcae/lab-grading", response_model=LabGradingTable)
 def ctcae_lab_grading(_actor: CurrentActor) -> dict[str, Any]:
     """The CTCAE v5.0 lab grading table used for grade proposals."""
     return lab_grading_table().model_dump()
 
 
-@router.get(TRIAL + "/safety-report", response_model=None)
+@router.get(
+    TRIAL + "/safety-report",
+    response_model=dict[str, Any],
+    responses={
+        200: {
+            "content": {"text/html": {}, "application/pdf": {}},
+            "description": "The safety report as JSON (default), HTML or PDF",
+        }
+    },
+)
 def report(
-    protocol_id: str,
-    request: Request,
     actor: CurrentActor,
+    protocol: ProtocolDep,
+    request: Request,
     format: Literal["json", "html", "pdf"] = "json",
     cutoff: dt.date | None = None,
 ) -> dict[str, Any] | Response:
     """The DSMB safety report at the data cut-off (default today) as JSON, HTML or PDF (reading it is
     audited)."""
-    protocol = protocol_of(request, protocol_id)
     document = run(
         request, actor.username, lambda s: safety_report.report_for(s, actor, protocol, format, cutoff)
     )
@@ -461,6 +468,6 @@ def report(
         return Response(
             render_safety_report(document, protocol, "pdf"),
             media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{protocol_id}-safety-report.pdf"'},
+            headers={"Content-Disposition": f'attachment; filename="{protocol.id}-safety-report.pdf"'},
         )
     return document

@@ -1,11 +1,11 @@
-"""Response bodies shared by the trial and subject routers."""
+"""Response bodies of the trial and subject routers (each route declares its ``response_model``)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from trialdesk.adapters.db.models import EligibilityEvaluation, Subject
 
@@ -44,6 +44,109 @@ class SubjectOut(BaseModel):
             "verdict until an investigator of the site attests (POST .../attestations)"
         ),
     )
+
+
+class StoppingRuleCountOut(BaseModel):
+    rule_id: str
+    count: int
+    threshold: int
+    met: bool
+    action: str
+
+
+class TransitionOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    reason: str
+    at: str
+    by: str
+
+
+class TrialStateOut(BaseModel):
+    protocol_id: str
+    protocol_version: str
+    phase_state: str
+    state_reason: str
+    enrolment_override: int
+    enrolled_by_phase: dict[str, int]
+    stopping_rules: list[StoppingRuleCountOut]
+    history: list[TransitionOut]
+
+
+class GateEvidenceOut(BaseModel):
+    evidence: dict[str, Any] = Field(description="What the safety reviewer signs")
+    evidence_sha256: str = Field(description="The SHA-256 the signature must quote")
+
+
+class ScreeningLogRowOut(BaseModel):
+    subject_id: int
+    screening_number: str
+    site_id: int
+    screening_date: str
+    status: str
+    verdict: str | None
+    failed_criteria: list[dict[str, Any]]
+
+
+class ScreeningLogOut(BaseModel):
+    protocol: str
+    screened: int
+    subjects: list[ScreeningLogRowOut]
+    screen_failures_by_criterion: dict[str, int]
+
+
+class RandomizationListOut(BaseModel):
+    id: int
+    phase_id: str
+    method: str
+    seed_sha256: str
+    list_sha256: str
+    slots_per_stratum: int
+    strata: dict[str, int]
+    created_at: str
+
+
+class SlotOut(BaseModel):
+    stratum: str
+    sequence: int
+    block: int
+    block_size: int
+    arm: str
+    subject_id: int | None
+
+
+class RandomizationListDetailOut(RandomizationListOut):
+    seed_hex: str
+    slots: list[SlotOut]
+
+
+class AllocationOut(BaseModel):
+    subject_id: int
+    arm: str
+    stratum: str
+    strata_values: dict[str, Any]
+    method: str
+    slot_id: int | None
+    allocated_at: str
+
+
+class EnrolmentSignatureOut(BaseModel):
+    signed_by: str
+    signed_by_name: str
+    signed_at: str
+    meaning: str
+    evidence_sha256: str
+    evidence: Any = Field(description="The evidence signed (criteria, consent, attestations)")
+
+
+class RandomizedOut(BaseModel):
+    subject_id: int
+    arm: str
+    stratum: str
+    strata_values: dict[str, Any]
+    allocated_at: str
 
 
 def _iso(value: date | None) -> str | None:

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, run
-from trialdesk.entrypoints.api.schemas import SubjectOut, subject_out
-from trialdesk.services import randomization, signatures, subjects
+from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
+from trialdesk.entrypoints.api.schemas import EnrolmentSignatureOut, RandomizedOut, SubjectOut, subject_out
+from trialdesk.services import enrolment, randomization, signatures, subjects
 from trialdesk.services.actors import visible_subject
 from trialdesk.services.errors import NotFound
 from trialdesk.services.follow_up import FollowUp, record_follow_up
@@ -65,9 +65,8 @@ class RandomizeIn(BaseModel):
 
 
 @router.post("/subjects", response_model=SubjectOut, status_code=201)
-def screen(protocol_id: str, body: ScreenIn, request: Request, actor: CurrentActor) -> SubjectOut:
+def screen(body: ScreenIn, actor: CurrentActor, protocol: ProtocolDep, request: Request) -> SubjectOut:
     """Screen a patient at a site: stores the record and the criterion-by-criterion evaluation."""
-    protocol = protocol_of(request, protocol_id)
 
     def work(session: Session) -> SubjectOut:
         outcome = subjects.screen(session, actor, protocol, body.site_code, body.patient)
@@ -77,37 +76,34 @@ def screen(protocol_id: str, body: ScreenIn, request: Request, actor: CurrentAct
 
 
 @router.get("/subjects", response_model=list[SubjectOut])
-def list_subjects(protocol_id: str, request: Request, actor: CurrentActor) -> list[SubjectOut]:
+def list_subjects(actor: CurrentActor, protocol: ProtocolDep, request: Request) -> list[SubjectOut]:
     """Subjects the user may see."""
-    protocol_of(request, protocol_id)
     return run(
         request,
         actor.username,
-        lambda s: [subject_out(x) for x in subjects.list_subjects(s, actor, protocol_id)],
+        lambda s: [subject_out(x) for x in subjects.list_subjects(s, actor, protocol.id)],
         write=False,
     )
 
 
 @router.get("/subjects/{subject_id}", response_model=SubjectOut)
-def get_subject(protocol_id: str, subject_id: int, request: Request, actor: CurrentActor) -> SubjectOut:
+def get_subject(subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request) -> SubjectOut:
     """One subject with their latest eligibility evaluation."""
-    protocol_of(request, protocol_id)
 
     def work(session: Session) -> SubjectOut:
-        subject = visible_subject(session, actor, subject_id, protocol_id=protocol_id)
+        subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
         return subject_out(subject, subjects.latest_evaluation(session, subject.id))
 
     return run(request, actor.username, work, write=False)
 
 
-@router.get("/subjects/{subject_id}/enrolment-signature")
-def enrolment_signature(protocol_id: str, subject_id: int, request: Request, actor: CurrentActor) -> Any:
+@router.get("/subjects/{subject_id}/enrolment-signature", response_model=EnrolmentSignatureOut)
+def enrolment_signature(subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request) -> Any:
     """The subject's signed enrolment: signer, time, meaning and the evidence signed (criteria, consent,
     the attestations with the users who made them); 404 before enrolment."""
-    protocol_of(request, protocol_id)
 
     def work(session: Session) -> Any:
-        subject = visible_subject(session, actor, subject_id, protocol_id=protocol_id)
+        subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
         found = signatures.enrolment_signature(session, subject.id)
         if found is None:
             raise NotFound(f"subject {subject_id} has no signed enrolment")
@@ -118,10 +114,9 @@ def enrolment_signature(protocol_id: str, subject_id: int, request: Request, act
 
 @router.put("/subjects/{subject_id}/record", response_model=SubjectOut)
 def update_record(
-    protocol_id: str, subject_id: int, body: RecordIn, request: Request, actor: CurrentActor
+    subject_id: int, body: RecordIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> SubjectOut:
     """Correct a screening subject's data (reason required) and re-evaluate."""
-    protocol = protocol_of(request, protocol_id)
 
     def work(session: Session) -> SubjectOut:
         outcome = subjects.update_record(session, actor, protocol, subject_id, body.patient)
@@ -132,10 +127,9 @@ def update_record(
 
 @router.post("/subjects/{subject_id}/attestations", response_model=SubjectOut)
 def attest(
-    protocol_id: str, subject_id: int, body: AttestIn, request: Request, actor: CurrentActor
+    subject_id: int, body: AttestIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> SubjectOut:
     """An investigator records the answer to a judgement criterion; eligibility is re-evaluated."""
-    protocol = protocol_of(request, protocol_id)
 
     def work(session: Session) -> SubjectOut:
         outcome = subjects.attest(session, actor, protocol, subject_id, body.criterion_id, body.answer)
@@ -146,13 +140,12 @@ def attest(
 
 @router.post("/subjects/{subject_id}/enrol", response_model=SubjectOut)
 def enrol(
-    protocol_id: str, subject_id: int, body: EnrolIn, request: Request, actor: CurrentActor
+    subject_id: int, body: EnrolIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> SubjectOut:
     """Enrol an eligible, consented subject; signed by an investigator (password re-entered)."""
-    protocol = protocol_of(request, protocol_id)
 
     def work(session: Session) -> SubjectOut:
-        subject = subjects.enrol(
+        subject = enrolment.enrol(
             session,
             actor,
             protocol,
@@ -168,15 +161,14 @@ def enrol(
 
 @router.post("/subjects/{subject_id}/status", response_model=SubjectOut)
 def change_status(
-    protocol_id: str, subject_id: int, body: StatusIn, request: Request, actor: CurrentActor
+    subject_id: int, body: StatusIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> SubjectOut:
     """Move a subject along the lifecycle; a transition the lifecycle forbids is a 409 naming the rule."""
-    protocol = protocol_of(request, protocol_id)
     return run(
         request,
         actor.username,
         lambda s: subject_out(
-            subjects.change_status(s, actor, protocol, subject_id, body.status, body.reason, body.date)
+            enrolment.change_status(s, actor, protocol, subject_id, body.status, body.reason, body.date)
         ),
         reason=body.reason,
     )
@@ -184,10 +176,9 @@ def change_status(
 
 @router.put("/subjects/{subject_id}/follow-up", response_model=SubjectOut)
 def follow_up(
-    protocol_id: str, subject_id: int, body: FollowUpIn, request: Request, actor: CurrentActor
+    subject_id: int, body: FollowUpIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> SubjectOut:
     """Treatment start/end (with discontinuation reason), new anti-cancer therapy, last known alive, death."""
-    protocol = protocol_of(request, protocol_id)
     data = FollowUp(**body.model_dump(exclude={"reason"}))
     return run(
         request,
@@ -197,12 +188,11 @@ def follow_up(
     )
 
 
-@router.post("/subjects/{subject_id}/randomize")
+@router.post("/subjects/{subject_id}/randomize", response_model=RandomizedOut)
 def randomize(
-    protocol_id: str, subject_id: int, body: RandomizeIn, request: Request, actor: CurrentActor
+    subject_id: int, body: RandomizeIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> dict[str, Any]:
     """Assign the next slot of the subject's stratum, atomically (phase IIb only)."""
-    protocol = protocol_of(request, protocol_id)
 
     def work(session: Session) -> dict[str, Any]:
         allocation = randomization.randomize(session, actor, protocol, subject_id, body.strata)

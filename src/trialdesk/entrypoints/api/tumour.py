@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import ResponseEvaluation
-from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, run
+from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
 from trialdesk.services import tumour
 
 router = APIRouter(prefix="/api/trials/{protocol_id}/subjects/{subject_id}", tags=["tumour assessments"])
@@ -37,6 +37,38 @@ class OverrideIn(BaseModel):
     reason: str = Field(min_length=5)
 
 
+class RulesSummaryOut(BaseModel):
+    best_overall_response: str | None
+    progression_date: str | None
+    time_points: list[Any]
+
+
+class OverrideShownOut(BaseModel):
+    target: str
+    computed_value: str | None
+    override_value: str
+    reason: str
+    by: int
+    at: str
+
+
+class RulesResponseOut(BaseModel):
+    computed: dict[str, Any]
+    computed_at: str
+    overrides: list[OverrideShownOut]
+
+
+class ResponseViewOut(BaseModel):
+    subject_id: int
+    responses: dict[str, RulesResponseOut] = Field(description="Rule set (recist1.1, irecist) -> response")
+
+
+class OverrideOut(BaseModel):
+    id: int
+    computed_value: str | None
+    override_value: str
+
+
 def _summary(rows: list[ResponseEvaluation]) -> dict[str, Any]:
     return {
         row.rules: {
@@ -48,12 +80,11 @@ def _summary(rows: list[ResponseEvaluation]) -> dict[str, Any]:
     }
 
 
-@router.put("/tumour-baseline")
+@router.put("/tumour-baseline", response_model=dict[str, RulesSummaryOut])
 def put_baseline(
-    protocol_id: str, subject_id: int, body: BaselineIn, request: Request, actor: CurrentActor
+    subject_id: int, body: BaselineIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> dict[str, Any]:
     """Record the baseline lesions (RECIST 1.1 measurability and target-selection rules apply)."""
-    protocol = protocol_of(request, protocol_id)
     return run(
         request,
         actor.username,
@@ -62,12 +93,16 @@ def put_baseline(
     )
 
 
-@router.put("/tumour-assessments/{visit}")
+@router.put("/tumour-assessments/{visit}", response_model=dict[str, RulesSummaryOut])
 def put_assessment(
-    protocol_id: str, subject_id: int, visit: str, body: AssessmentIn, request: Request, actor: CurrentActor
+    subject_id: int,
+    visit: str,
+    body: AssessmentIn,
+    actor: CurrentActor,
+    protocol: ProtocolDep,
+    request: Request,
 ) -> dict[str, Any]:
     """Record (or correct, with a reason) the assessment of a visit; responses are recomputed."""
-    protocol = protocol_of(request, protocol_id)
 
     def work(session: Session) -> dict[str, Any]:
         rows = tumour.record_assessment(
@@ -86,21 +121,21 @@ def put_assessment(
     return run(request, actor.username, work, reason=body.reason)
 
 
-@router.get("/tumour-response")
-def get_response(protocol_id: str, subject_id: int, request: Request, actor: CurrentActor) -> dict[str, Any]:
+@router.get("/tumour-response", response_model=ResponseViewOut)
+def get_response(
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+) -> dict[str, Any]:
     """Computed responses (RECIST 1.1, and iRECIST when the protocol asks) with overrides beside them."""
-    protocol = protocol_of(request, protocol_id)
     return run(
         request, actor.username, lambda s: tumour.response_view(s, actor, protocol, subject_id), write=False
     )
 
 
-@router.post("/tumour-response/overrides", status_code=201)
+@router.post("/tumour-response/overrides", status_code=201, response_model=OverrideOut)
 def post_override(
-    protocol_id: str, subject_id: int, body: OverrideIn, request: Request, actor: CurrentActor
+    subject_id: int, body: OverrideIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> dict[str, Any]:
     """An investigator overrides a computed response with a reason (the computed value stays)."""
-    protocol = protocol_of(request, protocol_id)
 
     def work(session: Session) -> dict[str, Any]:
         row = tumour.override(

@@ -13,13 +13,12 @@ import getpass
 import typer
 from rich.table import Table
 
-from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.migrate import is_current
 from trialdesk.entrypoints.cli.database import JSON_OPTION, engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol, registry
-from trialdesk.services.clinical_dates import Violation, find_violations
+from trialdesk.services.clinical_dates import Violation, data_check
 
 app = typer.Typer(help="Checks of the stored trial data.", no_args_is_help=True)
 
@@ -38,15 +37,7 @@ def check_command(
     found: list[Violation] = []
     with unit_of_work(engine, f"cli:{getpass.getuser()}") as session:
         for protocol in protocols:
-            violations = find_violations(session, protocol)
-            found += violations
-            log_event(
-                session,
-                "export",
-                "data_check",
-                protocol.id,
-                reason=f"data check read: {len(violations)} violation(s)",
-            )
+            found += data_check(session, protocol)
     if json_output:
         print_json(
             {

@@ -7,7 +7,6 @@ option. Methods and formulas: ``docs/design-calculators.md``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -16,11 +15,10 @@ import typer
 from rich.table import Table
 
 from trialdesk.adapters.report.design_notes import one_sample_test_table
-from trialdesk.domain.protocol import Protocol
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.stats.binomial import clopper_pearson
-from trialdesk.stats.design_check import TWO_ARM_METHODS, compare_with_phases
+from trialdesk.stats.design_check import TWO_ARM_METHODS, compare_with_phases, computed_size
 from trialdesk.stats.errors import DesignInputError
 from trialdesk.stats.simon import SimonDesign, simon_two_stage
 from trialdesk.stats.simulation.calibration import (
@@ -537,104 +535,6 @@ def response_ci_command(
 
 # --------------------------------------------------------------------------------------------- check
 
-_SINGLE_ARM_KEYS = ("median0_months", "median1_months", "alpha", "power", "accrual_months", "followup_months")
-_TWO_ARM_KEYS = (
-    "hazard_ratio",
-    "alpha",
-    "sided",
-    "power",
-    "median_control_months",
-    "accrual_months",
-    "followup_months",
-    "allocation_ratio",
-)
-
-
-def _parameter(protocol: Protocol, key: str, default: float | None = None) -> float:
-    assert protocol.sample_size is not None
-    parameter = protocol.sample_size.parameters.get(key)
-    if parameter is None:
-        if default is not None:
-            return default
-        fail(
-            f"protocol '{protocol.id}': sample_size.parameters has no '{key}' ({protocol.sample_size.method})"
-        )
-    return float(parameter.value)
-
-
-def _protocol_option(key: str) -> str:
-    return f"sample_size.parameters.{key}"
-
-
-def _computed_size(protocol: Protocol) -> dict[str, Any]:
-    """Recompute the protocol's sample size from its stated assumptions."""
-    assert protocol.sample_size is not None
-    size = protocol.sample_size
-    dropout = float(size.dropout.value)
-
-    def get(key: str, default: float | None = None) -> float:
-        return _parameter(protocol, key, default)
-
-    if size.method in ("exponential_single_arm", "wu2015"):
-        method: SingleArmMethod = "wu2015" if size.method == "wu2015" else "exponential"
-        shape = get("shape", 1.0) if method == "wu2015" else 1.0
-        names = {"median0": "median0_months", "median1": "median1_months", "accrual": "accrual_months"}
-        names |= {"followup": "followup_months", "shape": "shape", "dropout": "dropout"}
-        single = _run(
-            lambda: single_arm_survival_design(
-                method,
-                get("median0_months"),
-                get("accrual_months"),
-                get("followup_months"),
-                get("alpha"),
-                get("power"),
-                median1=get("median1_months"),
-                shape=shape,
-                dropout=dropout,
-            ),
-            {k: _protocol_option(v) for k, v in names.items()},
-        )
-        return {
-            "events": single.events,
-            "events_ceiling": math.ceil(single.events),
-            "n": single.n,
-            "n_ceiling": single.n_ceiling,
-            "dropout_model": "inflation: n / (1 - dropout)",
-        }
-    events_method: EventsMethod = "freedman" if size.method == "freedman" else "schoenfeld"
-    sided = get("sided", 2.0)
-    if sided not in (1.0, 2.0):
-        fail(f"protocol '{protocol.id}': sample_size.parameters.sided must be 1 or 2, got {sided:g}")
-    names = {"hazard_ratio": "hazard_ratio", "median_control": "median_control_months"}
-    names |= {
-        "accrual": "accrual_months",
-        "followup": "followup_months",
-        "allocation_ratio": "allocation_ratio",
-    }
-    two = _run(
-        lambda: two_arm_survival_design(
-            get("hazard_ratio"),
-            get("alpha"),
-            get("power"),
-            int(sided),
-            events_method,
-            get("allocation_ratio", 1.0),
-            get("median_control_months"),
-            get("accrual_months"),
-            get("followup_months"),
-            dropout=dropout,
-        ),
-        {k: _protocol_option(v) for k, v in names.items()},
-    )
-    assert two.patients is not None and two.patients_ceiling is not None
-    return {
-        "events": two.events,
-        "events_ceiling": two.events_ceiling,
-        "n": two.patients,
-        "n_ceiling": two.patients_ceiling,
-        "dropout_model": f"exponential: {dropout:g} dropped out by {two.dropout_time:g} months (rpact)",
-    }
-
 
 @app.command("check")
 def check_command(
@@ -658,7 +558,10 @@ def check_command(
     if protocol.sample_size is None:
         fail(f"protocol '{protocol.id}' has no sample_size section to check")
     size = protocol.sample_size
-    computed = _computed_size(protocol)
+    try:
+        computed = asdict(computed_size(protocol))
+    except DesignInputError as exc:
+        fail(f"{exc.parameter}: {exc.reason}")
     comparison = _run(lambda: compare_with_phases(protocol, size.method, computed["n_ceiling"]))
     sized_kind = "randomized" if size.method in TWO_ARM_METHODS else "single_arm"
     phase_targets = [

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import typer
 
-from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.migrate import is_current
 from trialdesk.adapters.report.safety_report import render_safety_report
@@ -24,7 +23,7 @@ from trialdesk.entrypoints.cli.output import console, fail
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.entrypoints.cli.users import CLI_ACTOR
 from trialdesk.services.errors import ServiceError
-from trialdesk.services.safety_report import safety_report
+from trialdesk.services.safety_report import report_for
 
 app = typer.Typer(help="Safety monitoring: the DSMB safety report.", no_args_is_help=True)
 
@@ -57,15 +56,7 @@ def report_command(
         fail("the database has no trialdesk schema: run 'trialdesk db upgrade' first")
     try:
         with unit_of_work(engine, CLI_ACTOR) as session:
-            document = safety_report(session, protocol, cutoff_date)
-            log_event(
-                session,
-                "export",
-                "safety_report",
-                protocol.id,
-                new_value=output_format.value,
-                reason=f"safety report ({output_format.value}) at cut-off {document['cutoff']}",
-            )
+            document = report_for(session, None, protocol, output_format.value, cutoff_date)
     except ServiceError as exc:
         fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
     finally:
