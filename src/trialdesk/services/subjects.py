@@ -17,6 +17,7 @@ from trialdesk.domain.eligibility.patient import PatientRecord
 from trialdesk.domain.eligibility.rules import is_attestable
 from trialdesk.domain.eligibility.validation import PatientDataError
 from trialdesk.domain.protocol.model import Protocol
+from trialdesk.domain.randomization.errors import IneligibleSubject
 from trialdesk.domain.roles import Capability
 from trialdesk.domain.subjects import SubjectStatus, TransitionNotAllowed, check_transition
 from trialdesk.domain.trial_phase import PhaseState, current_phase, enrolment_allowed
@@ -310,9 +311,7 @@ def enrol(
     evaluation = evaluate_subject(session, actor, protocol, subject)
     if evaluation.verdict != "eligible":
         failing = [c["id"] for c in evaluation.criteria if c["status"] != "met"]
-        raise Conflict(
-            f"subject is {evaluation.verdict}, not eligible: {', '.join(failing)}", rule="IneligibleSubject"
-        )
+        raise IneligibleSubject(f"subject is {evaluation.verdict}, not eligible: {', '.join(failing)}")
     phase = current_phase(protocol, trial.phase_state)
     if phase is None:
         raise Conflict("no phase is open for enrolment", rule="enrolment_closed")
