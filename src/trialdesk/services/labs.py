@@ -25,6 +25,7 @@ from trialdesk.adapters.db.models import AdverseEvent, LabResult, Subject
 from trialdesk.domain.eligibility.rules import LabTest
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
+from trialdesk.domain.safety.adverse_event import AdverseEventInput
 from trialdesk.domain.safety.ctcae import LabGrade, LabReferences, grade_result
 from trialdesk.domain.units import (
     TESTS,
@@ -36,7 +37,7 @@ from trialdesk.domain.units import (
 )
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
-from trialdesk.services.adverse_events import AdverseEventInput, AeChange, record_adverse_event
+from trialdesk.services.adverse_events import AeChange, record_adverse_event
 from trialdesk.services.clinical_dates import check_event_date
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 

@@ -32,18 +32,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db.adverse_events import facts_of_trial
 from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.db.models import AdverseEvent, Subject
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Role
-from trialdesk.domain.safety.stopping_rules import evaluate_all, probability_rule_met
+from trialdesk.domain.safety.stopping_rules import evaluate_all, is_treatment_related
 from trialdesk.domain.safety.toxicity_monitoring import boundary_table, evaluate_toxicity
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor
-from trialdesk.services.adverse_events import is_related
 from trialdesk.services.errors import InvalidInput, PermissionDenied
 from trialdesk.services.report_data import group_label
-from trialdesk.services.trials import NOT_ENROLLED, ae_facts, get_trial
+from trialdesk.services.trials import NOT_ENROLLED, get_trial
+from trialdesk.stats.stopping_rule import probability_rule_met
 
 TRUE_RATES: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.10, 0.15, 0.20)
 """True per-subject event rates at which the stopping rule's probability is tabulated."""
@@ -118,7 +119,7 @@ class _Data:
         self.groups = [g for g in groups(protocol) if g in present or g == TOTAL]
         self.facts = [
             f
-            for f in ae_facts(session, protocol.id)
+            for f in facts_of_trial(session, protocol.id)
             if f.onset_date <= cutoff and f.subject_id.isdigit() and int(f.subject_id) in self.by_id
         ]
 
@@ -244,7 +245,7 @@ def _listing_row(data: _Data, event: AdverseEvent) -> Row:
         "outcome": event.outcome,
         "action_taken": event.action_taken,
         "attribution": _attribution(event),
-        "treatment_related": is_related(event, data.protocol),
+        "treatment_related": is_treatment_related(event, data.protocol.attribution),
     }
 
 
@@ -277,7 +278,7 @@ def _deaths(data: _Data) -> list[Row]:
                 "cause": "; ".join(e.term for e in fatal)
                 or "not recorded as an AE (e.g. disease progression)",
                 "attribution": "; ".join(_attribution(e) for e in fatal) or "not applicable",
-                "treatment_related": any(is_related(e, data.protocol) for e in fatal),
+                "treatment_related": any(is_treatment_related(e, data.protocol.attribution) for e in fatal),
             }
         )
     return rows
@@ -372,10 +373,12 @@ def safety_tables(
     return {
         "exposure": _exposure(data),
         "ae_by_soc_term_all_cause": _soc_term_table(data, lambda e: True),
-        "ae_by_soc_term_treatment_related": _soc_term_table(data, lambda e: is_related(e, protocol)),
+        "ae_by_soc_term_treatment_related": _soc_term_table(
+            data, lambda e: is_treatment_related(e, protocol.attribution)
+        ),
         "ae_by_term_and_max_grade_all_cause": _term_by_grade_table(data, lambda e: True),
         "ae_by_term_and_max_grade_treatment_related": _term_by_grade_table(
-            data, lambda e: is_related(e, protocol)
+            data, lambda e: is_treatment_related(e, protocol.attribution)
         ),
         "grade_3_or_higher": [_listing_row(data, e) for e in data.events if e.grade >= 3],
         "serious_adverse_events": _sae_rows(data),

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from trialdesk.adapters.ctcae_data import lab_grading_table, term_catalogue
 from trialdesk.adapters.db.models import AdverseEvent, LabResult, SafetyAlert
 from trialdesk.adapters.report.safety_report import render_safety_report
+from trialdesk.domain.safety.adverse_event import AdverseEventInput
 from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, run
-from trialdesk.services import adverse_events, labs, safety_report
-from trialdesk.services.adverse_events import AdverseEventInput, AeChange
+from trialdesk.services import adverse_events, labs, safety_alerts, safety_report
+from trialdesk.services.adverse_events import AeChange
 from trialdesk.services.labs import LabInput, Proposal
 
 router = APIRouter(tags=["safety"])
@@ -256,9 +257,7 @@ def max_grades(
     return run(
         request,
         actor.username,
-        lambda s: adverse_events.max_grades(
-            adverse_events.subject_events(s, actor, protocol, subject_id), protocol
-        ),
+        lambda s: adverse_events.subject_max_grades(s, actor, protocol, subject_id),
         write=False,
     )
 
@@ -410,7 +409,7 @@ def list_alerts(
         actor.username,
         lambda s: [
             alert_out(a)
-            for a in adverse_events.list_alerts(s, actor, protocol_id=protocol_id, open_only=open_only)
+            for a in safety_alerts.list_alerts(s, actor, protocol_id=protocol_id, open_only=open_only)
         ],
         write=False,
     )
@@ -424,7 +423,7 @@ def acknowledge_alert(
     return run(
         request,
         actor.username,
-        lambda s: alert_out(adverse_events.acknowledge_alert(s, actor, alert_id, body.note)),
+        lambda s: alert_out(safety_alerts.acknowledge_alert(s, actor, alert_id, body.note)),
         reason=f"alert acknowledged: {body.note}",
     )
 

@@ -14,7 +14,7 @@ from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.db.models import Allocation, AllocationSlot, PhaseTransition, RandomizationList
 from trialdesk.domain.roles import Capability, Role, is_site_limited
 from trialdesk.entrypoints.api.deps import CurrentActor, protocol_of, registry_of, run
-from trialdesk.services import randomization, subjects, trials
+from trialdesk.services import randomization, safety_monitor, subjects, trials
 from trialdesk.services.actors import Actor
 from trialdesk.services.errors import PermissionDenied
 from trialdesk.services.reporting import trial_report
@@ -64,7 +64,7 @@ def _state(session: Session, protocol_id: str, registry: Any) -> dict[str, Any]:
                 "met": s.met,
                 "action": s.action,
             }
-            for s in trials.stopping_status(session, protocol)
+            for s in safety_monitor.stopping_status(session, protocol)
         ],
         "history": [
             {
