@@ -19,7 +19,7 @@ from trialdesk.domain.eligibility.validation import PatientDataError
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.randomization.errors import IneligibleSubject
 from trialdesk.domain.roles import Capability
-from trialdesk.domain.subjects import SubjectStatus, TransitionNotAllowed, check_transition
+from trialdesk.domain.subjects import SubjectStatus, check_transition
 from trialdesk.domain.trial_phase import PhaseState, current_phase, enrolment_allowed
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
@@ -293,10 +293,7 @@ def enrol(
             f"enrolment is closed: the trial is '{trial.phase_state}' ({trial.state_reason})",
             rule="enrolment_closed",
         )
-    try:
-        check_transition(subject.status, SubjectStatus.enrolled)
-    except TransitionNotAllowed as exc:
-        raise Conflict(str(exc), rule=exc.rule) from None
+    check_transition(subject.status, SubjectStatus.enrolled)
     today = clock.today()
     if consent_date > today:
         raise InvalidInput(f"consent date {consent_date} is in the future", field="consent_date")
@@ -401,8 +398,6 @@ def change_status(
         raise Conflict("enrolment is a signed action: use the enrol endpoint", rule="signed_enrolment")
     try:
         check_transition(subject.status, target)
-    except TransitionNotAllowed as exc:
-        raise Conflict(str(exc), rule=exc.rule) from None
     except ValueError:
         raise InvalidInput(f"unknown status '{target}'", field="status") from None
     check_free_text("reason", reason)
