@@ -23,18 +23,20 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from trialdesk.domain.errors import InvalidValue
+
 EARLIEST_CLINICAL_DATE = dt.date(1900, 1, 1)
 MAX_LESION_DIAMETER_MM = 500.0
 MAX_FREE_TEXT_LENGTH = 2000
 MAX_SHORT_TEXT_LENGTH = 200
 
 
-class ImplausibleValue(ValueError):
+class ImplausibleValue(InvalidValue):
     """A value that cannot be true; ``field`` names it and ``reason`` says why."""
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+        super().__init__(f"{field}: {reason}", field=field)
+        self.field: str = field
         self.reason = reason
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from trialdesk.domain.errors import RuleViolation
+
 
 class SubjectStatus(StrEnum):
     """Where a subject is in the trial (CDISC DS disposition events map onto the terminal values)."""
@@ -49,18 +51,18 @@ TERMINAL_STATUSES: frozenset[SubjectStatus] = frozenset(
 """Statuses with no way out: screen_failed, completed, died, withdrawn, lost_to_follow_up."""
 
 
-class TransitionNotAllowed(Exception):
-    """A subject status change that the life-cycle rules forbid.
+class TransitionNotAllowed(RuleViolation):
+    """A subject status change that the life-cycle rules forbid (a 409).
 
     ``rule`` states the rule that was broken (also the message); ``current`` and ``target`` are the
     statuses of the refused move.
     """
 
     def __init__(self, current: SubjectStatus, target: SubjectStatus, rule: str) -> None:
-        super().__init__(rule)
+        super().__init__(rule, rule=rule)
         self.current = current
         self.target = target
-        self.rule = rule
+        self.rule: str = rule
 
 
 def allowed_targets(current: SubjectStatus | str) -> tuple[SubjectStatus, ...]:

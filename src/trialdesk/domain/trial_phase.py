@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from trialdesk.domain.errors import RuleViolation
 from trialdesk.domain.protocol.model import Phase, Protocol, SizeRange
 
 
@@ -55,11 +56,12 @@ _STATE_PHASE_KIND: dict[PhaseState, str] = {
 }
 
 
-class PhaseTransitionRefused(Exception):
-    """A phase-state change that the gate rules refuse; ``reason`` says why (also the message)."""
+class PhaseTransitionRefused(RuleViolation):
+    """A phase-state change that the gate rules refuse; ``reason`` says why (also the message).
+    Its rule is ``phase_gate``."""
 
     def __init__(self, current: PhaseState, target: PhaseState, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__(reason, rule="phase_gate")
         self.current = current
         self.target = target
         self.reason = reason

@@ -12,6 +12,10 @@ from trialdesk.adapters.db.models import Subject, User, UserSite
 from trialdesk.domain.roles import Capability, Role, can, is_site_limited
 from trialdesk.services.errors import NotFound, PermissionDenied
 
+SYSTEM_ACTOR = "system"
+"""Who the audit trail names for a change the system makes itself (e.g. a stopping rule terminating
+the trial)."""
+
 
 @dataclass(frozen=True)
 class Actor:

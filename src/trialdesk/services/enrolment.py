@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from trialdesk.adapters.db.models import Subject, Trial
 from trialdesk.domain.eligibility.patient import PatientRecord
 from trialdesk.domain.protocol.model import Protocol
+from trialdesk.domain.randomization.errors import IneligibleSubject
 from trialdesk.domain.roles import Capability
 from trialdesk.domain.subjects import SubjectStatus, TransitionNotAllowed, check_transition
 from trialdesk.domain.trial_phase import PhaseState, current_phase, enrolment_allowed
@@ -57,10 +58,7 @@ def enrol(
             f"enrolment is closed: the trial is '{trial.phase_state}' ({trial.state_reason})",
             rule="enrolment_closed",
         )
-    try:
-        check_transition(subject.status, SubjectStatus.enrolled)
-    except TransitionNotAllowed as exc:
-        raise Conflict(str(exc), rule=exc.rule) from None
+    check_transition(subject.status, SubjectStatus.enrolled)
     today = clock.today()
     if consent_date > today:
         raise InvalidInput(f"consent date {consent_date} is in the future", field="consent_date")
@@ -75,9 +73,7 @@ def enrol(
     evaluation = evaluate_subject(session, actor, protocol, subject)
     if evaluation.verdict != "eligible":
         failing = [c["id"] for c in evaluation.criteria if c["status"] != "met"]
-        raise Conflict(
-            f"subject is {evaluation.verdict}, not eligible: {', '.join(failing)}", rule="IneligibleSubject"
-        )
+        raise IneligibleSubject(f"subject is {evaluation.verdict}, not eligible: {', '.join(failing)}")
     phase = current_phase(protocol, trial.phase_state)
     if phase is None:
         raise Conflict("no phase is open for enrolment", rule="enrolment_closed")
@@ -167,8 +163,8 @@ def change_status(
         raise Conflict("enrolment is a signed action: use the enrol endpoint", rule="signed_enrolment")
     try:
         check_transition(subject.status, target)
-    except TransitionNotAllowed as exc:
-        raise Conflict(str(exc), rule=exc.rule) from None
+    except TransitionNotAllowed:
+        raise  # a domain rule error: mapped to 409 once (services/errors.describe)
     except ValueError:
         raise InvalidInput(f"unknown status '{target}'", field="status") from None
     check_free_text("reason", reason)

@@ -35,10 +35,11 @@ from trialdesk.domain.labs.units import (
 )
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
+from trialdesk.domain.safety.adverse_event import AdverseEventInput
 from trialdesk.domain.safety.ctcae import LabGrade, LabReferences, grade_result
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
-from trialdesk.services.adverse_events import AdverseEventInput, AeChange, record_adverse_event
+from trialdesk.services.adverse_events import AeChange, record_adverse_event
 from trialdesk.services.clinical_dates import check_event_date
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 

@@ -26,7 +26,13 @@ from trialdesk.adapters.db.models import (
 from trialdesk.domain.protocol.model import Allocation as AllocationSpec
 from trialdesk.domain.protocol.model import Phase, Protocol
 from trialdesk.domain.randomization.drbg import Drbg, new_seed
-from trialdesk.domain.randomization.errors import StratumError
+from trialdesk.domain.randomization.errors import (
+    AlreadyRandomized,
+    IneligibleSubject,
+    RandomizationClosed,
+    StratumError,
+    StratumExhausted,
+)
 from trialdesk.domain.randomization.minimization import minimization_assign
 from trialdesk.domain.randomization.permuted_blocks import all_strata, generate_allocation_list, stratum_key
 from trialdesk.domain.roles import Capability
@@ -45,7 +51,7 @@ def randomized_phase(protocol: Protocol) -> Phase:
     for phase in protocol.design.phases:
         if phase.kind == "randomized" and phase.allocation is not None:
             return phase
-    raise Conflict(f"{protocol.id} has no randomized phase", rule="RandomizationClosed")
+    raise RandomizationClosed(f"{protocol.id} has no randomized phase")
 
 
 def _allocation(phase: Phase) -> AllocationSpec:
@@ -198,18 +204,16 @@ def randomize(
     subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id, for_update=True)
     trial = get_trial(session, protocol.id)
     if not randomization_allowed(trial.phase_state):
-        raise Conflict(
-            f"randomization is closed: the trial is '{trial.phase_state}' ({trial.state_reason})",
-            rule="RandomizationClosed",
+        raise RandomizationClosed(
+            f"randomization is closed: the trial is '{trial.phase_state}' ({trial.state_reason})"
         )
     phase = randomized_phase(protocol)
     if subject_repository.allocation_of(session, subject.id) is not None:
-        raise Conflict(f"subject {subject.id} is already randomized", rule="AlreadyRandomized")
+        raise AlreadyRandomized(f"subject {subject.id} is already randomized")
     if subject.status not in RANDOMIZABLE or subject.phase_id != phase.id:
-        raise Conflict(
+        raise IneligibleSubject(
             f"only subjects enrolled in phase '{phase.id}' can be randomized (subject is '{subject.status}', "
-            f"phase {subject.phase_id})",
-            rule="IneligibleSubject",
+            f"phase {subject.phase_id})"
         )
     allocation_spec = _allocation(phase)
     site_code = subject_repository.site_code(session, subject.site_id)
@@ -256,9 +260,8 @@ def _claim_slot(session: Session, protocol: Protocol, stratum: str, subject_id: 
         .returning(StratumCounter.list_id, StratumCounter.next_sequence)
     ).first()
     if claimed is None:
-        raise Conflict(
-            f"no allocation slot left for stratum '{stratum}': the statistician must generate a list for it",
-            rule="StratumExhausted",
+        raise StratumExhausted(
+            f"no allocation slot left for stratum '{stratum}': the statistician must generate a list for it"
         )
     list_id, next_sequence = claimed
     slot = session.scalars(
@@ -289,9 +292,7 @@ def _minimize(
         .order_by(RandomizationList.id)
     ).first()
     if record is None:
-        raise Conflict(
-            "no active randomization record: the statistician must create one", rule="StratumExhausted"
-        )
+        raise StratumExhausted("no active randomization record: the statistician must create one")
     previous_rows = session.scalars(
         select(Allocation)
         .where(Allocation.protocol_id == protocol.id, Allocation.phase_id == phase.id)

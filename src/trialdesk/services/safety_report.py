@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db.adverse_events import facts_of_trial
 from trialdesk.adapters.db.models import AdverseEvent, Subject
 from trialdesk.analysis.safety_tables import (
     TABLE_TITLES,
@@ -45,14 +46,14 @@ from trialdesk.analysis.safety_tables import (
 )
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Role
-from trialdesk.domain.safety.stopping_rules import evaluate_all, probability_rule_met
+from trialdesk.domain.safety.stopping_rules import evaluate_all, is_treatment_related
 from trialdesk.domain.safety.toxicity_monitoring import boundary_table, evaluate_toxicity
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor
-from trialdesk.services.adverse_events import is_related
 from trialdesk.services.errors import InvalidInput, PermissionDenied
 from trialdesk.services.exports import audited_export
-from trialdesk.services.trials import NOT_ENROLLED, ae_facts, get_trial
+from trialdesk.services.trials import NOT_ENROLLED, get_trial
+from trialdesk.stats.stopping_rule import probability_rule_met
 
 TRUE_RATES: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.10, 0.15, 0.20)
 """True per-subject event rates at which the stopping rule's probability is tabulated."""
@@ -102,7 +103,7 @@ def _event_records(session: Session, protocol: Protocol, subject_ids: list[int])
             outcome=e.outcome,
             action_taken=e.action_taken,
             attributions=dict(e.attributions or {}),
-            related=is_related(e, protocol),
+            related=is_treatment_related(e, protocol.attribution),
             sae_criteria=tuple(e.sae_criteria or ()),
             site_aware_at=e.site_aware_at,
             sae_reported_late=bool(e.sae_reported_late),
@@ -121,7 +122,7 @@ class _Data:
         self.population = SafetyPopulation(protocol, cutoff, subjects, events)
         self.facts = [
             f
-            for f in ae_facts(session, protocol.id)
+            for f in facts_of_trial(session, protocol.id)
             if f.onset_date <= cutoff
             and f.subject_id.isdigit()
             and int(f.subject_id) in self.population.by_id

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from trialdesk.adapters.db.models import PhaseTransition
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Role, is_site_limited
-from trialdesk.services import trials
+from trialdesk.services import safety_monitor, trials
 from trialdesk.services.actors import Actor
 from trialdesk.services.errors import PermissionDenied
 from trialdesk.services.signatures import evidence_sha256
@@ -44,7 +44,7 @@ def trial_state(session: Session, protocol: Protocol) -> dict[str, Any]:
                 "met": s.met,
                 "action": s.action,
             }
-            for s in trials.stopping_status(session, protocol)
+            for s in safety_monitor.stopping_status(session, protocol)
         ],
         "history": [
             {

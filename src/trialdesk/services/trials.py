@@ -1,4 +1,9 @@
-"""Use cases on a trial as a whole: its phase state machine, stopping rules and the run-in gate."""
+"""Use cases on a trial as a whole: its phase state machine and the run-in gate.
+
+The state is stored through :mod:`trialdesk.adapters.db.trials`; the stopping-rule statuses come from
+the safety monitor (:mod:`trialdesk.services.safety_monitor`), and whether they close the gate is the
+domain's :func:`~trialdesk.domain.safety.stopping_rules.gate_rule_met`.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +11,31 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from trialdesk.adapters.db.audit import audit_reason
-from trialdesk.adapters.db.models import AdverseEvent, PhaseTransition, Subject, Trial
+from trialdesk.adapters.db import adverse_events as ae_store
+from trialdesk.adapters.db import trials as trial_store
+from trialdesk.adapters.db.models import Subject, Trial
+from trialdesk.adapters.db.trials import NOT_ENROLLED as NOT_ENROLLED
+from trialdesk.adapters.db.trials import enrolled_count as enrolled_count
+from trialdesk.adapters.db.trials import get_trial as get_trial
 from trialdesk.domain.protocol.model import PhaseGate, Protocol
 from trialdesk.domain.roles import Capability
-from trialdesk.domain.safety.stopping_rules import AdverseEventFact, StoppingRuleStatus, evaluate_all
-from trialdesk.domain.subjects import SubjectStatus
-from trialdesk.domain.trial_phase import (
-    PhaseState,
-    PhaseTransitionRefused,
-    check_phase_transition,
-    current_phase,
-    initial_state,
-)
+from trialdesk.domain.safety.stopping_rules import gate_rule_met
+from trialdesk.domain.trial_phase import PhaseState, check_phase_transition, current_phase, initial_state
 from trialdesk.protocols.loader import ProtocolRegistry
 from trialdesk.services import clock
+from trialdesk.services.actors import SYSTEM_ACTOR as SYSTEM_ACTOR
 from trialdesk.services.actors import Actor
 from trialdesk.services.clinical_dates import check_free_text
-from trialdesk.services.errors import Conflict, InvalidInput, NotFound
+from trialdesk.services.errors import Conflict, InvalidInput
+from trialdesk.services.safety_monitor import stopping_status, terminated_by_stopping_rule
 from trialdesk.services.signatures import sign
-
-SYSTEM_ACTOR = "system"
-NOT_ENROLLED = (SubjectStatus.screening.value, SubjectStatus.screen_failed.value)
 
 
 def ensure_trials(session: Session, registry: ProtocolRegistry) -> None:
     """Create the running-state row of every loaded protocol that has none (start-up)."""
-    known = set(session.scalars(select(Trial.protocol_id)))
+    known = trial_store.protocol_ids(session)
     for protocol in registry:
         if protocol.id not in known:
             state = initial_state(protocol)
@@ -52,114 +52,11 @@ def ensure_trials(session: Session, registry: ProtocolRegistry) -> None:
     session.flush()
 
 
-def get_trial(session: Session, protocol_id: str, *, for_update: bool = False) -> Trial:
-    """The trial's running state (404 if the protocol is not loaded)."""
-    query = select(Trial).where(Trial.protocol_id == protocol_id)
-    if for_update:
-        query = query.with_for_update()
-    trial = session.scalars(query).one_or_none()
-    if trial is None:
-        raise NotFound(f"trial '{protocol_id}' not found")
-    return trial
-
-
-def enrolled_count(session: Session, protocol_id: str, phase_id: str) -> int:
-    """Subjects enrolled (in any post-enrolment status) in ``phase_id``."""
-    return int(
-        session.scalar(
-            select(func.count(Subject.id)).where(
-                Subject.protocol_id == protocol_id,
-                Subject.phase_id == phase_id,
-                Subject.status.not_in(NOT_ENROLLED),
-            )
-        )
-        or 0
-    )
-
-
-def ae_facts(session: Session, protocol_id: str) -> list[AdverseEventFact]:
-    """Every adverse event of the trial as a domain fact for the stopping-rule monitor."""
-    rows = session.execute(
-        select(AdverseEvent, Subject.phase_id)
-        .join(Subject, Subject.id == AdverseEvent.subject_id)
-        .where(Subject.protocol_id == protocol_id)
-    )
-    return [
-        AdverseEventFact(
-            ae_id=str(ae.id),
-            subject_id=str(ae.subject_id),
-            subject_phase_id=phase_id or "",
-            grade=ae.grade,
-            attributions=dict(ae.attributions),
-            onset_date=ae.onset_date,
-        )
-        for ae, phase_id in rows
-    ]
-
-
-def stopping_status(session: Session, protocol: Protocol) -> list[StoppingRuleStatus]:
-    """The current status of every stopping rule of the protocol."""
-    return evaluate_all(protocol, ae_facts(session, protocol.id))
-
-
 def record_transition(
     session: Session, trial: Trial, target: PhaseState, reason: str, by: str, signature_id: int | None
 ) -> None:
-    """Move the phase state machine (rules already checked); the change is audited with ``reason``."""
-    with audit_reason(session, reason):
-        previous = trial.phase_state
-        trial.phase_state = target.value
-        trial.state_reason = reason
-        trial.updated_at = clock.now()
-        session.add(
-            PhaseTransition(
-                protocol_id=trial.protocol_id,
-                from_state=previous,
-                to_state=target.value,
-                reason=reason,
-                signature_id=signature_id,
-                at=trial.updated_at,
-                by_user=by,
-            )
-        )
-        session.flush()
-
-
-def apply_stopping_rules(session: Session, protocol: Protocol) -> list[StoppingRuleStatus]:
-    """Re-evaluate the stopping rules; a met 'terminate' rule terminates the trial at once.
-
-    Called after every adverse-event change (record, update, new episode, attribution change). A rule
-    that is no longer met never re-opens a terminated trial by itself: only a signed safety review
-    moves it to ``run_in_review`` (:func:`move_phase`).
-    """
-    statuses = stopping_status(session, protocol)
-    trial = get_trial(session, protocol.id, for_update=True)
-    for status in statuses:
-        if status.met and status.action == "terminate" and trial.phase_state != PhaseState.terminated.value:
-            reason = (
-                f"stopping rule '{status.rule_id}' met: {status.count} subject(s) >= threshold "
-                f"{status.threshold} (subjects {', '.join(status.subjects)}); "
-                "enrolment and randomization are closed"
-            )
-            check_phase_transition(
-                trial.phase_state, PhaseState.terminated, stopping_rule_met=True, signed_review=False
-            )
-            record_transition(session, trial, PhaseState.terminated, reason, SYSTEM_ACTOR, None)
-    return statuses
-
-
-def terminated_by_stopping_rule(session: Session, protocol_id: str) -> bool:
-    """Whether the trial's latest move into ``terminated`` was made by the stopping-rule monitor
-    (unsigned, by the system) rather than by a signed decision."""
-    last = session.scalars(
-        select(PhaseTransition)
-        .where(
-            PhaseTransition.protocol_id == protocol_id,
-            PhaseTransition.to_state == PhaseState.terminated.value,
-        )
-        .order_by(PhaseTransition.id.desc())
-    ).first()
-    return last is not None and last.signature_id is None and last.by_user == SYSTEM_ACTOR
+    """Move the phase state machine now (rules already checked); the change is audited with ``reason``."""
+    trial_store.record_transition(session, trial, target, reason, by, signature_id, clock.now())
 
 
 def _check_reopening(session: Session, protocol: Protocol, trial: Trial, destination: PhaseState) -> None:
@@ -198,15 +95,7 @@ def gate_readiness(session: Session, protocol: Protocol, gate: PhaseGate) -> dic
     phase = protocol.phase(gate.from_phase)
     window = gate.observation_window_days.value
     today = clock.today()
-    subjects = session.scalars(
-        select(Subject)
-        .where(
-            Subject.protocol_id == protocol.id,
-            Subject.phase_id == phase.id,
-            Subject.status.not_in(NOT_ENROLLED),
-        )
-        .order_by(Subject.id)
-    ).all()
+    subjects = trial_store.enrolled_subjects(session, protocol.id, phase.id)
     followed, waiting = [], []
     for subject in subjects:
         start = _follow_up_start(subject)
@@ -238,15 +127,8 @@ def _unattributed_grade5(
     session: Session, protocol: Protocol, subjects: Sequence[Subject]
 ) -> list[dict[str, Any]]:
     by_id = {s.id: s for s in subjects}
-    if not by_id:
-        return []
-    events = session.scalars(
-        select(AdverseEvent)
-        .where(AdverseEvent.subject_id.in_(by_id), AdverseEvent.grade == 5)
-        .order_by(AdverseEvent.id)
-    )
     out = []
-    for event in events:
+    for event in ae_store.grade5_of_subjects(session, by_id):
         subject = by_id[event.subject_id]
         components = protocol.arm(subject.arm_id).interventions if subject.arm_id else []
         missing = [c for c in components if not event.attributions.get(c)]
@@ -290,6 +172,7 @@ def _check_gate_ready(session: Session, protocol: Protocol, destination: PhaseSt
 def gate_evidence(session: Session, protocol: Protocol) -> dict[str, Any]:
     """What a safety reviewer sees before signing a phase decision (its hash binds the signature)."""
     trial = get_trial(session, protocol.id)
+    facts = ae_store.facts_of_trial(session, protocol.id)
     return {
         "protocol_id": protocol.id,
         "protocol_version": protocol.version,
@@ -307,7 +190,7 @@ def gate_evidence(session: Session, protocol: Protocol) -> dict[str, Any]:
                 "subjects": list(s.subjects),
                 "action": s.action,
             }
-            for s in stopping_status(session, protocol)
+            for s in stopping_status(session, protocol, facts)
         ],
         "adverse_events": [
             {
@@ -317,7 +200,7 @@ def gate_evidence(session: Session, protocol: Protocol) -> dict[str, Any]:
                 "grade": f.grade,
                 "attributions": dict(sorted(f.attributions.items())),
             }
-            for f in sorted(ae_facts(session, protocol.id), key=lambda f: int(f.ae_id))
+            for f in sorted(facts, key=lambda f: int(f.ae_id))
         ],
         "gates": [
             {"from_phase": g.from_phase, "to_phase": g.to_phase, **gate_readiness(session, protocol, g)}
@@ -347,9 +230,7 @@ def move_phase(
     if len(reason.strip()) < 5:
         raise InvalidInput("a phase decision needs a reason (at least 5 characters)", field="reason")
     trial = get_trial(session, protocol.id, for_update=True)
-    statuses = stopping_status(session, protocol)
-    gate_rules = {rule for gate in protocol.design.gates for rule in gate.stopping_rules}
-    rule_met = any(s.met for s in statuses if s.rule_id in gate_rules or not gate_rules)
+    rule_met = gate_rule_met(protocol, stopping_status(session, protocol))
     signature_id = None
     needs_signature = trial.phase_state == PhaseState.terminated.value or destination in (
         PhaseState.randomized_open,
@@ -373,12 +254,9 @@ def move_phase(
             protocol_id=protocol.id,
         )
         signature_id = signature.id
-    try:
-        check_phase_transition(
-            trial.phase_state, destination, stopping_rule_met=rule_met, signed_review=needs_signature
-        )
-    except PhaseTransitionRefused as exc:
-        raise Conflict(exc.reason, rule="phase_gate") from None
+    check_phase_transition(
+        trial.phase_state, destination, stopping_rule_met=rule_met, signed_review=needs_signature
+    )
     _check_reopening(session, protocol, trial, destination)
     record_transition(session, trial, destination, reason.strip(), actor.username, signature_id)
     return trial

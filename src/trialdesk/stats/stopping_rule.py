@@ -4,8 +4,8 @@ Rule: stop (no further enrolment) when at least ``k`` of the ``n`` run-in subjec
 (e.g. SCR-ESCC-01: ">= 2 treatment-related grade-5 adverse events", k = 2). Subjects are assumed
 to have the event independently with probability ``rate``.
 
-* P(stop) = P(X >= k), X ~ Binomial(n, rate). Monitoring after each subject does not change it
-  (the count only grows).
+* P(stop) = P(X >= k), X ~ Binomial(n, rate) (:func:`probability_rule_met`). Monitoring after each
+  subject does not change it (the count only grows).
 * P(zero events) and P(exactly one event) among all n subjects.
 * Expected number of subjects treated when enrolment stops as soon as the k-th event occurs: the
   index J of the k-th event is negative binomial, P(J = j) = rate * b(k - 1; j - 1, rate), so
@@ -23,6 +23,27 @@ import numpy as np
 from scipy import stats
 
 from trialdesk.stats.errors import DesignInputError, check_closed_unit, check_count
+
+
+def probability_rule_met(n: int, k: int, p: float) -> float:
+    """Exact probability that a rule "stop when >= ``k`` of ``n`` subjects have the event" is met.
+
+    P(X >= k) for X ~ Binomial(n, p), computed as ``scipy.stats.binom.sf(k - 1, n, p)``; subjects have
+    the event independently with true per-subject probability ``p`` in [0, 1]. ``n`` >= 0 subjects,
+    ``k`` >= 0 (``k = 0`` gives 1, ``k > n`` gives 0). SCR-ESCC-01: n = 20, k = 2, p = 0.05 -> 0.264.
+    The only computation of this probability (the safety report and the design calculator use it).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k must be a non-negative integer, got {k!r}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+    if k == 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    return float(stats.binom.sf(k - 1, n, p))
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,7 @@ def stopping_rule_characteristics(n: int, stop_at: int, rate: float) -> Stopping
     if k > n:
         raise DesignInputError("stop_at", f"the stopping count ({k}) cannot exceed n ({n})")
     p = check_closed_unit("rate", rate)
-    p_stop = float(stats.binom.sf(k - 1, n, p))
+    p_stop = probability_rule_met(n, k, p)
     j = np.arange(k, n + 1)
     p_kth_at_j = p * stats.binom.pmf(k - 1, j - 1, p)
     expected = float(np.sum(j * p_kth_at_j) + n * stats.binom.cdf(k - 1, n, p))

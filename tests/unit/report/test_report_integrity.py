@@ -12,7 +12,7 @@ from trialdesk.adapters.report import render_report, report_content
 from trialdesk.adapters.report.safety import probability, safety_report_tables
 from trialdesk.analysis.snapshot import ScreeningRecord, build_snapshot
 from trialdesk.domain.recist import Assessment
-from trialdesk.domain.safety.stopping_rules import probability_rule_met
+from trialdesk.stats.stopping_rule import probability_rule_met
 
 SCR = "scr-escc-01"
 

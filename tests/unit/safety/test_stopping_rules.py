@@ -19,8 +19,8 @@ from trialdesk.domain.safety import (
     evaluate_stopping_rule,
     gate_rule_met,
     is_treatment_related,
-    probability_rule_met,
 )
+from trialdesk.stats.stopping_rule import probability_rule_met
 
 DEFAULT_POLICY = AttributionPolicy()
 _counter = iter(range(1, 10_000))

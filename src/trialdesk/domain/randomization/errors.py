@@ -1,9 +1,15 @@
-"""Exceptions of randomization, each named after the rule it protects (clinicedc style)."""
+"""Exceptions of randomization, each named after the rule it protects (clinicedc style).
+
+Each is a :class:`~trialdesk.domain.errors.RuleViolation` whose ``rule`` is the class name (the API
+answers 409 with ``{"rule": "RandomizationClosed", ...}``).
+"""
 
 from __future__ import annotations
 
+from trialdesk.domain.errors import RuleViolation
 
-class RandomizationError(Exception):
+
+class RandomizationError(RuleViolation):
     """Base class of every randomization rule violation."""
 
 

@@ -9,7 +9,6 @@ from trialdesk.domain.safety.stopping_rules import (
     evaluate_stopping_rule,
     gate_rule_met,
     is_treatment_related,
-    probability_rule_met,
 )
 
 __all__ = [
@@ -21,5 +20,4 @@ __all__ = [
     "evaluate_stopping_rule",
     "gate_rule_met",
     "is_treatment_related",
-    "probability_rule_met",
 ]

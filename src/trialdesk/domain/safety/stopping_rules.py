@@ -1,4 +1,4 @@
-"""Safety stopping rules: which adverse events count, whether a rule is met, and its probability.
+"""Safety stopping rules: which adverse events count, whether a rule is met, and the gate condition.
 
 A :class:`~trialdesk.domain.protocol.model.StoppingRule` counts *subjects* (not events) with at least
 one qualifying adverse event: CTCAE v5.0 grade >= ``counts.min_grade``, treatment-related if
@@ -10,6 +10,9 @@ phase ``counts.population_phase``. The rule is met when that count reaches ``thr
 Missing data is never treated as normal: a subject whose only otherwise-qualifying event has no
 attribution recorded is reported in ``StoppingRuleStatus.unattributed_subjects`` so that a reviewer
 sees that the rule could be met once attribution is entered.
+
+The one home of "treatment-related" is :func:`is_treatment_related`; the probability that a rule is
+met is design arithmetic and lives in :func:`trialdesk.stats.stopping_rule.probability_rule_met`.
 """
 
 from __future__ import annotations
@@ -17,15 +20,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
-
-from scipy import stats
+from typing import Any, Literal, get_args
+from typing import Protocol as TypingProtocol
 
 from trialdesk.domain.protocol.model import AttributionPolicy, Protocol, StoppingRule
 
 AttributionLevel = Literal["unrelated", "unlikely", "possible", "probable", "definite"]
 ATTRIBUTION_LEVELS: tuple[str, ...] = get_args(AttributionLevel)
 """Investigator attribution scale (CTCAE / NCI AdEERS five-point scale), least to most related."""
+
+
+class Attributed(TypingProtocol):
+    """Anything carrying an investigator's attribution per treatment component (an
+    :class:`AdverseEventFact`, a stored adverse event); ``None`` or empty means not yet assessed."""
+
+    @property
+    def attributions(self) -> Mapping[str, Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -91,11 +101,14 @@ class StoppingRuleStatus:
         return self.count + len(self.unattributed_subjects) >= self.threshold
 
 
-def is_treatment_related(fact: AdverseEventFact, policy: AttributionPolicy) -> bool:
+def is_treatment_related(event: Attributed, policy: AttributionPolicy) -> bool:
     """Whether any intervention component is attributed at a level ``policy`` counts as related
-    (default policy: possible, probable, definite). An event with no attribution is not related."""
+    (default policy: possible, probable, definite). An event with no attribution is not related.
+
+    The only place the rule is decided: stopping rules, toxicity monitors, the per-term maximum grade
+    and the safety report all call it."""
     related = set(policy.related_levels)
-    return any(level in related for level in fact.attributions.values())
+    return any(level in related for level in (event.attributions or {}).values())
 
 
 def evaluate_stopping_rule(
@@ -136,33 +149,21 @@ def evaluate_all(protocol: Protocol, facts: Iterable[AdverseEventFact]) -> list[
     ]
 
 
-def gate_rule_met(protocol: Protocol, statuses: Iterable[StoppingRuleStatus], from_phase: str) -> bool:
-    """Whether any stopping rule guarding the gate out of ``from_phase`` is met (for
-    :func:`trialdesk.domain.trial_phase.check_phase_transition`'s ``stopping_rule_met``)."""
+def gate_rule_met(
+    protocol: Protocol, statuses: Iterable[StoppingRuleStatus], from_phase: str | None = None
+) -> bool:
+    """The gate condition: whether any stopping rule guarding the gate out of ``from_phase`` is met.
+
+    With ``from_phase=None`` (the phase move of :func:`trialdesk.services.trials.move_phase`) the
+    rules of every gate of the design count, and a design whose gates name no rule is guarded by all
+    its rules. The answer is :func:`trialdesk.domain.trial_phase.check_phase_transition`'s
+    ``stopping_rule_met``."""
     guarded = {
         rule_id
         for gate in protocol.design.gates
-        if gate.from_phase == from_phase
+        if from_phase is None or gate.from_phase == from_phase
         for rule_id in gate.stopping_rules
     }
+    if from_phase is None and not guarded:
+        return any(status.met for status in statuses)
     return any(status.met for status in statuses if status.rule_id in guarded)
-
-
-def probability_rule_met(n: int, k: int, p: float) -> float:
-    """Exact probability that a rule "stop when >= ``k`` of ``n`` subjects have the event" is met.
-
-    P(X >= k) for X ~ Binomial(n, p), computed as ``scipy.stats.binom.sf(k - 1, n, p)``; subjects have
-    the event independently with true per-subject probability ``p`` in [0, 1]. ``n`` >= 0 subjects,
-    ``k`` >= 0 (``k = 0`` gives 1, ``k > n`` gives 0). SCR-ESCC-01: n = 20, k = 2, p = 0.05 -> 0.264.
-    """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-        raise ValueError(f"k must be a non-negative integer, got {k!r}")
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
-    if k == 0:
-        return 1.0
-    if k > n:
-        return 0.0
-    return float(stats.binom.sf(k - 1, n, p))

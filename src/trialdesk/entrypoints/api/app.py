@@ -2,7 +2,8 @@
 
 ``create_app`` loads the protocol registry (refusing to start when a protocol file does not
 validate), brings the database schema up to date, registers each loaded trial's running state, and
-mounts the routers. Service errors become JSON ``{"detail", "rule", "field"}`` with their status.
+mounts the routers. Service and domain errors become JSON ``{"detail", "rule", "field"}`` with the
+status of :func:`trialdesk.services.errors.describe`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from trialdesk.adapters.db.audit import ReasonRequired
 from trialdesk.adapters.db.engine import make_engine, unit_of_work
 from trialdesk.adapters.db.migrate import upgrade
 from trialdesk.config import Settings, get_settings
+from trialdesk.domain.errors import DomainError
 from trialdesk.entrypoints.api import admin, audit, auth, protocols, safety, subjects, trials, tumour
 from trialdesk.entrypoints.api.docs import mount_docs
 from trialdesk.entrypoints.api.error_docs import ERROR_RESPONSES
 from trialdesk.protocols import load_registry
-from trialdesk.services.errors import ServiceError
+from trialdesk.services.errors import ServiceError, describe
 from trialdesk.services.trials import SYSTEM_ACTOR, ensure_trials
 
 
@@ -52,14 +54,14 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = load_registry(settings.protocol_dirs)
 
-    @app.exception_handler(ServiceError)
-    def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(
-            status_code=exc.status_code,
-            content={"detail": exc.message, "rule": exc.rule, "field": exc.field},
-            headers=headers,
-        )
+    def trial_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError | DomainError)
+        answer = describe(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if answer.status_code == 401 else None
+        return JSONResponse(status_code=answer.status_code, content=answer.body(), headers=headers)
+
+    app.add_exception_handler(ServiceError, trial_error)
+    app.add_exception_handler(DomainError, trial_error)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from trialdesk.adapters.ctcae_data import lab_grading_table, term_catalogue
 from trialdesk.adapters.db.models import AdverseEvent, LabResultRow, SafetyAlert
 from trialdesk.adapters.report.safety_report import render_safety_report
+from trialdesk.domain.safety.adverse_event import AdverseEventInput
 from trialdesk.domain.safety.ctcae import LabGradingTable, TermCatalogue
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
 from trialdesk.entrypoints.api.safety_schemas import (
@@ -29,8 +30,8 @@ from trialdesk.entrypoints.api.safety_schemas import (
     LabResultOut,
     MaxGradeOut,
 )
-from trialdesk.services import adverse_events, labs, safety_report
-from trialdesk.services.adverse_events import AdverseEventInput, AeChange
+from trialdesk.services import adverse_events, labs, safety_alerts, safety_report
+from trialdesk.services.adverse_events import AeChange
 from trialdesk.services.labs import LabInput, Proposal
 
 router = APIRouter(tags=["safety"])
@@ -263,9 +264,7 @@ def max_grades(
     return run(
         request,
         actor.username,
-        lambda s: adverse_events.max_grades(
-            adverse_events.subject_events(s, actor, protocol, subject_id), protocol
-        ),
+        lambda s: adverse_events.subject_max_grades(s, actor, protocol, subject_id),
         write=False,
     )
 
@@ -409,7 +408,7 @@ def list_alerts(
         actor.username,
         lambda s: [
             alert_out(a)
-            for a in adverse_events.list_alerts(s, actor, protocol_id=protocol_id, open_only=open_only)
+            for a in safety_alerts.list_alerts(s, actor, protocol_id=protocol_id, open_only=open_only)
         ],
         write=False,
     )
@@ -423,7 +422,7 @@ def acknowledge_alert(
     return run(
         request,
         actor.username,
-        lambda s: alert_out(adverse_events.acknowledge_alert(s, actor, alert_id, body.note)),
+        lambda s: alert_out(safety_alerts.acknowledge_alert(s, actor, alert_id, body.note)),
         reason=f"alert acknowledged: {body.note}",
     )
 

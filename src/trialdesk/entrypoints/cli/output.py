@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from trialdesk.services.errors import TrialError, describe
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -22,3 +24,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error (red, on stderr) and exit with ``code``."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def fail_with(exc: TrialError) -> NoReturn:
+    """Exit with the message and exit code :func:`trialdesk.services.errors.describe` gives ``exc``."""
+    answer = describe(exc)
+    fail(answer.cli_message(), answer.exit_code)

@@ -12,9 +12,9 @@ import typer
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.migrate import is_current
 from trialdesk.entrypoints.cli.database import engine_from_settings
-from trialdesk.entrypoints.cli.output import console, fail
+from trialdesk.entrypoints.cli.output import console, fail, fail_with
 from trialdesk.entrypoints.cli.protocol import get_protocol
-from trialdesk.services.errors import ServiceError
+from trialdesk.services.errors import TRIAL_ERRORS
 from trialdesk.services.reporting import trial_report
 
 
@@ -41,8 +41,8 @@ def report_command(
     try:
         with unit_of_work(engine, f"cli:{getpass.getuser()}") as session:
             content = trial_report(session, None, protocol, form, cutoff_date)
-    except ServiceError as exc:
-        fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+    except TRIAL_ERRORS as exc:
+        fail_with(exc)
     target = out or Path(f"report-{protocol.id}-{cutoff_date or dt.date.today()}.{fmt}")
     target.write_bytes(content)
     console.print(f"[green]report written[/]: {target} ({len(content) // 1024} KiB)")

@@ -19,10 +19,10 @@ from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.migrate import is_current
 from trialdesk.adapters.report.safety_report import render_safety_report
 from trialdesk.entrypoints.cli.database import engine_from_settings
-from trialdesk.entrypoints.cli.output import console, fail
+from trialdesk.entrypoints.cli.output import console, fail, fail_with
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.entrypoints.cli.users import CLI_ACTOR
-from trialdesk.services.errors import ServiceError
+from trialdesk.services.errors import TRIAL_ERRORS
 from trialdesk.services.safety_report import report_for
 
 app = typer.Typer(help="Safety monitoring: the DSMB safety report.", no_args_is_help=True)
@@ -57,8 +57,8 @@ def report_command(
     try:
         with unit_of_work(engine, CLI_ACTOR) as session:
             document = report_for(session, None, protocol, output_format.value, cutoff_date)
-    except ServiceError as exc:
-        fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+    except TRIAL_ERRORS as exc:
+        fail_with(exc)
     finally:
         engine.dispose()
     if output_format == ReportFormat.pdf:

@@ -11,10 +11,10 @@ import typer
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.migrate import upgrade
 from trialdesk.entrypoints.cli.database import engine_from_settings
-from trialdesk.entrypoints.cli.output import console, fail
+from trialdesk.entrypoints.cli.output import console, fail_with
 from trialdesk.entrypoints.cli.protocol import registry
 from trialdesk.services import admin
-from trialdesk.services.errors import ServiceError
+from trialdesk.services.errors import TRIAL_ERRORS
 
 user_app = typer.Typer(help="Users of the trial system.", no_args_is_help=True)
 site_app = typer.Typer(help="Sites (centres) of a trial.", no_args_is_help=True)
@@ -47,8 +47,8 @@ def add_user_command(
                 site_ids=site,
             )
             user_id = user.id
-    except ServiceError as exc:
-        fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+    except TRIAL_ERRORS as exc:
+        fail_with(exc)
     console.print(f"[green]user '{username}' created[/] (id {user_id}, role {role})")
 
 
@@ -65,8 +65,8 @@ def add_site_command(
         with unit_of_work(engine, CLI_ACTOR) as session:
             site = admin.add_site(session, None, registry(), protocol_id, code, name)
             site_id = site.id
-    except ServiceError as exc:
-        fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+    except TRIAL_ERRORS as exc:
+        fail_with(exc)
     console.print(f"[green]site '{code}' added to {protocol_id}[/] (id {site_id})")
 
 
