@@ -15,11 +15,12 @@ from trialdesk.adapters.db import subjects as subject_repository
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.models import AuditRecord, Subject, Trial, User
 from trialdesk.domain.protocol.model import Protocol
+from trialdesk.domain.randomization.errors import AlreadyRandomized
 from trialdesk.protocols import load_registry
 from trialdesk.protocols.loader import ProtocolRegistry
 from trialdesk.services import admin, allocation_lists, clock, enrolment, randomization, subjects
 from trialdesk.services.actors import Actor, actor_for
-from trialdesk.services.errors import Conflict, NotFound, PermissionDenied
+from trialdesk.services.errors import Conflict, NotFound, PermissionDenied, describe
 from trialdesk.services.trials import ensure_trials
 
 SCR = "scr-escc-01"
@@ -166,10 +167,10 @@ def test_randomize_takes_the_next_slot_once_and_the_list_read_is_audited(trial: 
         assert allocation.strata_values == {"site": "S01", "ecog": "0"} and allocation.slot_id is not None
     with (
         unit_of_work(trial.engine, "coord1", reason="randomization") as session,
-        pytest.raises(Conflict) as again,
+        pytest.raises(AlreadyRandomized) as again,
     ):
         randomization.randomize(session, coordinator, trial.protocol, subject_id, {})
-    assert again.value.rule == "AlreadyRandomized"
+    assert again.value.rule == "AlreadyRandomized" and describe(again.value).status_code == 409
     with unit_of_work(trial.engine, "stat") as session:
         (listed,) = allocation_lists.allocation_lists(session, statistician, trial.protocol)
         assert [s["subject_id"] for s in listed["slots"] if s["subject_id"]] == [subject_id]
