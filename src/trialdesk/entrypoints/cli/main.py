@@ -14,6 +14,7 @@ from trialdesk.entrypoints.cli import (
     protocol,
     recist,
     report,
+    rt,
     safety,
     screen,
     serve,
@@ -36,6 +37,7 @@ app.add_typer(users.user_app, name="user")
 app.add_typer(users.site_app, name="site")
 app.add_typer(safety.app, name="safety")
 app.add_typer(data.app, name="data")
+app.add_typer(rt.app, name="rt")
 app.command("openapi")(users.openapi_command)
 app.command("screen")(screen.screen_command)
 app.command("recist")(recist.recist_command)
