@@ -27,7 +27,7 @@ from trialdesk.protocols.loader import ProtocolRegistry
 from trialdesk.services import clock
 from trialdesk.services.actors import SYSTEM_ACTOR as SYSTEM_ACTOR
 from trialdesk.services.actors import Actor
-from trialdesk.services.clinical_dates import check_free_text
+from trialdesk.services.clinical_dates import check_free_text, start_of_follow_up
 from trialdesk.services.errors import Conflict, InvalidInput
 from trialdesk.services.safety_monitor import stopping_status, terminated_by_stopping_rule
 from trialdesk.services.signatures import sign
@@ -82,12 +82,6 @@ def _gate_into(protocol: Protocol, destination: PhaseState) -> PhaseGate | None:
     return next((g for g in protocol.design.gates if g.to_phase == phase.id), None)
 
 
-def _follow_up_start(subject: Subject) -> dt.date | None:
-    if subject.treatment_start_date is not None:
-        return subject.treatment_start_date
-    return subject.enrolled_at.date() if subject.enrolled_at is not None else None
-
-
 def gate_readiness(session: Session, protocol: Protocol, gate: PhaseGate) -> dict[str, Any]:
     """Whether the run-in before ``gate`` may be signed open: at least its minimum size enrolled and
     each followed for the gate's observation window (from treatment start, or died), and every grade-5
@@ -98,7 +92,8 @@ def gate_readiness(session: Session, protocol: Protocol, gate: PhaseGate) -> dic
     subjects = trial_store.enrolled_subjects(session, protocol.id, phase.id)
     followed, waiting = [], []
     for subject in subjects:
-        start = _follow_up_start(subject)
+        since = start_of_follow_up(subject)
+        start = since.date if since is not None else None
         if subject.death_date is not None or (start is not None and (today - start).days >= window):
             followed.append(subject.screening_number)
         else:
