@@ -2,13 +2,14 @@
 #   make run   - set everything up, start the product on SQLite with both protocols loaded
 #   make test  - set everything up, lint, type-check and run the whole test suite
 PYTHON ?= python3
-# Debian packages the test suite needs (a real PostgreSQL server for the database tests).
-SYSTEM_PACKAGES ?= postgresql
+# Debian packages the test suite needs: a real PostgreSQL server for the database tests, Chromium for
+# the browser tests (driven by Playwright; no browser download) and CJK fonts for the Chinese pages.
+SYSTEM_PACKAGES ?= postgresql chromium fonts-noto-cjk
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck pytest clean system-deps
+.PHONY: run test setup lint typecheck pytest clean system-deps browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +34,17 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup system-deps
+# axe-core (accessibility checks of every page) from the npm registry, pinned by package-lock.json.
+BROWSER_TOOLS := tests/browser/node_modules/.package-lock.json
+$(BROWSER_TOOLS): tests/browser/package.json tests/browser/package-lock.json
+	bash scripts/install-browser-tools.sh tests/browser
+
+browser-deps: $(BROWSER_TOOLS)
+
+pytest: setup system-deps browser-deps
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules test-output

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(default=30, ge=1, le=720, description="Bearer token lifetime")
     host: str = "127.0.0.1"
+    demo: bool = Field(
+        default=False,
+        description="Serve the demonstration database (synthetic data, its own file): every page shows "
+        "'Demo data - not for clinical use' and the login page lists the demo accounts",
+    )
     port: int = 8000
     docs_assets_url: str | None = Field(
         default=None,

@@ -76,3 +76,23 @@ def user_for_token(session: Session, token: str) -> User:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def extend_token(session: Session, token: str, ttl_minutes: int) -> datetime:
+    """Slide a valid token's expiry to ``ttl_minutes`` from now (a browser session's idle timeout);
+    the new expiry. :class:`NotAuthenticated` for an unknown or expired token."""
+    user_for_token(session, token)
+    row = session.get(AuthToken, _digest(token))
+    assert row is not None  # user_for_token found it
+    row.expires_at = datetime.now(UTC) + timedelta(minutes=ttl_minutes)
+    return row.expires_at
+
+
+def logout(session: Session, token: str) -> None:
+    """Revoke ``token`` (audited); an unknown token is a no-op so that logging out twice is harmless."""
+    row = session.get(AuthToken, _digest(token))
+    if row is None:
+        return
+    user = session.get(User, row.user_id)
+    session.delete(row)
+    log_event(session, "logout", "users", str(row.user_id), username=user.username if user else None)

@@ -24,6 +24,7 @@ from trialdesk.domain.errors import DomainError
 from trialdesk.entrypoints.api import admin, audit, auth, protocols, safety, subjects, trials, tumour
 from trialdesk.entrypoints.api.docs import mount_docs
 from trialdesk.entrypoints.api.error_docs import ERROR_RESPONSES
+from trialdesk.entrypoints.web.app import mount_web
 from trialdesk.protocols import load_registry
 from trialdesk.services.errors import ServiceError, describe
 from trialdesk.services.trials import SYSTEM_ACTOR, ensure_trials
@@ -88,4 +89,5 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
 
     for module in (protocols, auth, admin, trials, subjects, safety, tumour, audit):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    mount_web(app)
     return app

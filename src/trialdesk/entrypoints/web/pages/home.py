@@ -1,0 +1,27 @@
+"""The home page: every trial with its phase state in words, enrolment by site, open alerts and what
+waits for the signed-in user."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from trialdesk.entrypoints.api.deps import registry_of, run
+from trialdesk.entrypoints.web.render import render
+from trialdesk.entrypoints.web.session import PageActor
+from trialdesk.services.overview import trial_overview
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, actor: PageActor) -> HTMLResponse:
+    """The trial picker."""
+    registry = registry_of(request)
+    overviews = run(
+        request,
+        actor.username,
+        lambda s: [trial_overview(s, actor, p) for p in registry],
+        write=False,
+    )
+    return render(request, "home.html", {"trials": overviews})
