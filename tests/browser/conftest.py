@@ -30,9 +30,10 @@ def prepare_database(database_url: str, data_dir: Path) -> None:
     api.client.app.state.engine.dispose()  # type: ignore[attr-defined]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """The application under uvicorn on loopback, on its own SQLite file."""
+    """The application under uvicorn on loopback, on its own SQLite file: one per test module, so
+    that modules never see each other's data (tests within a module share it, in order)."""
     require_tools()
     data_dir = tmp_path_factory.mktemp("browser-db")
     url = f"sqlite:///{data_dir / 'browser.sqlite3'}"
