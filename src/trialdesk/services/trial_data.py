@@ -38,7 +38,8 @@ STUDY_EXITS = {
 """Subject statuses that end study participation (other than death) -> CONSORT "left the study" reason."""
 
 
-def _tumour(session: Session, subject_id: int) -> TumourData | None:
+def tumour_data(session: Session, subject_id: int) -> TumourData | None:
+    """The stored baseline and follow-up scans of a subject (None without a baseline)."""
     baseline = session.scalars(
         select(TumourBaseline).where(TumourBaseline.subject_id == subject_id)
     ).one_or_none()
@@ -160,7 +161,7 @@ def endpoint_data_with_issues(
                     treatment_end=subject.treatment_end_date,
                     off_treatment_reason=subject.discontinuation_reason,
                     baseline_characteristics=_characteristics(subject),
-                    tumour=_tumour(session, subject.id),
+                    tumour=tumour_data(session, subject.id),
                     death_date=subject.death_date,
                     last_known_alive_date=subject.last_known_alive_date,
                     new_anticancer_therapy_date=subject.new_anticancer_therapy_date,

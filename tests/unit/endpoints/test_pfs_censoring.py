@@ -165,3 +165,20 @@ def test_randomized_protocol_uses_its_own_imaging_interval() -> None:
     s = subject(scans=[scan(42, 48.0), scan(168, 70.0)], arm="A", phase_id="iib", strata={"ecog": "0"})
     record = pfs(s, protocol_id="scr-escc-01")
     assert record.rule == "censored: >=2 missed assessments before the event"
+
+
+def test_missed_assessments_come_from_the_calendar_not_from_the_gap_between_scans() -> None:
+    # The week-6 scan was done late (day 60, outside its +/-7-day window); the week-12 (day 84) and
+    # week-18 (day 126) assessments were never done; progression on day 150. Only 90 days separate
+    # the scans (the old gap rule, 2 x 42 + 7 = 91, saw an event), but the calendar shows two
+    # scheduled assessments missed: censored at the last adequate assessment.
+    record = pfs(subject(scans=[scan(60, 48.0), scan(150, 70.0)]))
+    assert (record.event, record.event_or_censor_date) == (False, day(60))
+    assert record.rule == "censored: >=2 missed assessments before the event"
+
+
+def test_the_calendar_runs_from_treatment_start() -> None:
+    # Treatment started 20 days after enrolment: assessments are due on days 62, 104, 146. Scans on
+    # day 62 and, after missing day 104 only, progression on day 146: an event.
+    record = pfs(subject(scans=[scan(62, 48.0), scan(146, 70.0)], treatment_start=day(20)))
+    assert (record.event, record.event_or_censor_date) == (True, day(146))

@@ -14,7 +14,7 @@ from trialdesk.analysis.efficacy import PhaseAnalysis, RateSummary, SurvivalSumm
 from trialdesk.analysis.snapshot import SafetyCell, arm_label, group_label
 from trialdesk.domain.endpoints import AnalysisDataset, SubjectEndpointData
 from trialdesk.domain.protocol import Protocol
-from trialdesk.domain.protocol.model import Parameter
+from trialdesk.domain.protocol.parameters import Parameter
 
 PARAM_NAMES = {
     "PFS": "Progression-free survival",

@@ -12,9 +12,11 @@ Definitions (``docs/analysis.md``):
     ``early_death_window_intervals`` imaging intervals (plus the visit window) of the origin;
   - new anticancer therapy before progression: censored at the last adequate assessment on or before
     the start of the new therapy;
-  - progression or death after ``max_missed_assessments`` or more missed assessments, i.e. more than
-    ``max_missed_assessments`` x imaging interval + visit window days after the last adequate
-    assessment: censored at that assessment;
+  - progression or death after ``max_missed_assessments`` or more missed assessments: censored at the
+    last adequate assessment. Missed assessments come from the calendar
+    (:func:`trialdesk.domain.calendar.count_missed_assessments`): the scheduled assessments, every
+    imaging interval from treatment start (the origin if untreated), after the last adequate one whose
+    window closed before the event with no adequate assessment inside it;
   - otherwise no event: censored at the last adequate assessment.
 
   An *adequate* assessment is a post-baseline time point whose overall response is evaluable (not NE).
@@ -34,6 +36,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from trialdesk.domain.calendar import count_missed_assessments
 from trialdesk.domain.endpoints.cutoff import apply_cutoff
 from trialdesk.domain.endpoints.model import (
     DAYS_PER_MONTH,
@@ -81,11 +84,6 @@ class DerivationRules:
             no_post_baseline=plan.no_post_baseline_assessment.value,
             early_death_intervals=plan.early_death_window_intervals.value,
         )
-
-    @property
-    def max_gap_days(self) -> int:
-        """An event more than this many days after the last adequate assessment follows missed ones."""
-        return self.max_missed * self.interval_days + self.window_days
 
     @property
     def early_death_days(self) -> int:
@@ -266,7 +264,11 @@ def _progression_or_death(
         return _Outcome(last, False, "censored: last adequate assessment")
     event_date, _, kind = events[0]
     last_before = _last_before(adequate, event_date, start)
-    if (event_date - last_before).days > rules.max_gap_days:
+    anchor = subject.treatment_start or subject.origin_date
+    missed = count_missed_assessments(
+        anchor, rules.interval_days, rules.window_days, adequate, last_before, event_date
+    )
+    if missed >= rules.max_missed:
         return _Outcome(
             last_before, False, f"censored: >={rules.max_missed} missed assessments before the event"
         )

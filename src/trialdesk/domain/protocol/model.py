@@ -14,32 +14,16 @@ provenance ``"seed"`` and name the seed passage. The format is documented in
 from __future__ import annotations
 
 from collections import Counter
-from typing import Generic, Literal, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from trialdesk.domain.common import FrozenModel
 from trialdesk.domain.eligibility.rules import AnyOfRule, Criterion, FindingAbsentRule, Rule
+from trialdesk.domain.protocol.parameters import Parameter, Provenance
+from trialdesk.domain.protocol.schedule import VisitSchedule
 
-T = TypeVar("T")
-
-Provenance = Literal["seed", "registry", "default"]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-
-
-class Parameter(BaseModel, Generic[T]):
-    """A protocol value with where it came from.
-
-    ``provenance``: ``seed`` (stated in the seed document), ``registry`` (public registry entry) or
-    ``default`` (left open by the protocol; a documented default that the trial team must confirm).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    value: T
-    unit: str | None = None
-    provenance: Provenance
-    rationale: str = Field(min_length=3, description="Seed passage, or why this default was chosen")
 
 
 class SizeRange(FrozenModel):
@@ -506,6 +490,17 @@ class Protocol(FrozenModel):
     tumour_assessment: TumourAssessment
     sample_size: SampleSize | None = None
     analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
+    visit_schedule: VisitSchedule = Field(default_factory=VisitSchedule)
+
+    @model_validator(mode="after")
+    def _schedule_radiotherapy_known(self) -> Protocol:
+        radiotherapy = {i.id for i in self.interventions if isinstance(i, RadiotherapyIntervention)}
+        _known(
+            "visit_schedule.radiotherapy intervention",
+            [t.intervention for t in self.visit_schedule.radiotherapy],
+            radiotherapy,
+        )
+        return self
 
     @model_validator(mode="after")
     def _analysis_strata_known(self) -> Protocol:

@@ -16,6 +16,7 @@ from trialdesk.entrypoints.cli import (
     report,
     rt,
     safety,
+    schedule,
     screen,
     serve,
     simulate,
@@ -38,6 +39,7 @@ app.add_typer(users.site_app, name="site")
 app.add_typer(safety.app, name="safety")
 app.add_typer(data.app, name="data")
 app.add_typer(rt.app, name="rt")
+app.add_typer(schedule.app, name="schedule")
 app.command("openapi")(users.openapi_command)
 app.command("screen")(screen.screen_command)
 app.command("recist")(recist.recist_command)
