@@ -24,6 +24,8 @@ from trialdesk.domain.protocol.parameters import Parameter, Provenance
 from trialdesk.domain.protocol.schedule import VisitSchedule
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+DOSE_UNITS = ("mg", "mg/kg", "mg/m2", "AUC")
+"""Drug dose units: flat mg, per kg body weight, per m2 BSA (Mosteller), carboplatin AUC (Calvert)."""
 
 
 class SizeRange(FrozenModel):
@@ -50,6 +52,14 @@ class DrugIntervention(FrozenModel):
     route: Literal["IV", "oral", "SC"]
     cycle_days: Parameter[int]
     max_cycles: Parameter[int | None]
+
+    @model_validator(mode="after")
+    def _dose_unit_known(self) -> DrugIntervention:
+        if self.dose.value is not None and self.dose.unit not in DOSE_UNITS:
+            raise ValueError(
+                f"intervention '{self.id}': dose unit '{self.dose.unit}' is not one of {', '.join(DOSE_UNITS)}"
+            )
+        return self
 
 
 class RadiotherapyIntervention(FrozenModel):
