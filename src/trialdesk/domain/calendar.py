@@ -84,6 +84,7 @@ class SubjectCourse:
     assessments: Sequence[dt.date] = ()
     visits_done: Mapping[str, dt.date] = field(default_factory=dict)
     visits_missed: Mapping[str, str] = field(default_factory=dict)
+    visits_not_required: frozenset[str] = frozenset()
 
 
 def _day(start: dt.date, date: dt.date) -> int:
@@ -285,6 +286,8 @@ def _status(
         return replace(visit, status="done", done_on=day, out_of_window=not visit.in_window(day))
     if visit.visit_id in course.visits_missed:
         return replace(visit, status="missed")
+    if visit.visit_id in course.visits_not_required:
+        return replace(visit, status="not_required")
     ended = course.death is not None and visit.planned > course.death
     if visit.kind == "cycle" and course.treatment_end is not None and visit.planned > course.treatment_end:
         ended = True

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import (
     AdverseEvent,
+    DrugAdministration,
     LabResultRow,
     Subject,
     TumourAssessment,
@@ -84,6 +85,9 @@ def recorded_events(session: Session, subject: Subject) -> list[DatedRecord]:
         events.append(DatedRecord("tumour baseline assessment", baseline.date))
     for scan in session.scalars(select(TumourAssessment).where(TumourAssessment.subject_id == subject.id)):
         events.append(DatedRecord(f"tumour assessment '{scan.visit}'", scan.date))
+    doses = select(DrugAdministration).where(DrugAdministration.subject_id == subject.id)
+    for dose in session.scalars(doses):
+        events.append(DatedRecord(f"{dose.agent} cycle {dose.cycle} dose", dose.date))
     return events
 
 

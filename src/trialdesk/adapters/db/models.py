@@ -423,3 +423,45 @@ class SafetyAlert(Audited, Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     acknowledgement_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class DrugAdministration(Audited, Base):
+    """One dose of a drug given to a subject (a cycle's day-1 administration of one agent).
+
+    ``planned_dose_mg`` is derived by the server from the protocol's dose and the body size recorded
+    with the administration (Mosteller BSA, Calvert), never taken from the client."""
+
+    __tablename__ = "drug_administrations"
+    __table_args__ = (UniqueConstraint("subject_id", "agent", "cycle", name="uq_administration_cycle"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    cycle: Mapped[int] = mapped_column(Integer)
+    date: Mapped[date] = mapped_column(Date)
+    height_cm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    weight_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    planned_dose_mg: Mapped[float] = mapped_column(Float)
+    given_dose_mg: Mapped[float] = mapped_column(Float)
+    deviation_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    deviation_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    adverse_event_id: Mapped[int | None] = mapped_column(ForeignKey("adverse_events.id"), nullable=True)
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VisitRecord(Audited, Base):
+    """What happened to one scheduled visit of a subject's calendar: done (with the date), missed or
+    not required (with the reason)."""
+
+    __tablename__ = "visit_records"
+    __table_args__ = (UniqueConstraint("subject_id", "visit_id", name="uq_visit_record"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    visit_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

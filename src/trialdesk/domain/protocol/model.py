@@ -52,13 +52,19 @@ class DrugIntervention(FrozenModel):
     route: Literal["IV", "oral", "SC"]
     cycle_days: Parameter[int]
     max_cycles: Parameter[int | None]
+    dose_tolerance: Parameter[float] | None = Field(
+        default=None,
+        description="Relative deviation of a given dose from the planned one that needs no reason "
+        "(default 0.10)",
+    )
 
     @model_validator(mode="after")
     def _dose_unit_known(self) -> DrugIntervention:
         if self.dose.value is not None and self.dose.unit not in DOSE_UNITS:
-            raise ValueError(
-                f"intervention '{self.id}': dose unit '{self.dose.unit}' is not one of {', '.join(DOSE_UNITS)}"
-            )
+            known = ", ".join(DOSE_UNITS)
+            raise ValueError(f"intervention '{self.id}': dose unit '{self.dose.unit}' is not one of {known}")
+        if self.dose_tolerance is not None and not 0 < self.dose_tolerance.value < 1:
+            raise ValueError(f"intervention '{self.id}': dose_tolerance must be between 0 and 1")
         return self
 
 

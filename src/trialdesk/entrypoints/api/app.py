@@ -21,7 +21,17 @@ from trialdesk.adapters.db.engine import make_engine, unit_of_work
 from trialdesk.adapters.db.migrate import upgrade
 from trialdesk.config import Settings, get_settings
 from trialdesk.domain.errors import DomainError
-from trialdesk.entrypoints.api import admin, audit, auth, protocols, safety, subjects, trials, tumour
+from trialdesk.entrypoints.api import (
+    admin,
+    audit,
+    auth,
+    protocols,
+    safety,
+    subjects,
+    treatment,
+    trials,
+    tumour,
+)
 from trialdesk.entrypoints.api.docs import mount_docs
 from trialdesk.entrypoints.api.error_docs import ERROR_RESPONSES
 from trialdesk.entrypoints.web.app import mount_web
@@ -87,7 +97,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         """Liveness and what is loaded."""
         return {"status": "ok", "version": __version__, "protocols": [p.id for p in app.state.registry]}
 
-    for module in (protocols, auth, admin, trials, subjects, safety, tumour, audit):
+    for module in (protocols, auth, admin, trials, subjects, safety, tumour, treatment, audit):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     mount_web(app)
     return app

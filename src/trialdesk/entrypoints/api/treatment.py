@@ -1,0 +1,203 @@
+"""Treatment calendar API: drug administrations with exposure, the subject's visit calendar, visit
+outcomes, and the visits due or overdue at the user's sites."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from trialdesk.adapters.db.models import DrugAdministration, VisitRecord
+from trialdesk.domain.calendar import ScheduledVisit
+from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
+from trialdesk.services import calendar, exposure
+from trialdesk.services.exposure import AdministrationInput, DeviationReason
+
+router = APIRouter(prefix="/api/trials/{protocol_id}", tags=["treatment calendar"])
+
+
+class AdministrationIn(BaseModel):
+    agent: str = Field(max_length=64, description="Drug intervention id of the subject's arm")
+    cycle: int = Field(ge=1, le=200)
+    date: dt.date
+    given_dose_mg: float = Field(ge=0, description="Dose actually given, in mg (0 = omitted)")
+    weight_kg: float | None = Field(
+        default=None, description="Weight on the day (kg); needed for mg/kg, mg/m2"
+    )
+    height_cm: float | None = Field(default=None, description="Height (cm); needed once for mg/m2 doses")
+    deviation_reason: DeviationReason | None = None
+    deviation_detail: str | None = Field(default=None, max_length=2000)
+    adverse_event_id: int | None = None
+    reason: str | None = Field(default=None, max_length=2000, description="Required when correcting")
+
+
+class AdministrationOut(BaseModel):
+    id: int
+    agent: str
+    cycle: int
+    date: dt.date
+    planned_dose_mg: float
+    given_dose_mg: float
+    weight_kg: float | None
+    height_cm: float | None
+    deviation_reason: str | None
+    deviation_detail: str | None
+    adverse_event_id: int | None
+    entered_by: str
+
+
+class ExposureOut(BaseModel):
+    cycles: int
+    cumulative_mg: float
+    weeks: float
+    dose_intensity_mg_week: float
+    planned_intensity_mg_week: float
+    relative_dose_intensity: float
+
+
+class TreatmentOut(BaseModel):
+    administrations: list[AdministrationOut]
+    exposure: dict[str, ExposureOut]
+
+
+class VisitOut(BaseModel):
+    visit_id: str
+    kind: str
+    label: str
+    planned: dt.date
+    day: int
+    window_start: dt.date
+    window_end: dt.date
+    agents: list[str]
+    status: str
+    done_on: dt.date | None
+    out_of_window: bool
+
+
+class VisitIn(BaseModel):
+    status: Literal["done", "missed", "not_required"]
+    date: dt.date | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class VisitRecordOut(BaseModel):
+    visit_id: str
+    status: str
+    date: dt.date | None
+    reason: str | None
+
+
+class DueVisitOut(VisitOut):
+    subject_id: int
+    screening_number: str
+    site_id: int
+
+
+def administration_out(row: DrugAdministration) -> AdministrationOut:
+    return AdministrationOut.model_validate(row, from_attributes=True)
+
+
+def visit_out(visit: ScheduledVisit) -> VisitOut:
+    return VisitOut(
+        visit_id=visit.visit_id,
+        kind=visit.kind,
+        label=visit.label,
+        planned=visit.planned,
+        day=visit.day,
+        window_start=visit.window_start,
+        window_end=visit.window_end,
+        agents=list(visit.agents),
+        status=visit.status,
+        done_on=visit.done_on,
+        out_of_window=visit.out_of_window,
+    )
+
+
+@router.post("/subjects/{subject_id}/administrations", response_model=AdministrationOut, status_code=201)
+def record_administration(
+    subject_id: int, body: AdministrationIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
+) -> AdministrationOut:
+    """Record the dose of one agent in one cycle; the planned dose is derived by the server."""
+    data = AdministrationInput(**body.model_dump(exclude={"reason"}))
+    return run(
+        request,
+        actor.username,
+        lambda s: administration_out(exposure.record_administration(s, actor, protocol, subject_id, data)),
+        reason=body.reason,
+    )
+
+
+@router.get("/subjects/{subject_id}/administrations", response_model=TreatmentOut)
+def list_administrations(
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+) -> TreatmentOut:
+    """Every administration and each agent's exposure (cycles, cumulative dose, RDI)."""
+
+    def work(session: Session) -> TreatmentOut:
+        rows = exposure.administrations(session, actor, protocol, subject_id)
+        by_agent = exposure.exposure_by_agent(protocol, rows)
+        return TreatmentOut(
+            administrations=[administration_out(r) for r in rows],
+            exposure={a: ExposureOut.model_validate(e, from_attributes=True) for a, e in by_agent.items()},
+        )
+
+    return run(request, actor.username, work, write=False)
+
+
+@router.get("/subjects/{subject_id}/calendar", response_model=list[VisitOut])
+def subject_calendar(
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+) -> list[VisitOut]:
+    """The subject's visits with their status (planned, done, missed, overdue, not required)."""
+    return run(
+        request,
+        actor.username,
+        lambda s: [visit_out(v) for v in calendar.calendar_of(s, actor, protocol, subject_id)],
+        write=False,
+    )
+
+
+@router.put("/subjects/{subject_id}/visits/{visit_id}", response_model=VisitRecordOut)
+def record_visit(
+    subject_id: int,
+    visit_id: str,
+    body: VisitIn,
+    actor: CurrentActor,
+    protocol: ProtocolDep,
+    request: Request,
+) -> VisitRecordOut:
+    """Record a visit done (date; a date out of window needs a reason), missed or not required."""
+
+    def work(session: Session) -> VisitRecordOut:
+        row: VisitRecord = calendar.record_visit(
+            session, actor, protocol, subject_id, visit_id, body.status, body.date, body.reason
+        )
+        return VisitRecordOut(visit_id=row.visit_id, status=row.status, date=row.date, reason=row.reason)
+
+    return run(request, actor.username, work, reason=body.reason)
+
+
+@router.get("/visits/due", response_model=list[DueVisitOut])
+def due_visits(
+    actor: CurrentActor,
+    protocol: ProtocolDep,
+    request: Request,
+    within_days: int = Query(7, ge=0, le=90, description="Planned within this many days from today"),
+) -> list[DueVisitOut]:
+    """Visits due this week (or within ``within_days``) and overdue ones, at the user's sites."""
+
+    def work(session: Session) -> list[DueVisitOut]:
+        return [
+            DueVisitOut(
+                **visit_out(d.visit).model_dump(),
+                subject_id=d.subject_id,
+                screening_number=d.screening_number,
+                site_id=d.site_id,
+            )
+            for d in calendar.due_visits(session, actor, protocol, within_days)
+        ]
+
+    return run(request, actor.username, work, write=False)
