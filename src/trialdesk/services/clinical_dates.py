@@ -19,6 +19,7 @@ from trialdesk.adapters.db.models import (
     AdverseEvent,
     DrugAdministration,
     LabResultRow,
+    RtFraction,
     Subject,
     TumourAssessment,
     TumourBaseline,
@@ -88,6 +89,11 @@ def recorded_events(session: Session, subject: Subject) -> list[DatedRecord]:
     doses = select(DrugAdministration).where(DrugAdministration.subject_id == subject.id)
     for dose in session.scalars(doses):
         events.append(DatedRecord(f"{dose.agent} cycle {dose.cycle} dose", dose.date))
+    fractions = select(RtFraction).where(RtFraction.subject_id == subject.id)
+    for fraction in session.scalars(fractions):
+        events.append(
+            DatedRecord(f"{fraction.intervention} fraction {fraction.fraction_number}", fraction.date)
+        )
     return events
 
 

@@ -465,3 +465,39 @@ class VisitRecord(Audited, Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     entered_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RtFraction(Audited, Base):
+    """One radiotherapy fraction delivered: course (the protocol's RT intervention), number, date and
+    dose (Gy) to a target."""
+
+    __tablename__ = "rt_fractions"
+    __table_args__ = (
+        UniqueConstraint("subject_id", "intervention", "fraction_number", name="uq_rt_fraction_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    intervention: Mapped[str] = mapped_column(String(64))
+    fraction_number: Mapped[int] = mapped_column(Integer)
+    date: Mapped[date] = mapped_column(Date)
+    dose_gy: Mapped[float] = mapped_column(Float)
+    target: Mapped[str] = mapped_column(String(200))
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RtCourseOutcome(Audited, Base):
+    """How a radiotherapy course ended: completed, or stopped early (date and reason)."""
+
+    __tablename__ = "rt_course_outcomes"
+    __table_args__ = (UniqueConstraint("subject_id", "intervention", name="uq_rt_course_outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    intervention: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

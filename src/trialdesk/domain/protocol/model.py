@@ -90,6 +90,40 @@ class RadiotherapyIntervention(FrozenModel):
 Intervention = DrugIntervention | RadiotherapyIntervention
 
 
+def _rt_default(value: float, unit: str | None, rationale: str) -> Parameter[float]:
+    return Parameter[float](value=value, unit=unit, provenance="default", rationale=rationale)
+
+
+class RtQuality(FrozenModel):
+    """Radiotherapy quality thresholds: a delivered total dose more than ``dose_minor`` (relative)
+    from the prescription, or an overall treatment time prolonged more than
+    ``prolongation_minor_days``, is a minor deviation; beyond the ``major`` limits a major one
+    (the usual RTOG/EORTC quality-assurance grading)."""
+
+    dose_minor: Parameter[float] = Field(
+        default_factory=lambda: _rt_default(0.05, None, "RT QA grading: a total dose 5-10% off is minor.")
+    )
+    dose_major: Parameter[float] = Field(
+        default_factory=lambda: _rt_default(0.10, None, "RT QA grading: more than 10% off is major.")
+    )
+    prolongation_minor_days: Parameter[float] = Field(
+        default_factory=lambda: _rt_default(5, "days", "Treatment time prolonged by 6-10 days is minor.")
+    )
+    prolongation_major_days: Parameter[float] = Field(
+        default_factory=lambda: _rt_default(
+            10, "days", "Treatment time prolonged by more than 10 days is major."
+        )
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RtQuality:
+        if not 0 < self.dose_minor.value < self.dose_major.value < 1:
+            raise ValueError("rt_quality: 0 < dose_minor < dose_major < 1")
+        if not 0 <= self.prolongation_minor_days.value < self.prolongation_major_days.value <= 60:
+            raise ValueError("rt_quality: 0 <= prolongation_minor_days < prolongation_major_days <= 60")
+        return self
+
+
 class Arm(FrozenModel):
     """A treatment arm; ``interventions`` are the components attributed separately for AEs."""
 
@@ -507,6 +541,7 @@ class Protocol(FrozenModel):
     sample_size: SampleSize | None = None
     analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
     visit_schedule: VisitSchedule = Field(default_factory=VisitSchedule)
+    rt_quality: RtQuality = Field(default_factory=RtQuality)
 
     @model_validator(mode="after")
     def _schedule_radiotherapy_known(self) -> Protocol:

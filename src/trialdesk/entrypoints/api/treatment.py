@@ -1,8 +1,10 @@
-"""Treatment calendar API: drug administrations with exposure, the subject's visit calendar, visit
-outcomes, and the visits due or overdue at the user's sites."""
+"""Treatment calendar API: drug administrations with exposure, radiotherapy fractions and course
+delivery, the subject's visit calendar, visit outcomes, and the visits due or overdue at the user's
+sites."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Literal
 
@@ -12,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import DrugAdministration, VisitRecord
 from trialdesk.domain.calendar import ScheduledVisit
+from trialdesk.domain.protocol.model import Protocol
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
-from trialdesk.services import calendar, exposure
+from trialdesk.services import calendar, exposure, radiotherapy
+from trialdesk.services.actors import Actor
 from trialdesk.services.exposure import AdministrationInput, DeviationReason
 
 router = APIRouter(prefix="/api/trials/{protocol_id}", tags=["treatment calendar"])
@@ -201,3 +205,105 @@ def due_visits(
         ]
 
     return run(request, actor.username, work, write=False)
+
+
+class FractionIn(BaseModel):
+    intervention: str = Field(max_length=64, description="Radiotherapy intervention id of the subject's arm")
+    fraction_number: int = Field(ge=1, le=200)
+    date: dt.date
+    dose_gy: float = Field(description="Dose of this fraction in Gy (not cGy)")
+    target: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=2000, description="Required when correcting")
+
+
+class FractionOut(BaseModel):
+    intervention: str
+    fraction_number: int
+    date: dt.date
+    dose_gy: float
+    target: str
+    entered_by: str
+
+
+class CourseEndIn(BaseModel):
+    outcome: Literal["completed", "stopped_early"]
+    date: dt.date
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class CourseOut(BaseModel):
+    prescribed_fractions: int
+    prescribed_dose_gy: float
+    fractions: int
+    dose_gy: float
+    first: dt.date | None
+    last: dt.date | None
+    overall_time_days: int | None
+    planned_time_days: int
+    prolongation_days: int | None
+    dose_deviation: float
+    bed10_gy: float
+    eqd2_10_gy: float
+    bed3_gy: float
+    classification: str
+    outcome: str | None
+    outcome_reason: str | None
+    delivered: list[FractionOut]
+
+
+@router.post("/subjects/{subject_id}/rt-fractions", response_model=FractionOut, status_code=201)
+def record_fraction(
+    subject_id: int, body: FractionIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
+) -> FractionOut:
+    """Record one radiotherapy fraction delivered (dose in Gy)."""
+    data = radiotherapy.FractionInput(**body.model_dump(exclude={"reason"}))
+    return run(
+        request,
+        actor.username,
+        lambda s: FractionOut.model_validate(
+            radiotherapy.record_fraction(s, actor, protocol, subject_id, data), from_attributes=True
+        ),
+        reason=body.reason,
+    )
+
+
+@router.put("/subjects/{subject_id}/rt-courses/{intervention}/end", response_model=CourseOut)
+def end_course(
+    subject_id: int,
+    intervention: str,
+    body: CourseEndIn,
+    actor: CurrentActor,
+    protocol: ProtocolDep,
+    request: Request,
+) -> CourseOut:
+    """Record that a course was completed or stopped early (with the reason)."""
+
+    def work(session: Session) -> CourseOut:
+        radiotherapy.end_course(
+            session, actor, protocol, subject_id, intervention, body.outcome, body.date, body.reason
+        )
+        return _courses(session, actor, protocol, subject_id)[intervention]
+
+    return run(request, actor.username, work, reason=body.reason)
+
+
+@router.get("/subjects/{subject_id}/rt-courses", response_model=dict[str, CourseOut])
+def rt_courses(
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+) -> dict[str, CourseOut]:
+    """Each radiotherapy course of the subject's arm: delivered dose, time, BED/EQD2, deviation class."""
+    return run(request, actor.username, lambda s: _courses(s, actor, protocol, subject_id), write=False)
+
+
+def _courses(session: Session, actor: Actor, protocol: Protocol, subject_id: int) -> dict[str, CourseOut]:
+    result = {}
+    for course_id, (summary, fractions, ended) in radiotherapy.delivery(
+        session, actor, protocol, subject_id
+    ).items():
+        result[course_id] = CourseOut(
+            **dataclasses.asdict(summary),
+            outcome=ended.outcome if ended else None,
+            outcome_reason=ended.reason if ended else None,
+            delivered=[FractionOut.model_validate(f, from_attributes=True) for f in fractions],
+        )
+    return result

@@ -1,5 +1,6 @@
 """Treatment calendar: drug administrations (planned dose derived by the server, given dose, deviation
-reason) and the record of each scheduled visit (done / missed / not required).
+reason), the record of each scheduled visit (done / missed / not required), radiotherapy fractions
+delivered and how each RT course ended.
 
 Revision ID: 0005
 Revises: 0004
@@ -50,9 +51,40 @@ def upgrade() -> None:
         sa.UniqueConstraint("subject_id", "visit_id", name="uq_visit_record"),
     )
     op.create_index("ix_visit_records_subject_id", "visit_records", ["subject_id"])
+    op.create_table(
+        "rt_fractions",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("subject_id", sa.Integer(), sa.ForeignKey("subjects.id"), nullable=False),
+        sa.Column("intervention", sa.String(64), nullable=False),
+        sa.Column("fraction_number", sa.Integer(), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("dose_gy", sa.Float(), nullable=False),
+        sa.Column("target", sa.String(200), nullable=False),
+        sa.Column("entered_by", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("subject_id", "intervention", "fraction_number", name="uq_rt_fraction_number"),
+    )
+    op.create_index("ix_rt_fractions_subject_id", "rt_fractions", ["subject_id"])
+    op.create_table(
+        "rt_course_outcomes",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("subject_id", sa.Integer(), sa.ForeignKey("subjects.id"), nullable=False),
+        sa.Column("intervention", sa.String(64), nullable=False),
+        sa.Column("outcome", sa.String(16), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("entered_by", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("subject_id", "intervention", name="uq_rt_course_outcome"),
+    )
+    op.create_index("ix_rt_course_outcomes_subject_id", "rt_course_outcomes", ["subject_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_rt_course_outcomes_subject_id", table_name="rt_course_outcomes")
+    op.drop_table("rt_course_outcomes")
+    op.drop_index("ix_rt_fractions_subject_id", table_name="rt_fractions")
+    op.drop_table("rt_fractions")
     op.drop_index("ix_visit_records_subject_id", table_name="visit_records")
     op.drop_table("visit_records")
     op.drop_index("ix_drug_administrations_subject_id", table_name="drug_administrations")
