@@ -128,3 +128,40 @@ def test_every_dose_is_audited_with_its_user(api: Api) -> None:
             )
         ).all()
     assert rows and {r.username for r in rows} == {"coord1"}
+
+
+def test_deviations_derived_from_the_data_and_recorded_by_staff(api: Api) -> None:
+    subject_id = _treated(api)
+    assert _dose(api, subject_id).status_code == 201
+    late_and_reduced = _dose(
+        api, subject_id, cycle=2, date="2026-04-06", given_dose_mg=900, deviation_reason="reduction"
+    )
+    assert late_and_reduced.status_code == 201
+    missed = {"status": "missed", "reason": "CT scanner down"}
+    assert api.put("coord1", f"{BASE}/{subject_id}/visits/TA1", missed).status_code == 200
+    body = {
+        "category": "consent",
+        "severity": "major",
+        "date": "2026-03-20",
+        "description": "Re-consent to protocol v2 signed late",
+        "action_taken": "Re-consented on 2026-03-27; site retrained",
+    }
+    recorded = api.post("monitor", f"{BASE}/{subject_id}/deviations", body)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["source"] == "recorded" and recorded.json()["site_code"] == "S01"
+
+    listing = api.get("coord1", f"/api/trials/{IVO}/deviations").json()
+    mine = [d for d in listing if d["subject_id"] == subject_id]
+    assert {(d["category"], d["severity"], d["source"]) for d in mine} == {
+        ("visit_window", "minor", "derived"),  # cycle 2 a week late
+        ("dose", "minor", "derived"),  # 900 of 1200 mg
+        ("missed_visit", "minor", "derived"),  # TA1
+        ("consent", "major", "recorded"),
+    }
+    assert any("900 mg given, 1200 mg planned (reduction)" in d["description"] for d in mine)
+    assert api.get("coord2", f"/api/trials/{IVO}/deviations").json() == []
+    assert api.post("stat", f"{BASE}/{subject_id}/deviations", body).status_code == 403
+    bad = api.post("coord1", f"{BASE}/{subject_id}/deviations", {**body, "category": "mood"})
+    assert bad.status_code == 422 and bad.json()["field"] == "category"
+    future = api.post("coord1", f"{BASE}/{subject_id}/deviations", {**body, "date": "2099-01-01"})
+    assert future.status_code == 422 and future.json()["field"] == "date"

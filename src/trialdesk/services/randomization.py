@@ -141,7 +141,7 @@ def _store_slots(session: Session, list_id: int, slots: Any) -> None:
     session.flush()
 
 
-def _record_level(record: Mapping[str, Any], factor_id: str) -> str | None:
+def record_level(record: Mapping[str, Any], factor_id: str) -> str | None:
     """A stratification factor's level as the subject's record states it (the record field of the
     factor's id, e.g. ``ecog`` from the screening record), or ``None`` when the record lacks it."""
     value = record.get(factor_id)
@@ -168,7 +168,7 @@ def _factor_values(
         raise InvalidInput(f"unknown stratification factor(s): {', '.join(unknown)}", field="strata")
     values: dict[str, str] = {}
     for factor in protocol_allocation.stratification_factors:
-        value = _record_level(record, factor.id)
+        value = record_level(record, factor.id)
         if value is None:
             raise InvalidInput(
                 f"stratification factor '{factor.id}' ({factor.label}) is missing from the subject's record: "

@@ -501,3 +501,20 @@ class RtCourseOutcome(Audited, Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     entered_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProtocolDeviation(Audited, Base):
+    """A protocol deviation recorded by site staff or a monitor (derived deviations are computed from
+    the data, not stored)."""
+
+    __tablename__ = "protocol_deviations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(8))
+    date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text)
+    action_taken: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

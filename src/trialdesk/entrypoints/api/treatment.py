@@ -16,7 +16,7 @@ from trialdesk.adapters.db.models import DrugAdministration, VisitRecord
 from trialdesk.domain.calendar import ScheduledVisit
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
-from trialdesk.services import calendar, exposure, radiotherapy
+from trialdesk.services import calendar, deviations, exposure, radiotherapy
 from trialdesk.services.actors import Actor
 from trialdesk.services.exposure import AdministrationInput, DeviationReason
 
@@ -307,3 +307,53 @@ def _courses(session: Session, actor: Actor, protocol: Protocol, subject_id: int
             delivered=[FractionOut.model_validate(f, from_attributes=True) for f in fractions],
         )
     return result
+
+
+class DeviationIn(BaseModel):
+    category: str = Field(max_length=32, description=f"One of {', '.join(deviations.CATEGORIES)}")
+    severity: Literal["minor", "major"]
+    date: dt.date
+    description: str = Field(max_length=2000)
+    action_taken: str | None = Field(default=None, max_length=2000)
+
+
+class DeviationOut(BaseModel):
+    subject_id: int
+    screening_number: str
+    site_code: str
+    date: dt.date
+    category: str
+    severity: str
+    description: str
+    source: str
+    action_taken: str | None
+
+
+@router.post("/subjects/{subject_id}/deviations", response_model=DeviationOut, status_code=201)
+def record_deviation(
+    subject_id: int, body: DeviationIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
+) -> DeviationOut:
+    """Record a protocol deviation the data cannot show (site staff or monitor)."""
+
+    return run(
+        request,
+        actor.username,
+        lambda s: DeviationOut(
+            **dataclasses.asdict(
+                deviations.record_deviation(s, actor, protocol, subject_id, **body.model_dump())
+            )
+        ),
+    )
+
+
+@router.get("/deviations", response_model=list[DeviationOut])
+def deviation_listing(actor: CurrentActor, protocol: ProtocolDep, request: Request) -> list[DeviationOut]:
+    """Every protocol deviation (derived from the data and recorded) of the subjects the user may see."""
+    return run(
+        request,
+        actor.username,
+        lambda s: [
+            DeviationOut(**dataclasses.asdict(d)) for d in deviations.deviation_listing(s, actor, protocol)
+        ],
+        write=False,
+    )

@@ -1,6 +1,6 @@
 """Treatment calendar: drug administrations (planned dose derived by the server, given dose, deviation
 reason), the record of each scheduled visit (done / missed / not required), radiotherapy fractions
-delivered and how each RT course ended.
+delivered, how each RT course ended, and protocol deviations recorded by staff.
 
 Revision ID: 0005
 Revises: 0004
@@ -78,9 +78,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("subject_id", "intervention", name="uq_rt_course_outcome"),
     )
     op.create_index("ix_rt_course_outcomes_subject_id", "rt_course_outcomes", ["subject_id"])
+    op.create_table(
+        "protocol_deviations",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("subject_id", sa.Integer(), sa.ForeignKey("subjects.id"), nullable=False),
+        sa.Column("category", sa.String(32), nullable=False),
+        sa.Column("severity", sa.String(8), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("action_taken", sa.Text(), nullable=True),
+        sa.Column("entered_by", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_protocol_deviations_subject_id", "protocol_deviations", ["subject_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_protocol_deviations_subject_id", table_name="protocol_deviations")
+    op.drop_table("protocol_deviations")
     op.drop_index("ix_rt_course_outcomes_subject_id", table_name="rt_course_outcomes")
     op.drop_table("rt_course_outcomes")
     op.drop_index("ix_rt_fractions_subject_id", table_name="rt_fractions")
