@@ -165,3 +165,34 @@ def test_deviations_derived_from_the_data_and_recorded_by_staff(api: Api) -> Non
     assert bad.status_code == 422 and bad.json()["field"] == "category"
     future = api.post("coord1", f"{BASE}/{subject_id}/deviations", {**body, "date": "2099-01-01"})
     assert future.status_code == 422 and future.json()["field"] == "date"
+
+
+def test_the_trial_report_shows_exposure_visit_compliance_and_deviations(api: Api) -> None:
+    import datetime as dt
+
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.services.treatment_report import DEVIATIONS, EXPOSURE, VISITS, treatment_tables
+
+    subject_id = _treated(api)
+    assert _dose(api, subject_id).status_code == 201
+    second = _dose(
+        api, subject_id, cycle=2, date="2026-04-06", given_dose_mg=900, deviation_reason="reduction"
+    )
+    assert second.status_code == 201
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    protocol = api.client.app.state.registry.get(IVO)  # type: ignore[attr-defined]
+    with unit_of_work(engine, "stat", write=False) as session:
+        tables = treatment_tables(session, protocol, dt.date(2026, 6, 1))
+        before = treatment_tables(session, protocol, dt.date(2026, 3, 20))
+    exposure_row = tables[EXPOSURE][0]
+    assert exposure_row["Treated"] == "1 of 1" and exposure_row["Cycles, median (range)"] == "2 (2-2)"
+    assert exposure_row["RDI, median (range)"] == "0.75 (0.75-0.75)"
+    visits = tables[VISITS][0]
+    assert visits["Done in window"].startswith("1 ") and visits["Done out of window"].startswith("1 ")
+    assert {row["Category"] for row in tables[DEVIATIONS]} == {"visit window", "dose"}
+    assert before[EXPOSURE][0]["Cycles, median (range)"] == "1 (1-1)"  # the cut-off applies
+    assert before[DEVIATIONS] == []
+    report = api.get("stat", f"/api/trials/{IVO}/report?cutoff=2026-06-01&format=html")
+    assert report.status_code == 200, report.text
+    assert "Drug exposure and relative dose intensity" in report.text
+    assert "Visit compliance" in report.text and "Protocol deviations" in report.text

@@ -210,6 +210,9 @@ class ReportSnapshot(FrozenModel):
     subjects: list[SubjectEndpointData]
     target_sums: list[TargetSumSeries] = Field(default_factory=list)
     safety_tables: dict[str, list[dict[str, SafetyCell]]] | None = None
+    treatment_tables: dict[str, list[dict[str, str]]] | None = None
+    """Title -> rows of drug exposure, radiotherapy delivery, visit compliance and the deviation
+    listing (``services.treatment_report``); ``None`` when the caller has no treatment records."""
     data_issues: list[DataIssue] = Field(default_factory=list)
 
 
@@ -377,6 +380,7 @@ def build_snapshot(
     data_issues: Sequence[DataIssue] = (),
     issue_origins: Mapping[str, dt.date] | None = None,
     safety_tables: Mapping[str, list[dict[str, SafetyCell]]] | None = None,
+    treatment_tables: Mapping[str, list[dict[str, str]]] | None = None,
     synthetic: bool = False,
     software_version: str | None = None,
 ) -> ReportSnapshot:
@@ -428,5 +432,6 @@ def build_snapshot(
         subjects=list(good),
         target_sums=target_sum_series(dataset),
         safety_tables=dict(safety_tables) if safety_tables is not None else None,
+        treatment_tables=dict(treatment_tables) if treatment_tables is not None else None,
         data_issues=issues,
     )

@@ -92,10 +92,10 @@ def _dose_deviations(
 
 
 def _rt_deviations(
-    session: Session, actor: Actor, protocol: Protocol, subject: Subject
+    session: Session, protocol: Protocol, subject: Subject
 ) -> list[tuple[dt.date, str, Severity, str]]:
     found: list[tuple[dt.date, str, Severity, str]] = []
-    for course_id, (summary, _, ended) in radiotherapy.delivery(session, actor, protocol, subject.id).items():
+    for course_id, (summary, _, ended) in radiotherapy.course_deliveries(session, protocol, subject).items():
         if summary.classification in ("minor", "major"):
             when = summary.last or (ended.date if ended else clock.today())
             text = (
@@ -157,7 +157,12 @@ def recorded(subject: Subject, site_code: str, row: ProtocolDeviation) -> Deviat
 def deviation_listing(session: Session, actor: Actor, protocol: Protocol) -> list[Deviation]:
     """Every deviation of the subjects the user may see, by site, subject and date."""
     actor.require(Capability.READ_SUBJECTS)
-    subjects = [s for s in list_subjects(session, actor, protocol.id) if s.phase_id is not None]
+    return deviations_of(session, protocol, list_subjects(session, actor, protocol.id))
+
+
+def deviations_of(session: Session, protocol: Protocol, subjects: list[Subject]) -> list[Deviation]:
+    """Every deviation of the enrolled ones among ``subjects`` (no access check: callers filter)."""
+    subjects = [s for s in subjects if s.phase_id is not None]
     sites = {s.site_id: subject_repository.site_code(session, s.site_id) for s in subjects}
     over = _over_enrolment(session, protocol, subjects)
     listing: list[Deviation] = []
@@ -165,7 +170,7 @@ def deviation_listing(session: Session, actor: Actor, protocol: Protocol) -> lis
         derived = (
             _visit_deviations(session, protocol, subject)
             + _dose_deviations(session, protocol, subject)
-            + _rt_deviations(session, actor, protocol, subject)
+            + _rt_deviations(session, protocol, subject)
             + _stratum_deviations(session, subject)
         )
         if subject.id in over and subject.enrolled_at is not None:

@@ -159,31 +159,45 @@ def thresholds(protocol: Protocol) -> QualityThresholds:
     )
 
 
-def delivery(
-    session: Session, actor: Actor, protocol: Protocol, subject_id: int
-) -> dict[str, tuple[CourseDelivery, list[RtFraction], RtCourseOutcome | None]]:
-    """Each RT course of the subject's arm: its delivery summary, fractions and how it ended."""
-    subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
+Deliveries = dict[str, tuple[CourseDelivery, list[RtFraction], RtCourseOutcome | None]]
+
+
+def delivery(session: Session, actor: Actor, protocol: Protocol, subject_id: int) -> Deliveries:
+    """Each RT course of a subject the actor may see (404 otherwise): summary, fractions, ending."""
+    return course_deliveries(
+        session, protocol, visible_subject(session, actor, subject_id, protocol_id=protocol.id)
+    )
+
+
+def course_deliveries(
+    session: Session, protocol: Protocol, subject: Subject, cutoff: dt.date | None = None
+) -> Deliveries:
+    """Each RT course of the subject's arm: its delivery summary (fractions on or before ``cutoff``),
+    the fractions and how the course ended."""
     arm = next((a for a in protocol.design.arms if a.id == subject.arm_id), None)
     courses = [
         i
         for i in protocol.interventions
         if isinstance(i, RadiotherapyIntervention) and arm is not None and i.id in arm.interventions
     ]
-    result = {}
+    result: Deliveries = {}
     for course in courses:
-        fractions = list(
-            session.scalars(
+        fractions = [
+            f
+            for f in session.scalars(
                 select(RtFraction)
                 .where(RtFraction.subject_id == subject.id, RtFraction.intervention == course.id)
                 .order_by(RtFraction.fraction_number)
             )
-        )
+            if cutoff is None or f.date <= cutoff
+        ]
         ended = session.scalars(
             select(RtCourseOutcome).where(
                 RtCourseOutcome.subject_id == subject.id, RtCourseOutcome.intervention == course.id
             )
         ).one_or_none()
+        if ended is not None and cutoff is not None and ended.date > cutoff:
+            ended = None
         summary = summarise_course(
             Course(course.fractions.value, course.dose_per_fraction_gy.value),
             [DeliveredFraction(f.date, f.dose_gy, f.target) for f in fractions],

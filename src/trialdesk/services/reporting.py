@@ -19,6 +19,7 @@ from trialdesk.domain.roles import Capability
 from trialdesk.services.actors import Actor
 from trialdesk.services.exports import audited_export
 from trialdesk.services.safety_report import resolve_cutoff, safety_tables
+from trialdesk.services.treatment_report import treatment_tables
 from trialdesk.services.trial_data import endpoint_data_with_issues, screening_records
 
 SYNTHETIC_PREFIX = "SYN-"
@@ -40,6 +41,7 @@ def trial_snapshot(session: Session, protocol: Protocol, cutoff: dt.date | None 
         data_issues=issues,
         issue_origins=origins,
         safety_tables=safety_tables(session, protocol, cutoff),
+        treatment_tables=treatment_tables(session, protocol, cutoff),
         synthetic=any(s.subject_id.startswith(SYNTHETIC_PREFIX) for s in subjects),
     )
 

@@ -170,9 +170,13 @@ def build_content(snapshot: ReportSnapshot) -> ReportContent:
         _survival_section(snapshot, dataset, analysis, "OS", numbers, colour),
         _response_section(snapshot, analysis, numbers),
         _survival_section(snapshot, dataset, analysis, "DOR", numbers, colour),
-        Section("Treatment exposure", _swimmer_blocks(snapshot, dataset, analysis, numbers, colour)),
+        Section(
+            "Treatment exposure",
+            [*_swimmer_blocks(snapshot, dataset, analysis, numbers, colour), *_treatment_blocks(snapshot)],
+        ),
         _safety_section(snapshot),
         *_design_section(protocol),
+        *_deviation_section(snapshot),
         Section(
             "Endpoint derivation",
             [
@@ -436,6 +440,40 @@ def _design_section(protocol: Protocol) -> list[Section]:
         "the accrual, dropout or cut-off differ."
     )
     return [Section("Design operating characteristics", [NoteBlock(text), note])]
+
+
+DEVIATION_TITLE = "Protocol deviations"
+
+
+def _rows_table(title: str, rows: list[dict[str, str]], footnote: str | None = None) -> Table:
+    columns = list(rows[0]) if rows else []
+    return Table(title, columns, [[row[c] for c in columns] for row in rows], footnote=footnote)
+
+
+def _treatment_blocks(snapshot: ReportSnapshot) -> list[Block]:
+    """Drug exposure (RDI), radiotherapy delivered and visit compliance by arm, when recorded."""
+    tables = snapshot.treatment_tables or {}
+    blocks: list[Block] = [
+        _rows_table(title, rows) for title, rows in tables.items() if title != DEVIATION_TITLE and rows
+    ]
+    if not blocks:
+        return [NoteBlock("No drug administrations or radiotherapy fractions are recorded at the cut-off.")]
+    return blocks
+
+
+def _deviation_section(snapshot: ReportSnapshot) -> list[Section]:
+    """The protocol-deviation listing (derived from the data and recorded by staff)."""
+    if snapshot.treatment_tables is None:
+        return []
+    rows = snapshot.treatment_tables.get(DEVIATION_TITLE, [])
+    if not rows:
+        return [Section(DEVIATION_TITLE, [NoteBlock("No protocol deviations at the cut-off.")])]
+    note = (
+        "Derived deviations (visit out of window or missed, dose outside tolerance, radiotherapy minor or "
+        "major deviation, stratum no longer matching the record, over-enrolment) are computed from the data "
+        "at the cut-off; the others were recorded by site staff or monitors."
+    )
+    return [Section(DEVIATION_TITLE, [NoteBlock(note), _rows_table("Deviations by site and subject", rows)])]
 
 
 def _data_issues_section(snapshot: ReportSnapshot) -> Section:

@@ -1,0 +1,191 @@
+"""The trial report's treatment tables at a data cut-off: drug exposure and relative dose intensity,
+radiotherapy delivery, visit compliance by arm, and the protocol-deviation listing.
+
+Every figure is computed from the records dated on or before the cut-off, with the same rules as the
+subject-level use cases (:mod:`trialdesk.services.exposure`, :mod:`trialdesk.services.radiotherapy`,
+:mod:`trialdesk.services.calendar`, :mod:`trialdesk.services.deviations`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trialdesk.adapters.db import subjects as subject_repository
+from trialdesk.adapters.db.models import DrugAdministration, Subject
+from trialdesk.domain.calendar import calendar
+from trialdesk.domain.protocol.model import DrugIntervention, Protocol, RadiotherapyIntervention
+from trialdesk.services.calendar import course_of
+from trialdesk.services.deviations import deviations_of
+from trialdesk.services.errors import Conflict
+from trialdesk.services.exposure import exposure_by_agent
+from trialdesk.services.radiotherapy import course_deliveries
+
+Rows = list[dict[str, str]]
+EXPOSURE = "Drug exposure and relative dose intensity"
+RADIOTHERAPY = "Radiotherapy delivered"
+VISITS = "Visit compliance"
+DEVIATIONS = "Protocol deviations"
+
+
+def _median_range(values: Sequence[float], fmt: str) -> str:
+    if not values:
+        return "-"
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
+
+
+def _median(values: Sequence[float], fmt: str) -> str:
+    return f"{statistics.median(values):{fmt}}" if values else "-"
+
+
+def _arm_subjects(session: Session, protocol: Protocol) -> dict[str, list[Subject]]:
+    by_arm: dict[str, list[Subject]] = {a.id: [] for a in protocol.design.arms}
+    for subject in subject_repository.list_by_protocol(session, protocol.id):
+        if subject.arm_id in by_arm and subject.phase_id is not None:
+            by_arm[subject.arm_id].append(subject)
+    return by_arm
+
+
+def _exposure_rows(
+    session: Session, protocol: Protocol, by_arm: dict[str, list[Subject]], cutoff: dt.date
+) -> Rows:
+    drugs = {i.id: i for i in protocol.interventions if isinstance(i, DrugIntervention)}
+    rows: Rows = []
+    for arm in protocol.design.arms:
+        per_agent: dict[str, list[tuple[int, float, float]]] = {
+            a: [] for a in arm.interventions if a in drugs
+        }
+        for subject in by_arm[arm.id]:
+            doses = [
+                d
+                for d in session.scalars(
+                    select(DrugAdministration).where(DrugAdministration.subject_id == subject.id)
+                )
+                if d.date <= cutoff
+            ]
+            for agent, summary in exposure_by_agent(protocol, doses).items():
+                if summary.cycles and agent in per_agent:
+                    per_agent[agent].append(
+                        (summary.cycles, summary.relative_dose_intensity, summary.cumulative_mg)
+                    )
+        for agent, values in per_agent.items():
+            if not values:
+                continue
+            rows.append(
+                {
+                    "Arm": arm.id,
+                    "Agent": drugs[agent].name,
+                    "Treated": f"{len(values)} of {len(by_arm[arm.id])}",
+                    "Cycles, median (range)": _median_range([v[0] for v in values], ".0f"),
+                    "RDI, median (range)": _median_range([v[1] for v in values], ".2f"),
+                    "Cumulative dose mg, median": _median([v[2] for v in values], ".0f"),
+                }
+            )
+    return rows
+
+
+def _radiotherapy_rows(
+    session: Session, protocol: Protocol, by_arm: dict[str, list[Subject]], cutoff: dt.date
+) -> Rows:
+    courses = {i.id: i for i in protocol.interventions if isinstance(i, RadiotherapyIntervention)}
+    rows: Rows = []
+    for arm in protocol.design.arms:
+        arm_courses = [c for c in arm.interventions if c in courses]
+        collected: dict[str, list[tuple[float, float, str]]] = {c: [] for c in arm_courses}
+        for subject in by_arm[arm.id]:
+            for course_id, (summary, _, _) in course_deliveries(session, protocol, subject, cutoff).items():
+                if summary.fractions:
+                    collected[course_id].append((summary.dose_gy, summary.eqd2_10_gy, summary.classification))
+        for course_id, values in collected.items():
+            if not values:
+                continue
+            course = courses[course_id]
+            classes = Counter(v[2] for v in values)
+            rows.append(
+                {
+                    "Arm": arm.id,
+                    "Course (prescribed)": f"{course.rt_type} {course.fractions.value} x "
+                    f"{course.dose_per_fraction_gy.value:g} Gy",
+                    "Started": f"{len(values)} of {len(by_arm[arm.id])}",
+                    "Dose Gy, median (range)": _median_range([v[0] for v in values], ".1f"),
+                    "EQD2(10) Gy, median": _median([v[1] for v in values], ".1f"),
+                    "Per protocol / minor / major / ongoing": " / ".join(
+                        str(classes[c]) for c in ("per_protocol", "minor", "major", "not_assessable")
+                    ),
+                }
+            )
+    return rows
+
+
+def _visit_rows(
+    session: Session, protocol: Protocol, by_arm: dict[str, list[Subject]], cutoff: dt.date
+) -> Rows:
+    rows: Rows = []
+    for arm in protocol.design.arms:
+        counts: Counter[str] = Counter()
+        for subject in by_arm[arm.id]:
+            try:
+                course = course_of(session, protocol, subject)
+            except Conflict:  # no treatment start yet: no calendar
+                continue
+            for visit in calendar(protocol, course, cutoff):
+                if visit.planned > cutoff or visit.status in ("not_required", "planned"):
+                    continue
+                if visit.done_on is not None and visit.done_on > cutoff:  # done only after the cut-off
+                    if visit.window_end >= cutoff:
+                        continue
+                    counts["overdue"] += 1
+                    continue
+                key = "out of window" if visit.out_of_window else visit.status
+                counts[key] += 1
+        due = sum(counts.values())
+        if not due:
+            continue
+        rows.append(
+            {
+                "Arm": arm.id,
+                "Visits due by the cut-off": str(due),
+                "Done in window": _share(counts["done"], due),
+                "Done out of window": _share(counts["out of window"], due),
+                "Missed": _share(counts["missed"], due),
+                "Overdue": _share(counts["overdue"], due),
+            }
+        )
+    return rows
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count} ({100 * count / total:.0f}%)"
+
+
+def _deviation_rows(session: Session, protocol: Protocol, cutoff: dt.date) -> Rows:
+    subjects = subject_repository.list_by_protocol(session, protocol.id)
+    return [
+        {
+            "Site": d.site_code,
+            "Subject": d.screening_number,
+            "Date": d.date.isoformat(),
+            "Category": d.category.replace("_", " "),
+            "Severity": d.severity,
+            "Description": d.description + (f" Action: {d.action_taken}" if d.action_taken else ""),
+        }
+        for d in deviations_of(session, protocol, subjects)
+        if d.date <= cutoff
+    ]
+
+
+def treatment_tables(session: Session, protocol: Protocol, cutoff: dt.date) -> dict[str, Rows]:
+    """Title -> rows of the report's treatment tables at ``cutoff`` (all sites); an arm/agent or arm/course
+    with nobody treated, and an arm with no visit due, has no row."""
+    by_arm = _arm_subjects(session, protocol)
+    return {
+        EXPOSURE: _exposure_rows(session, protocol, by_arm, cutoff),
+        RADIOTHERAPY: _radiotherapy_rows(session, protocol, by_arm, cutoff),
+        VISITS: _visit_rows(session, protocol, by_arm, cutoff),
+        DEVIATIONS: _deviation_rows(session, protocol, cutoff),
+    }
