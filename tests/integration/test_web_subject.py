@@ -91,6 +91,8 @@ def test_term_search_and_grade_definitions(api: Api) -> None:
     client = _browser(api, "coord1")
     found = client.get(f"/trials/{SCR}/ctcae-terms", params={"term": "pneumo"}).text
     assert "Pneumonitis" in found
+    chinese = client.get(f"/trials/{SCR}/ctcae-terms", params={"term": "乏力"}, cookies={"lang": "zh_CN"})
+    assert "Fatigue (乏力)" in chinese.text
     grades = client.get(f"/trials/{SCR}/ctcae-grades", params={"term": "nausea"}).text
     assert 'value="Nausea"' in grades and "Grade 3" in grades and "Grade 4" not in grades
 

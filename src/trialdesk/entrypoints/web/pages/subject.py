@@ -167,8 +167,9 @@ def subject_context(
         "can_enrol": can(actor.role, Capability.SIGN_ENROLMENT) and subject.status == "screening",
         "can_randomize": can(actor.role, Capability.RANDOMIZE)
         and subject.phase_id is not None
-        and record.allocation is None,
+        and subject.arm_id is None,
         "status_label": view.status_label(subject.status, tr),
+        "verdict": view.verdict_label(record.evaluation.verdict, tr) if record.evaluation else "",
         "status_targets": [(code, view.status_label(code, tr)) for code in targets],
         "choices": _choices(tr),
         "term": term,
@@ -230,7 +231,8 @@ def subject_detail(
 @router.get("/trials/{protocol_id}/ctcae-terms", response_class=HTMLResponse)
 def ctcae_terms(request: Request, actor: PageActor, protocol: ProtocolDep, term: str = "") -> HTMLResponse:
     """The CTCAE terms matching what was typed (search as you type)."""
-    context = {"protocol": protocol, "found": view.search_terms(term[:100]), "query": term[:100]}
+    tr = Translator(language_of(request))
+    context = {"protocol": protocol, "found": view.search_terms(term[:100], tr), "query": term[:100]}
     return render(request, "subject/_term_results.html", context)
 
 

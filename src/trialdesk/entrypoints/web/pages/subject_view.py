@@ -47,7 +47,7 @@ def _day(value: dt.date | dt.datetime) -> dt.date:
 
 def _subject_entries(record: SubjectRecord, tr: Translator, arm_shown: bool) -> list[TimelineEntry]:
     subject = record.subject
-    verdict = record.evaluation.verdict if record.evaluation else ""
+    verdict = verdict_label(record.evaluation.verdict, tr) if record.evaluation else ""
     entries = [
         TimelineEntry(
             subject.screening_date, "screening", tr.gettext("Screened (%(verdict)s)", verdict=verdict)
@@ -114,8 +114,9 @@ def _lab_entries(record: SubjectRecord, tr: Translator) -> list[TimelineEntry]:
     graded = {p.lab_result_id: p for p in record.proposals if p.grade.grade}
     entries = []
     for lab in record.labs:
+        shown = format(lab.value, "g")
         text = tr.gettext(
-            "Lab: %(test)s %(value)s %(unit)s", test=lab_name(lab.test), value=f"{lab.value:g}", unit=lab.unit
+            "Lab: %(test)s %(value)s %(unit)s", test=lab_name(lab.test), value=shown, unit=lab.unit
         )
         if lab.is_baseline:
             text += " · " + tr.gettext("baseline")
@@ -178,6 +179,16 @@ def status_label(status: str, tr: Translator) -> str:
     return labels.get(status, status)
 
 
+def verdict_label(verdict: str, tr: Translator) -> str:
+    """An eligibility verdict in words."""
+    labels = {
+        "eligible": tr.gettext("eligible"),
+        "ineligible": tr.gettext("not eligible"),
+        "incomplete": tr.gettext("incomplete"),
+    }
+    return labels.get(verdict, verdict)
+
+
 def lab_name(test: str) -> str:
     """The short label of a lab test code (``Hb``, ``ALT``...)."""
     return test_label(test) if is_lab_test(test) else test
@@ -196,15 +207,16 @@ def lab_units(test: str) -> list[str]:
     return [canonical, *(u for u in accepted_units(test) if u != canonical)]
 
 
-def search_terms(query: str) -> list[CtcaeTerm]:
-    """CTCAE catalogue terms whose name (or system organ class) contains every typed word."""
+def search_terms(query: str, tr: Translator) -> list[CtcaeTerm]:
+    """CTCAE catalogue terms whose name, translated name (``clinical.po``) or system organ class
+    contains every typed word."""
     words = query.lower().split()
     if not words:
         return []
     found = [
         term
         for term in term_catalogue().terms
-        if all(word in f"{term.term} {term.soc}".lower() for word in words)
+        if all(word in f"{tr.clinical(term.term)} {term.soc}".lower() for word in words)
     ]
     found.sort(key=lambda term: (not term.term.lower().startswith(words[0]), term.term))
     return found[:TERM_RESULTS]
