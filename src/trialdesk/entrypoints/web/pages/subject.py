@@ -155,6 +155,7 @@ def subject_context(
     targets = [s.value for s in allowed_targets(subject.status) if s != SubjectStatus.enrolled]
     term, grades = view.grade_definitions(str(values.get("term", "")), tr)
     lab_test = str(values.get("test", "")) or view.lab_tests()[0][0]
+    choices = _choices(tr)
     return {
         "protocol": protocol,
         "record": record,
@@ -171,7 +172,15 @@ def subject_context(
         "status_label": view.status_label(subject.status, tr),
         "verdict": view.verdict_label(record.evaluation.verdict, tr) if record.evaluation else "",
         "status_targets": [(code, view.status_label(code, tr)) for code in targets],
-        "choices": _choices(tr),
+        "choices": choices,
+        "words": {name: dict(options) for name, options in choices.items()}
+        | {
+            "new_lesion": {
+                "yes": tr.gettext("yes"),
+                "no": tr.gettext("no"),
+                "equivocal": tr.gettext("equivocal"),
+            }
+        },
         "term": term,
         "grades": grades,
         "lab_tests": view.lab_tests(),
