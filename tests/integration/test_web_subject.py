@@ -91,7 +91,9 @@ def test_term_search_and_grade_definitions(api: Api) -> None:
     client = _browser(api, "coord1")
     found = client.get(f"/trials/{SCR}/ctcae-terms", params={"term": "pneumo"}).text
     assert "Pneumonitis" in found
-    chinese = client.get(f"/trials/{SCR}/ctcae-terms", params={"term": "乏力"}, cookies={"lang": "zh_CN"})
+    chinese = client.get(
+        f"/trials/{SCR}/ctcae-terms", params={"term": "乏力"}, headers={"Accept-Language": "zh-CN"}
+    )
     assert "Fatigue (乏力)" in chinese.text
     grades = client.get(f"/trials/{SCR}/ctcae-grades", params={"term": "nausea"}).text
     assert 'value="Nausea"' in grades and "Grade 3" in grades and "Grade 4" not in grades
@@ -141,3 +143,36 @@ def test_status_change_needs_a_reason_and_keeps_the_values(api: Api) -> None:
     refused = _post(client, page, "/status", {"status": "withdrawn", "reason": "", "date": _days_ago(1)})
     assert refused.status_code == 422 and 'id="reason-error"' in refused.text
     assert f'value="{_days_ago(1)}"' in refused.text
+
+
+def test_follow_up_dates_then_an_ae_after_death_is_refused_beside_its_date(api: Api) -> None:
+    subject_id = api.enrolled_subject(SCR, "WEB-T08")
+    page = f"/trials/{SCR}/subjects/{subject_id}"
+    client = _browser(api, "inv1")
+    dates = {"treatment_start_date": _days_ago(30), "last_known_alive_date": _days_ago(5)}
+    assert _post(client, page, "/follow-up", dates).status_code == 303
+    assert _post(client, page, "/follow-up", {"death_date": _days_ago(4)}).status_code == 303
+    shown = client.get(page).text
+    assert f'value="{_days_ago(30)}"' in shown and "Died" in shown  # stored dates prefilled, timeline
+    after = {"term": "Nausea", "grade": "1", "onset_date": _days_ago(2)}
+    refused = _post(client, page, "/adverse-events", after)
+    assert refused.status_code == 422, refused.text
+    assert 'id="onset_date-error"' in refused.text and f'value="{_days_ago(2)}"' in refused.text
+    died = _post(client, page, "/status", {"status": "died", "reason": "disease progression"})
+    assert died.status_code == 303, died.text
+    assert "Status changed to died: disease progression" in client.get(page).text
+
+
+def test_monitor_reads_the_subject_page_without_forms(api: Api) -> None:
+    subject_id = api.enrolled_subject(SCR, "WEB-T09")
+    monitor = _browser(api, "monitor")
+    page = monitor.get(f"/trials/{SCR}/subjects/{subject_id}")
+    assert page.status_code == 200 and "Timeline" in page.text
+    assert "Record an adverse event" not in page.text and "Save the dates" not in page.text
+    assert "Arm A" in page.text  # the API shows the arm to every role that reads subjects
+    refused = monitor.post(
+        f"/trials/{SCR}/subjects/{subject_id}/status",
+        data={"status": "withdrawn", "reason": "test", "csrf_token": _csrf(page.text)},
+    )
+    assert refused.status_code == 403  # the service's role check, shown on the page
+    assert _browser(api, "admin").get(f"/trials/{SCR}").status_code == 403
