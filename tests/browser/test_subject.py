@@ -166,3 +166,26 @@ def test_pages_in_chinese_at_tablet_width(open_browser: BrowserFactory, subject_
     expect(browser.page.locator("#adverse-events")).to_contain_text("Pneumonitis (肺炎)")
     expect(browser.page.locator("#response-recist11")).to_contain_text("PR (部分缓解)")
     browser.check("subject")
+
+
+def test_ctcae_term_chosen_with_the_keyboard(open_browser: BrowserFactory, subject_page: str) -> None:
+    browser = open_browser()
+    browser.sign_in("coord1", PASSWORD)
+    browser.goto(subject_page)
+    page = browser.page
+    summary = page.locator("summary", has_text="Record an adverse event")
+    summary.focus()
+    page.keyboard.press("Enter")
+    search = page.get_by_role("searchbox", name="CTCAE term")
+    search.focus()
+    page.keyboard.type("fatig", delay=40)
+    expect(page.get_by_role("button", name="Fatigue", exact=True)).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Fatigue", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(search).to_have_value("Fatigue")
+    grade = page.get_by_label(re.compile(r"^Grade"))
+    expect(grade).to_be_focused()  # the choice moves on to the grade, its definitions beside it
+    expect(page.locator(".grade-definitions")).to_contain_text("Grade 3")
+    expect(page.locator(".grade-definitions")).not_to_contain_text("Grade 4")  # Fatigue has grades 1-3
+    expect(page.get_by_label("pd1")).to_have_count(0)  # attribution is the investigator's
