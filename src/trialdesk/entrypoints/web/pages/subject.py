@@ -1,0 +1,282 @@
+"""The trial page (its subjects and the trial's pages a role may open) and the subject page (timeline
+and data-entry forms), with the htmx fragments the forms use: CTCAE term search as you type, a
+term's grade definitions, a lab test's units and new lesion rows. The forms' POST handlers are in
+:mod:`trialdesk.entrypoints.web.pages.subject_forms`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from trialdesk.adapters.db import subjects as subject_repository
+from trialdesk.domain.protocol.model import Protocol
+from trialdesk.domain.roles import Capability, can
+from trialdesk.domain.safety.adverse_event import ACTIONS, OUTCOMES, SAE_CRITERIA
+from trialdesk.domain.safety.stopping_rules import ATTRIBUTION_LEVELS
+from trialdesk.domain.subjects import SubjectStatus, allowed_targets
+from trialdesk.entrypoints.api.deps import ProtocolDep, run
+from trialdesk.entrypoints.web.i18n import Translator
+from trialdesk.entrypoints.web.pages import subject_view as view
+from trialdesk.entrypoints.web.render import FormErrors, language_of, render
+from trialdesk.entrypoints.web.session import PageActor, csrf_protect
+from trialdesk.services import subjects
+from trialdesk.services.actors import Actor
+from trialdesk.services.subject_record import SubjectRecord, subject_record
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+FOLLOW_UP_FIELDS = (
+    "treatment_start_date",
+    "treatment_end_date",
+    "discontinuation_reason",
+    "new_anticancer_therapy_date",
+    "last_known_alive_date",
+    "death_date",
+)
+
+
+def _trial_rows(session: Session, actor: Actor, protocol: Protocol, tr: Translator) -> list[dict[str, Any]]:
+    codes: dict[int, str] = {}
+    rows = []
+    for subject in subjects.list_subjects(session, actor, protocol.id):
+        if subject.site_id not in codes:
+            codes[subject.site_id] = subject_repository.site_code(session, subject.site_id)
+        rows.append(
+            {
+                "id": subject.id,
+                "number": subject.screening_number,
+                "site": codes[subject.site_id],
+                "status": view.status_label(subject.status, tr),
+                "phase": subject.phase_id or "",
+                "arm": subject.arm_id or "",
+                "screened": subject.screening_date,
+            }
+        )
+    return rows
+
+
+@router.get("/trials/{protocol_id}", response_class=HTMLResponse)
+def trial_page(request: Request, actor: PageActor, protocol: ProtocolDep) -> HTMLResponse:
+    """The trial's subjects this user may see, and the trial's pages this role may open."""
+    tr = Translator(language_of(request))
+    rows = run(request, actor.username, lambda s: _trial_rows(s, actor, protocol, tr), write=False)
+    context = {
+        "protocol": protocol,
+        "rows": rows,
+        "links": view.trial_links(actor, protocol, tr),
+        "arm_shown": view.sees_arm(actor),
+    }
+    return render(request, "subject/trial.html", context)
+
+
+def _choices(tr: Translator) -> dict[str, list[tuple[str, str]]]:
+    """The coded answers of the forms with their words (the codes are the domain's vocabularies)."""
+    sae = {
+        "death": tr.gettext("results in death"),
+        "life_threatening": tr.gettext("life-threatening"),
+        "hospitalization": tr.gettext("requires or prolongs hospitalisation"),
+        "disability": tr.gettext("persistent or significant disability"),
+        "congenital_anomaly": tr.gettext("congenital anomaly"),
+        "important_medical_event": tr.gettext("important medical event"),
+    }
+    outcomes = {
+        "recovered": tr.gettext("recovered"),
+        "recovering": tr.gettext("recovering"),
+        "not_recovered": tr.gettext("not recovered"),
+        "recovered_with_sequelae": tr.gettext("recovered with sequelae"),
+        "fatal": tr.gettext("fatal"),
+        "unknown": tr.gettext("unknown"),
+    }
+    actions = {
+        "dose_not_changed": tr.gettext("dose not changed"),
+        "dose_reduced": tr.gettext("dose reduced"),
+        "drug_interrupted": tr.gettext("treatment interrupted"),
+        "drug_withdrawn": tr.gettext("treatment withdrawn"),
+        "not_applicable": tr.gettext("not applicable"),
+        "unknown": tr.gettext("unknown"),
+    }
+    levels = {
+        "unrelated": tr.gettext("unrelated"),
+        "unlikely": tr.gettext("unlikely"),
+        "possible": tr.gettext("possible"),
+        "probable": tr.gettext("probable"),
+        "definite": tr.gettext("definite"),
+    }
+    non_target = {
+        "present": tr.gettext("present"),
+        "absent": tr.gettext("absent"),
+        "unequivocal_progression": tr.gettext("unequivocal progression"),
+        "increased": tr.gettext("increased since the previous assessment"),
+    }
+    return {
+        "sae": [(code, sae.get(code, code)) for code in SAE_CRITERIA],
+        "outcomes": [("", "-"), *((code, outcomes.get(code, code)) for code in OUTCOMES)],
+        "actions": [("", "-"), *((code, actions.get(code, code)) for code in ACTIONS)],
+        "levels": [("", tr.gettext("not assessed")), *((c, levels.get(c, c)) for c in ATTRIBUTION_LEVELS)],
+        "non_target": [("", tr.gettext("not evaluated")), *non_target.items()],
+        "roles": [("target", tr.gettext("target")), ("non_target", tr.gettext("non-target"))],
+        "yes_no": [("no", tr.gettext("no")), ("yes", tr.gettext("yes"))],
+    }
+
+
+def _defaults(record: SubjectRecord) -> dict[str, dict[str, Any]]:
+    """The values each form starts with (the follow-up form shows the stored dates)."""
+    subject = record.subject
+    follow_up = {name: view_value(getattr(subject, name)) for name in FOLLOW_UP_FIELDS}
+    return {"follow_up": follow_up}
+
+
+def view_value(value: object) -> str:
+    """A stored value as a form field shows it."""
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _row_count(values: Mapping[str, Any], prefix: str, minimum: int) -> int:
+    indices = [
+        int(key[len(prefix) + 1 : key.index("]")])
+        for key in values
+        if key.startswith(prefix + "[") and key[len(prefix) + 1 : key.index("]")].isdigit()
+    ]
+    return max([minimum, *(i + 1 for i in indices)])
+
+
+def subject_context(
+    record: SubjectRecord, actor: Actor, protocol: Protocol, tr: Translator, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the subject page shows besides the form state."""
+    subject = record.subject
+    arm_shown = view.sees_arm(actor)
+    components = protocol.arm(subject.arm_id).interventions if subject.arm_id else []
+    targets = [s.value for s in allowed_targets(subject.status) if s != SubjectStatus.enrolled]
+    term, grades = view.grade_definitions(str(values.get("term", "")), tr)
+    lab_test = str(values.get("test", "")) or view.lab_tests()[0][0]
+    choices = _choices(tr)
+    return {
+        "protocol": protocol,
+        "record": record,
+        "subject": subject,
+        "arm_shown": arm_shown,
+        "timeline": view.timeline(record, tr, arm_shown),
+        "components": components,
+        "can_enter": can(actor.role, Capability.ENTER_DATA),
+        "can_attest": can(actor.role, Capability.ATTEST),
+        "can_enrol": can(actor.role, Capability.SIGN_ENROLMENT) and subject.status == "screening",
+        "can_randomize": can(actor.role, Capability.RANDOMIZE)
+        and subject.phase_id is not None
+        and subject.arm_id is None,
+        "status_label": view.status_label(subject.status, tr),
+        "verdict": view.verdict_label(record.evaluation.verdict, tr) if record.evaluation else "",
+        "status_targets": [(code, view.status_label(code, tr)) for code in targets],
+        "choices": choices,
+        "words": {name: dict(options) for name, options in choices.items()}
+        | {
+            "new_lesion": {
+                "yes": tr.gettext("yes"),
+                "no": tr.gettext("no"),
+                "equivocal": tr.gettext("equivocal"),
+            }
+        },
+        "term": term,
+        "grades": grades,
+        "lab_tests": view.lab_tests(),
+        "lab_units": view.lab_units(lab_test),
+        "lab_name": view.lab_name,
+        "proposals": record.proposals,
+        "responses": view.response_rows(record.responses),
+        "baseline_rows": _row_count(values, "lesions", 3),
+        "new_lesion_rows": _row_count(values, "new_lesions", 1),
+        "target_lesions": [
+            les for les in (record.baseline.lesions if record.baseline else []) if les.get("role") == "target"
+        ],
+        "non_target_lesions": [
+            les for les in (record.baseline.lesions if record.baseline else []) if les.get("role") != "target"
+        ],
+        "defaults": _defaults(record),
+    }
+
+
+def subject_page(
+    request: Request,
+    actor: Actor,
+    protocol: Protocol,
+    subject_id: int,
+    *,
+    form: str = "",
+    errors: FormErrors | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> HTMLResponse:
+    """The subject page; ``form`` names the form whose ``errors`` and typed ``values`` are shown."""
+    tr = Translator(language_of(request))
+    typed = dict(values or {})
+    record = run(
+        request, actor.username, lambda s: subject_record(s, actor, protocol, subject_id), write=False
+    )
+    context = subject_context(record, actor, protocol, tr, typed)
+    context.update(
+        form=form,
+        errors=errors.by_field if errors else {},
+        values=typed,
+        saved=request.query_params.get("saved", ""),
+    )
+    return render(request, "subject/subject.html", context, status_code=errors.status_code if errors else 200)
+
+
+@router.get("/trials/{protocol_id}/subjects/{subject_id}", response_class=HTMLResponse)
+def subject_detail(
+    request: Request, actor: PageActor, protocol: ProtocolDep, subject_id: int
+) -> HTMLResponse:
+    """The subject page: timeline and forms (another site's subject is a 404 page)."""
+    return subject_page(request, actor, protocol, subject_id)
+
+
+# ---- htmx fragments -------------------------------------------------------------------------------
+
+
+@router.get("/trials/{protocol_id}/ctcae-terms", response_class=HTMLResponse)
+def ctcae_terms(request: Request, actor: PageActor, protocol: ProtocolDep, term: str = "") -> HTMLResponse:
+    """The CTCAE terms matching what was typed (search as you type)."""
+    tr = Translator(language_of(request))
+    context = {"protocol": protocol, "found": view.search_terms(term[:100], tr), "query": term[:100]}
+    return render(request, "subject/_term_results.html", context)
+
+
+@router.get("/trials/{protocol_id}/ctcae-grades", response_class=HTMLResponse)
+def ctcae_grades(
+    request: Request, actor: PageActor, protocol: ProtocolDep, term: str = "", grade: str = ""
+) -> HTMLResponse:
+    """The term field with the chosen term, and the grade selector with the term's grade definitions."""
+    tr = Translator(language_of(request))
+    found, grades = view.grade_definitions(term[:200], tr)
+    values = {"term": found.term if found else term[:200], "grade": grade}
+    context = {"protocol": protocol, "term": found, "grades": grades, "values": values, "errors": {}}
+    return render(request, "subject/_term_block.html", {**context, "chosen": found is not None})
+
+
+@router.get("/trials/{protocol_id}/lab-units", response_class=HTMLResponse)
+def lab_units(request: Request, actor: PageActor, protocol: ProtocolDep, test: str = "") -> HTMLResponse:
+    """The unit selector of a lab test."""
+    context = {"lab_units": view.lab_units(test[:40]), "values": {}, "errors": {}}
+    return render(request, "subject/_lab_unit.html", context)
+
+
+@router.get("/trials/{protocol_id}/lesion-row", response_class=HTMLResponse)
+def lesion_row(
+    request: Request, actor: PageActor, protocol: ProtocolDep, kind: str = "baseline", index: int = 0
+) -> HTMLResponse:
+    """One more empty lesion row (``kind``: baseline lesion or new lesion) and the next add button."""
+    tr = Translator(language_of(request))
+    context = {
+        "protocol": protocol,
+        "kind": "new" if kind == "new" else "baseline",
+        "index": max(0, min(index, 49)),
+        "choices": _choices(tr),
+        "values": {},
+        "errors": {},
+        "oob": True,
+    }
+    return render(request, "subject/_lesion_row.html", context)
