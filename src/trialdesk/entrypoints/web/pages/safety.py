@@ -144,7 +144,7 @@ def _gate_page(
 ) -> HTMLResponse:
     context = gate_context(request, actor, protocol)
     tr = Translator(language_of(request))
-    typed = {"meaning": tr.gettext(DEFAULT_MEANING), **(values or {})}
+    typed = {"meaning": default_meaning(tr), **(values or {})}
     status = errors.status_code if errors else 200
     context.update(
         values=typed, errors=errors.by_field if errors else {}, failed_form=failed_form, status=status
@@ -152,8 +152,11 @@ def _gate_page(
     return render(request, "safety/gate.html", context, status_code=status)
 
 
-DEFAULT_MEANING = "I have reviewed the run-in safety evidence shown on this page and approve this decision."
-"""The meaning of the signature, prefilled in the signer's language (they may reword it)."""
+def default_meaning(tr: Translator) -> str:
+    """The meaning of the signature, prefilled in the signer's language (they may reword it)."""
+    return tr.gettext(
+        "I have reviewed the run-in safety evidence shown on this page and approve this decision."
+    )
 
 
 @router.get("/trials/{protocol_id}/gate", response_class=HTMLResponse)
