@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import expect
@@ -122,7 +123,7 @@ def test_the_statistician_previews_and_downloads_the_trial_report(open_browser: 
         browser.check("trial-report")
         with page.expect_download() as download:
             page.get_by_role("link", name=re.compile("Download the PDF|下载 PDF")).click()
-        content = open(download.value.path(), "rb").read()
+        content = Path(download.value.path()).read_bytes()
         reader = PdfReader(io.BytesIO(content))
         assert content.startswith(b"%PDF") and "trial report" in str(
             reader.metadata.title if reader.metadata else ""
