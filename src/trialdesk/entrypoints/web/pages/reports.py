@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from trialdesk.adapters.report.content import FigureBlock, NoteBlock, ReportContent, Section
 from trialdesk.adapters.report.safety_report import render_safety_report, safety_document
 from trialdesk.adapters.report.style import report_style
-from trialdesk.adapters.report.tables import Table
+from trialdesk.adapters.report.tables import Table, group_label
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.entrypoints.api.deps import ProtocolDep, run
 from trialdesk.entrypoints.web.i18n import Translator
@@ -109,24 +109,22 @@ def parse_cutoff(value: str | None) -> dt.date | None:
         raise InvalidInput(f"'{value}' is not a date (YYYY-MM-DD)", field="cutoff") from None
 
 
-def consort_rows(content: ReportContent, tr: Translator) -> list[tuple[str, str]]:
-    """The CONSORT counts in words, for the table beside the diagram."""
+def consort_counts(content: ReportContent, tr: Translator) -> dict[str, list[Any]]:
+    """The CONSORT counts in words (``totals``) and per phase/arm group (``arms``: label, allocated,
+    treated, on treatment, died, analysed), beside the diagram."""
     consort = content.snapshot.consort
-    rows = [
-        (tr.gettext("Screened"), str(consort.screened)),
-        (tr.gettext("Screen failures"), str(consort.screen_failed)),
-        (tr.gettext("Still screening"), str(consort.still_screening)),
-        (tr.gettext("Enrolled"), str(consort.enrolled)),
+    protocol = content.snapshot.protocol
+    totals = [
+        (tr.gettext("Screened"), consort.screened),
+        (tr.gettext("Screen failures"), consort.screen_failed),
+        (tr.gettext("Still screening"), consort.still_screening),
+        (tr.gettext("Enrolled"), consort.enrolled),
     ]
-    for arm in consort.arms:
-        label = f"{arm.phase_id}/{arm.arm}"
-        rows.append(
-            (
-                tr.gettext("%(group)s: allocated, treated, on treatment, died, analysed", group=label),
-                f"{arm.allocated}, {arm.treated}, {arm.ongoing}, {arm.died}, {arm.analysed}",
-            )
-        )
-    return rows
+    arms = [
+        (group_label(protocol, a.phase_id, a.arm), a.allocated, a.treated, a.ongoing, a.died, a.analysed)
+        for a in consort.arms
+    ]
+    return {"totals": totals, "arms": arms}
 
 
 def _cutoff_page(
@@ -201,7 +199,7 @@ def trial_report_page(
     response (ORR) table; the whole report is the PDF download."""
     tr = Translator(language_of(request))
     context = page_frame(request, actor, protocol, "report")
-    context.update(document=None, sections=[], cutoff="", consort=[])
+    context.update(document=None, sections=[], cutoff="", consort={})
     error: Exception | None = None
     try:
         when = parse_cutoff(cutoff)
@@ -212,7 +210,7 @@ def trial_report_page(
             document=content.document(),
             sections=preview_sections(content.sections, only=PREVIEW_SECTIONS, figures=PREVIEW_FIGURES),
             cutoff=content.snapshot.cutoff.isoformat(),
-            consort=consort_rows(content, tr),
+            consort=consort_counts(content, tr),
         )
     except InvalidInput as exc:
         error = exc
