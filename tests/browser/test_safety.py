@@ -132,7 +132,7 @@ def test_the_statistician_previews_and_downloads_the_trial_report(open_browser: 
 
 def test_the_safety_report_at_a_cutoff(open_browser: BrowserFactory) -> None:
     for language in ("en", "zh_CN"):
-        browser = open_browser(language)
+        browser = open_browser(language, viewport=TABLET if language == "zh_CN" else None)
         browser.sign_in("safety", PASSWORD)
         browser.goto(f"/trials/{TRIAL}/safety-report")
         page = browser.page

@@ -77,6 +77,11 @@ def test_the_safety_reviewer_closes_the_run_in_and_signs_the_gate_open(api: Api)
     assert 'id="password-error"' in wrong.text  # beside the password field
     assert "no treatment-related death in the run-in" in wrong.text  # nothing typed is lost
 
+    stale = safety.post(GATE, data={**form, "password": PASSWORD, "evidence_sha256": "0" * 64})
+    assert stale.status_code == 409 and "the evidence changed since it was shown" in stale.text
+    unchosen = safety.post(GATE, data={**form, "password": PASSWORD, "target": ""})
+    assert unchosen.status_code == 422 and 'id="target-error"' in unchosen.text
+
     signed = safety.post(GATE, data={**form, "password": PASSWORD}, follow_redirects=False)
     assert signed.status_code == 303, signed.text
     assert api.get("safety", "/api/trials/scr-escc-01").json()["phase_state"] == "randomized_open"
@@ -179,3 +184,11 @@ def test_coordinators_are_refused(api: Api, path: str) -> None:
 def test_an_unknown_trial_is_a_404_page(api: Api) -> None:
     page = browser_for(api, "safety").get("/trials/no-such-trial/gate")
     assert page.status_code == 404 and "<html" in page.text
+
+
+def test_a_single_arm_trial_has_no_gate_to_sign(api: Api) -> None:
+    safety = browser_for(api, "safety")
+    page = safety.get("/trials/ivo-shfrt-2l/gate")
+    assert page.status_code == 200 and "This trial has no phase gate" in page.text
+    assert 'name="password"' not in page.text
+    assert safety.get("/trials/ivo-shfrt-2l/report").status_code == 200
