@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from trialdesk.adapters.report.render import render_report
+from trialdesk.adapters.report.content import ReportContent
+from trialdesk.adapters.report.render import render_content, report_content
 from trialdesk.analysis.snapshot import ReportSnapshot, build_snapshot
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
@@ -54,10 +55,23 @@ def trial_report(
     cutoff: dt.date | None = None,
 ) -> bytes:
     """The rendered report; the export is audited (``actor`` None: the command line, audited as its user)."""
+    return render_content(trial_report_content(session, actor, protocol, fmt, cutoff), fmt)
+
+
+def trial_report_content(
+    session: Session,
+    actor: Actor | None,
+    protocol: Protocol,
+    purpose: str,
+    cutoff: dt.date | None = None,
+) -> ReportContent:
+    """The report's outline (sections, tables, figures) for ``actor`` (statistician, safety reviewer,
+    monitor), e.g. for the web page's preview; reading it is audited as an export (``purpose``: the
+    format or ``preview``)."""
     if actor is not None:
         actor.require(Capability.RUN_ANALYSES)
     snapshot = trial_snapshot(session, protocol, cutoff)
     audited_export(
-        session, "report", protocol.id, reason=f"trial report ({fmt}) at cut-off {snapshot.cutoff}"
+        session, "report", protocol.id, reason=f"trial report ({purpose}) at cut-off {snapshot.cutoff}"
     )
-    return render_report(snapshot, fmt)
+    return report_content(snapshot)

@@ -24,9 +24,13 @@ ReportFormat = Literal["html", "pdf"]
 
 def render_report(snapshot: ReportSnapshot, fmt: ReportFormat) -> bytes:
     """The report of ``snapshot`` as PDF or HTML bytes (``ValueError`` for another format)."""
+    return render_content(build_content(snapshot), fmt)
+
+
+def render_content(content: ReportContent, fmt: ReportFormat) -> bytes:
+    """An already built report outline as PDF or HTML bytes (``ValueError`` for another format)."""
     if fmt not in ("html", "pdf"):
         raise ValueError(f"unknown report format {fmt!r}: expected 'html' or 'pdf'")
-    content = build_content(snapshot)
     return render_pdf(content) if fmt == "pdf" else render_html(content)
 
 
