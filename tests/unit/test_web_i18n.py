@@ -49,3 +49,27 @@ def test_placeholders_survive_translation() -> None:
 def test_english_is_the_message_id_itself() -> None:
     assert Translator("en").gettext("Trials") == "Trials"
     assert Translator("zh_CN").gettext("Trials") == "试验"
+
+
+def test_area_catalogues_never_translate_one_string_two_ways() -> None:
+    # Each area has its own .po file; the merged catalogue keeps the last one read, so two different
+    # translations of one English string would make the pages disagree with each other.
+    from babel.messages.pofile import read_po
+
+    from trialdesk.entrypoints.web.i18n import CLINICAL_DOMAIN, LOCALE_DIR
+
+    seen: dict[str, tuple[str, str]] = {}
+    clashes: list[str] = []
+    for path in sorted((LOCALE_DIR / "zh_CN" / "LC_MESSAGES").glob("*.po")):
+        if path.stem == CLINICAL_DOMAIN:
+            continue
+        with path.open("rb") as handle:
+            for message in read_po(handle):
+                key = message.id if isinstance(message.id, str) else message.id[0]
+                if not key:
+                    continue
+                text = str(message.string)
+                first = seen.setdefault(key, (path.name, text))
+                if first[1] != text:
+                    clashes.append(f"{key!r}: {first[0]} {first[1]!r} vs {path.name} {text!r}")
+    assert not clashes, "\n".join(clashes)

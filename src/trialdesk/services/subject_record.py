@@ -18,16 +18,29 @@ from trialdesk.adapters.db import subjects as subject_repository
 from trialdesk.adapters.db.models import (
     AdverseEvent,
     Allocation,
+    DrugAdministration,
     EligibilityEvaluation,
     LabResultRow,
     Subject,
     TumourAssessment,
     TumourBaseline,
 )
+from trialdesk.domain.calendar import ScheduledVisit
+from trialdesk.domain.dosing import Exposure
 from trialdesk.domain.protocol.model import Protocol
-from trialdesk.services import adverse_events, labs, signatures, subjects, tumour
+from trialdesk.services import (
+    adverse_events,
+    calendar,
+    exposure,
+    labs,
+    radiotherapy,
+    signatures,
+    subjects,
+    tumour,
+)
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.labs import Proposal
+from trialdesk.services.radiotherapy import Deliveries
 
 
 @dataclass(frozen=True)
@@ -81,4 +94,31 @@ def subject_record(session: Session, actor: Actor, protocol: Protocol, subject_i
         baseline=baseline,
         assessments=visits,
         responses=tumour.response_view(session, actor, protocol, subject.id)["responses"],
+    )
+
+
+@dataclass(frozen=True)
+class TreatmentView:
+    """A subject's treatment as the subject page shows it: the visit calendar (empty before treatment
+    starts), each dose given with each agent's exposure, and each radiotherapy course's delivery."""
+
+    calendar: list[ScheduledVisit]
+    administrations: list[DrugAdministration]
+    exposure: dict[str, Exposure]
+    radiotherapy: Deliveries
+
+
+def treatment_view(session: Session, actor: Actor, protocol: Protocol, subject_id: int) -> TreatmentView:
+    """The calendar, doses and radiotherapy of a subject ``actor`` may see (404 otherwise)."""
+    subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
+    if subject.arm_id is None or subject.treatment_start_date is None:
+        visits: list[ScheduledVisit] = []
+    else:
+        visits = calendar.calendar_of(session, actor, protocol, subject.id)
+    doses = exposure.administrations(session, actor, protocol, subject.id)
+    return TreatmentView(
+        calendar=visits,
+        administrations=doses,
+        exposure=exposure.exposure_by_agent(protocol, doses),
+        radiotherapy=radiotherapy.course_deliveries(session, protocol, subject) if subject.arm_id else {},
     )

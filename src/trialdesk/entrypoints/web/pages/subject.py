@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db import subjects as subject_repository
-from trialdesk.domain.protocol.model import Protocol
+from trialdesk.domain.protocol.model import DrugIntervention, Protocol, RadiotherapyIntervention
 from trialdesk.domain.roles import Capability, can
 from trialdesk.domain.safety.adverse_event import ACTIONS, OUTCOMES, SAE_CRITERIA
 from trialdesk.domain.safety.stopping_rules import ATTRIBUTION_LEVELS
@@ -25,7 +25,8 @@ from trialdesk.entrypoints.web.render import FormErrors, language_of, render
 from trialdesk.entrypoints.web.session import PageActor, csrf_protect
 from trialdesk.services import subjects
 from trialdesk.services.actors import Actor
-from trialdesk.services.subject_record import SubjectRecord, subject_record
+from trialdesk.services.exposure import DEVIATION_REASONS
+from trialdesk.services.subject_record import SubjectRecord, TreatmentView, subject_record, treatment_view
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 FOLLOW_UP_FIELDS = (
@@ -200,6 +201,38 @@ def subject_context(
     }
 
 
+def treatment_context(
+    treatment: TreatmentView, record: SubjectRecord, protocol: Protocol, tr: Translator
+) -> dict[str, Any]:
+    """The calendar, doses and radiotherapy section of the subject page, with its forms' choices."""
+    arm = protocol.arm(record.subject.arm_id) if record.subject.arm_id else None
+    components = set(arm.interventions) if arm else set()
+    drugs = [i for i in protocol.interventions if isinstance(i, DrugIntervention) and i.id in components]
+    courses = [
+        i for i in protocol.interventions if isinstance(i, RadiotherapyIntervention) and i.id in components
+    ]
+    open_visits = [v for v in treatment.calendar if v.status in ("planned", "overdue")]
+    return {
+        "treatment": treatment,
+        "dose_agents": [(d.id, f"{d.name} ({d.dose.value:g} {d.dose.unit})") for d in drugs if d.dose.value],
+        "rt_courses": [
+            (c.id, f"{c.name} ({c.fractions.value} x {c.dose_per_fraction_gy.value:g} Gy)") for c in courses
+        ],
+        "visit_choices": [(v.visit_id, f"{v.label} ({v.planned.isoformat()})") for v in open_visits],
+        "visit_status_words": view.visit_status_words(tr),
+        "visit_outcomes": [
+            ("done", tr.gettext("done")),
+            ("missed", tr.gettext("missed")),
+            ("not_required", tr.gettext("not required")),
+        ],
+        "deviation_reasons": [("", tr.gettext("(as planned)"))]
+        + [(r, view.deviation_reason_word(r, tr)) for r in DEVIATION_REASONS],
+        "ae_choices": [("", "")]
+        + [(str(e.id), f"{e.term} ({e.onset_date.isoformat()})") for e in record.events],
+        "rt_class_words": view.rt_class_words(tr),
+    }
+
+
 def subject_page(
     request: Request,
     actor: Actor,
@@ -213,10 +246,17 @@ def subject_page(
     """The subject page; ``form`` names the form whose ``errors`` and typed ``values`` are shown."""
     tr = Translator(language_of(request))
     typed = dict(values or {})
-    record = run(
-        request, actor.username, lambda s: subject_record(s, actor, protocol, subject_id), write=False
+    record, treatment = run(
+        request,
+        actor.username,
+        lambda s: (
+            subject_record(s, actor, protocol, subject_id),
+            treatment_view(s, actor, protocol, subject_id),
+        ),
+        write=False,
     )
     context = subject_context(record, actor, protocol, tr, typed)
+    context.update(treatment_context(treatment, record, protocol, tr))
     context.update(
         form=form,
         errors=errors.by_field if errors else {},

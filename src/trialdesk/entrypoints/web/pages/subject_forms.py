@@ -27,13 +27,15 @@ from trialdesk.domain.safety.adverse_event import AdverseEventInput
 from trialdesk.entrypoints.api.deps import ProtocolDep, run
 from trialdesk.entrypoints.api.safety import AdverseEventIn, ConfirmIn, LabIn
 from trialdesk.entrypoints.api.subjects import FollowUpIn, StatusIn
+from trialdesk.entrypoints.api.treatment import AdministrationIn, FractionIn, VisitIn
 from trialdesk.entrypoints.api.tumour import AssessmentIn, BaselineIn
 from trialdesk.entrypoints.web.pages.subject import subject_page
 from trialdesk.entrypoints.web.render import FormErrors
 from trialdesk.entrypoints.web.session import CSRF_FIELD, PageActor, csrf_protect
-from trialdesk.services import adverse_events, enrolment, labs, tumour
+from trialdesk.services import adverse_events, calendar, enrolment, exposure, labs, radiotherapy, tumour
 from trialdesk.services.actors import Actor
 from trialdesk.services.errors import TRIAL_ERRORS, NotFound, TrialError, describe
+from trialdesk.services.exposure import AdministrationInput
 from trialdesk.services.follow_up import FollowUp, record_follow_up
 from trialdesk.services.labs import LabInput
 
@@ -373,4 +375,68 @@ async def change_status(
         frozenset({"status", "reason", "date", "death_date"}),
         reason=body.reason,
         anchor="status",
+    )
+
+
+# ---- treatment given and visits -------------------------------------------------------------------
+
+DOSE_FIELDS = frozenset(AdministrationIn.model_fields)
+FRACTION_FIELDS = frozenset(FractionIn.model_fields)
+VISIT_FIELDS = frozenset(VisitIn.model_fields) | {"visit_id"}
+
+
+@router.post(SUBJECT + "/administrations")
+async def record_dose(request: Request, actor: PageActor, protocol: ProtocolDep, subject_id: int) -> Response:
+    """One dose of one agent; the server derives the planned dose."""
+    sub = await _submission(request, actor, protocol, subject_id, "dose")
+    body = _parsed(AdministrationIn, _optional(sub.values, *DOSE_FIELDS))
+    if isinstance(body, FormErrors):
+        return await _refused(sub, body)
+    data = AdministrationInput(**body.model_dump(exclude={"reason"}))
+    return await _save(
+        sub,
+        lambda s: exposure.record_administration(s, actor, protocol, subject_id, data),
+        DOSE_FIELDS,
+        reason=body.reason,
+        anchor="treatment",
+    )
+
+
+@router.post(SUBJECT + "/rt-fractions")
+async def record_fraction(
+    request: Request, actor: PageActor, protocol: ProtocolDep, subject_id: int
+) -> Response:
+    """One radiotherapy fraction delivered (Gy)."""
+    sub = await _submission(request, actor, protocol, subject_id, "fraction")
+    body = _parsed(FractionIn, _optional(sub.values, *FRACTION_FIELDS))
+    if isinstance(body, FormErrors):
+        return await _refused(sub, body)
+    data = radiotherapy.FractionInput(**body.model_dump(exclude={"reason"}))
+    return await _save(
+        sub,
+        lambda s: radiotherapy.record_fraction(s, actor, protocol, subject_id, data),
+        FRACTION_FIELDS,
+        reason=body.reason,
+        anchor="treatment",
+    )
+
+
+@router.post(SUBJECT + "/visits")
+async def record_visit_outcome(
+    request: Request, actor: PageActor, protocol: ProtocolDep, subject_id: int
+) -> Response:
+    """A scheduled visit done, missed or not required."""
+    sub = await _submission(request, actor, protocol, subject_id, "visit_outcome")
+    body = _parsed(VisitIn, _optional(sub.values, "status", "date", "reason"))
+    if isinstance(body, FormErrors):
+        return await _refused(sub, body)
+    visit_id = str(sub.values.get("visit_id", ""))
+    return await _save(
+        sub,
+        lambda s: calendar.record_visit(
+            s, actor, protocol, subject_id, visit_id, body.status, body.date, body.reason
+        ),
+        VISIT_FIELDS,
+        reason=body.reason,
+        anchor="treatment",
     )

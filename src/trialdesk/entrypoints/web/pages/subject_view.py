@@ -295,3 +295,37 @@ def response_rows(responses: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]
     """(rule set, computed report) in the order RECIST 1.1 then iRECIST."""
     order = ("recist1.1", "irecist")
     return [(rules, responses[rules]["computed"]) for rules in order if rules in responses]
+
+
+def visit_status_words(tr: Translator) -> dict[str, str]:
+    """Each calendar status in the page's language."""
+    return {
+        "planned": tr.gettext("planned"),
+        "done": tr.gettext("done"),
+        "missed": tr.gettext("missed"),
+        "overdue": tr.gettext("overdue"),
+        "not_required": tr.gettext("not required"),
+    }
+
+
+def deviation_reason_word(reason: str, tr: Translator) -> str:
+    """Why a dose differs from the plan, in the page's language."""
+    words = {
+        "delay": tr.gettext("delay"),
+        "reduction": tr.gettext("dose reduction"),
+        "omission": tr.gettext("omitted"),
+        "interruption": tr.gettext("interruption"),
+        "toxicity": tr.gettext("toxicity (name the AE)"),
+        "other": tr.gettext("other"),
+    }
+    return words.get(reason, reason)
+
+
+def rt_class_words(tr: Translator) -> dict[str, str]:
+    """Radiotherapy deviation classes in the page's language."""
+    return {
+        "per_protocol": tr.gettext("per protocol"),
+        "minor": tr.gettext("minor deviation"),
+        "major": tr.gettext("major deviation"),
+        "not_assessable": tr.gettext("ongoing"),
+    }
