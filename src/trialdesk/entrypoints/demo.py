@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -567,6 +569,20 @@ def run_demo(
         demo.verify(app.state.engine)
     app.state.engine.dispose()
     return demo.result
+
+
+def is_demo_database(database: Path) -> bool:
+    """Whether the SQLite file ``database`` holds demo data only (every subject's screening number is
+    synthetic, ``SYN-...``, and the demo accounts exist): only then may ``--reset-demo`` delete it."""
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+        try:
+            real = connection.execute(
+                "SELECT count(*) FROM subjects WHERE screening_number NOT LIKE 'SYN-%'"
+            ).fetchone()[0]
+            names = {row[0] for row in connection.execute("SELECT username FROM users")}
+        except sqlite3.DatabaseError:
+            return False
+    return real == 0 and {a.username for a in DEMO_ACCOUNTS} <= names
 
 
 def build_demo_database(
