@@ -210,6 +210,8 @@ def _bootstrap(app: FastAPI, protocols: Sequence[Protocol]) -> None:
                 site = admin.add_site(session, None, app.state.registry, protocol.id, code, names[code])
                 site_ids.setdefault(code, []).append(site.id)
         for account in DEMO_ACCOUNTS:
+            if account.site_code and account.site_code not in site_ids:
+                continue  # a second site's staff, when only single-centre trials are built
             admin.add_user(
                 session,
                 None,
