@@ -310,8 +310,9 @@ class _Demo:
         return subject_id
 
     def _screen_failure(self, course: SubjectEndpointData, index: int) -> None:
-        """A patient screened the same day who fails eligibility (so the CONSORT flow has exclusions)."""
-        site = index % len(self.sites)
+        """A patient screened the same day who fails eligibility (so the CONSORT flow has exclusions);
+        one in four patients, at each site in turn."""
+        site = (index // 4) % len(self.sites)
         screening = course.origin_date - dt.timedelta(days=2)
         shift = (screening - dt.date.fromisoformat(self.failure_template["screening_date"])).days
         record: dict[str, Any] = _shift_dates(self.failure_template, shift)
@@ -378,15 +379,17 @@ class _Demo:
             self.ids[course.subject_id] = subject_id
             self.courses[course.subject_id] = course
             self.result.arms[course.arm] = self.result.arms.get(course.arm, 0) + 1
-        self._latest_patients(ordered[-1], len(ordered))
 
-    def _latest_patients(self, last: SubjectEndpointData, index: int) -> None:
-        """Two patients of the last days, so every stage has someone in it: one enrolled at the cut-off
-        (not yet treated, nor randomized), one screened waiting for the investigator's attestations."""
+    def latest_patients(self) -> None:
+        """Two patients of the last days at the same site, so every stage has someone in it: one enrolled
+        at the cut-off (not yet treated, nor randomized), one screened and waiting for the investigator's
+        attestations."""
+        last = max(self.timelines, key=lambda s: (s.origin_date, s.subject_id))
+        index = len(self.timelines)
         enrolled = last.model_copy(update={"subject_id": "SYN-W01", "origin_date": self.cutoff})
         self._screen_and_enrol(enrolled, index)
         waiting = last.model_copy(update={"subject_id": "SYN-W02", "origin_date": self.cutoff})
-        self._screen(waiting, index + 1, attest=False)
+        self._screen(waiting, index, attest=False)
 
     def _randomize(
         self, subject_id: int, course: SubjectEndpointData, pools: dict[str, list[SubjectEndpointData]]
@@ -540,9 +543,12 @@ class _Demo:
             chain = verify_chain(connection)
         self.result.audit_rows, self.result.audit_ok = chain.rows, chain.ok
 
-    def run(self) -> None:
-        """Enrol every synthetic subject, then enter the follow-up as of the cut-off."""
+    def run(self, *, latest_patients: bool = False) -> None:
+        """Enrol every synthetic subject (and the :meth:`latest_patients`), then enter the follow-up as
+        of the cut-off."""
         self.enrol_all()
+        if latest_patients:
+            self.latest_patients()
         self.enter_follow_up()
 
 
@@ -615,7 +621,7 @@ def build_demo_database(
                 report(f"{name}: {stage}", done, total)
 
             demo = _Demo(protocol, DEMO_SUBJECTS[protocol.id], seed, api, labelled, f"sqlite:///{database}")
-            demo.run()
+            demo.run(latest_patients=True)
             demo.verify(app.state.engine)
             results.append(demo.result)
     app.state.engine.dispose()
