@@ -134,7 +134,8 @@ def _serve(
         started.update({k: v for k, v in os.environ.items() if k.startswith("TRIALDESK_")})
 
     for name in ("TRIALDESK_DEMO", "TRIALDESK_DATABASE_URL", "TRIALDESK_ENVIRONMENT", "TRIALDESK_DATA_DIR"):
-        monkeypatch.delenv(name, raising=False)  # restored after the test: serve sets os.environ
+        monkeypatch.setenv(name, "")  # recorded, so that what serve sets in os.environ is undone
+        monkeypatch.delenv(name)
     monkeypatch.setattr(serve.uvicorn, "run", fake_run)
     result = CliRunner().invoke(
         cli, ["serve", "--port", "8123", *args], env={"TRIALDESK_DATA_DIR": str(tmp_path), **env}
