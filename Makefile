@@ -1,5 +1,7 @@
 # trialdesk: two commands on a fresh Debian machine.
-#   make run   - set everything up, start the product on SQLite with both protocols loaded
+#   make run   - set everything up, start the product on SQLite with both protocols loaded and the
+#                demo database (synthetic data, its own file); without it: make run ARGS=--no-demo
+#                or TRIALDESK_DEMO=0 make run
 #   make test  - set everything up, lint, type-check and run the whole test suite
 PYTHON ?= python3
 # Debian packages the test suite needs: a real PostgreSQL server for the database tests, Chromium for
@@ -24,8 +26,12 @@ setup: $(STAMP)
 system-deps:
 	bash scripts/install-system-deps.sh $(SYSTEM_PACKAGES)
 
+# The demo unless TRIALDESK_DEMO=0 (or ARGS=--no-demo, which comes last and wins); ARGS=--reset-demo
+# rebuilds the demo database.
+DEMO_FLAG := $(if $(filter 0 false no off,$(TRIALDESK_DEMO)),--no-demo,--demo)
+
 run: setup
-	$(BIN)/trialdesk serve --host 127.0.0.1 --port 8000
+	$(BIN)/trialdesk serve --host 127.0.0.1 --port 8000 $(DEMO_FLAG) $(ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -10,7 +10,8 @@ refuse, when they are read at start-up, what is only acceptable on a developer's
   and shared-memory files, its folder and ``data_dir``), or a SQLite folder that does not exist yet
   (it would be created with the process umask);
 * API documentation that loads its scripts from another origin (``docs_assets_url``): the Swagger
-  UI and ReDoc assets are served from the installed package, so ``/docs`` works offline.
+  UI and ReDoc assets are served from the installed package, so ``/docs`` works offline;
+* in ``production``, the demonstration mode (``demo``: synthetic data, published passwords).
 """
 
 from __future__ import annotations
@@ -95,7 +96,21 @@ class Settings(BaseSettings):
 
 def unsafe_settings(settings: Settings) -> list[str]:
     """What in ``settings`` is unsafe outside development, one sentence with its fix per problem."""
-    return [*_missing_secrets(settings), *_exposed_data(settings), *_docs_from_elsewhere(settings)]
+    return [
+        *_missing_secrets(settings),
+        *_exposed_data(settings),
+        *_docs_from_elsewhere(settings),
+        *_demo_in_production(settings),
+    ]
+
+
+def _demo_in_production(settings: Settings) -> list[str]:
+    if not settings.demo or settings.environment != "production":
+        return []
+    return [
+        "TRIALDESK_DEMO=1 serves the demonstration database (synthetic data, published passwords), "
+        "never a production service: unset TRIALDESK_DEMO"
+    ]
 
 
 def _missing_secrets(settings: Settings) -> list[str]:

@@ -23,10 +23,14 @@ def free_port() -> int:
 class AppServer:
     """``uvicorn trialdesk...create_app`` on 127.0.0.1 with its own database URL."""
 
-    def __init__(self, database_url: str, data_dir: Path, workers: int = 1) -> None:
+    def __init__(
+        self, database_url: str, data_dir: Path, workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.database_url = database_url
         self.data_dir = data_dir
         self.workers = workers
+        self.env = env or {}
+        """Extra environment of the server process (e.g. ``TRIALDESK_DEMO=1``)."""
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -39,6 +43,7 @@ class AppServer:
             **os.environ,
             "TRIALDESK_DATABASE_URL": self.database_url,
             "TRIALDESK_DATA_DIR": str(self.data_dir),
+            **self.env,
         }
         cmd = [
             sys.executable,

@@ -1,14 +1,18 @@
-"""A SYNTHETIC demonstration trial run end to end through the REST API.
+"""A SYNTHETIC demonstration trial run end to end through the REST API, and the demo database.
 
 Every step goes through the real application (routers, services, database, audit trail) on its
 own SQLite file, exactly as site staff and the coordinating centre would use it:
 
-* users and sites are created; synthetic patients (screening numbers ``SYN-...``, built from the
+* the synthetic sites and the demo accounts (:data:`~trialdesk.entrypoints.demo_accounts.DEMO_ACCOUNTS`)
+  are created; synthetic patients (screening numbers ``SYN-...``, built from the
   example eligible patient with shifted dates) are screened, attested and enrolled with signatures;
 * for SCR-ESCC-01 the run-in is closed, the safety reviewer signs the gate, the statistician
   generates the allocation list and phase IIb subjects are randomized;
-* treatment dates, RECIST scans, adverse events and follow-up are entered as of the data cut-off;
-* the statistician downloads the trial report at the cut-off.
+* treatment dates, RECIST scans, adverse events, lab results (one confirmed into an AE) and follow-up
+  are entered as of the data cut-off;
+* :func:`run_demo` (``trialdesk demo``): the statistician downloads the trial report at the cut-off;
+  :func:`build_demo_database` (``trialdesk serve --demo``): both trials in one database file of their
+  own, which the web application then serves with the demo banner.
 
 Simulated months of follow-up are replayed in seconds by pinning the trial clock
 (:mod:`trialdesk.services.clock`) at each simulated date; the audit trail keeps real time. The
@@ -19,14 +23,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
+import sqlite3
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 with warnings.catch_warnings():
     # Starlette's in-process client warns about its own httpx dependency; the demo only needs it to work.
@@ -41,11 +49,19 @@ from trialdesk.domain.eligibility.rules import AttestationRule
 from trialdesk.domain.endpoints import SubjectEndpointData
 from trialdesk.domain.protocol import Protocol
 from trialdesk.entrypoints.api.app import create_app
+from trialdesk.entrypoints.demo_accounts import DEMO_ACCOUNTS, DEMO_SITES, demo_account
+from trialdesk.protocols import load_registry
 from trialdesk.services import admin, clock
 
 AE_TERMS = ("Fatigue", "Anemia", "Esophagitis", "Pneumonitis", "Hypothyroidism", "Nausea")
 LEVELS = ("unrelated", "unlikely", "possible", "probable", "definite")
 ProgressCallback = Callable[[str, int, int], None]
+DEMO_SUBJECTS = {"ivo-shfrt-2l": 10, "scr-escc-01": 28}
+"""Enrolled subjects of each trial in the demo database: few enough to build in seconds, enough for a
+full SCR-ESCC-01 run-in (20) and both randomized arms."""
+DEMO_SEED = 2026
+LAB_SUBJECTS = 2
+"""Subjects of each trial given lab results (a normal baseline ALT, then a raised one)."""
 
 
 @dataclass
@@ -59,6 +75,9 @@ class DemoResult:
     randomized: int = 0
     adverse_events: int = 0
     assessments: int = 0
+    screen_failed: int = 0
+    lab_results: int = 0
+    deaths: int = 0
     report: bytes = b""
     audit_rows: int = 0
     audit_ok: bool = False
@@ -69,14 +88,19 @@ class DemoResult:
 class _Client:
     """The API as the demo's users see it: one bearer token per user."""
 
-    def __init__(self, client: TestClient, password: str) -> None:
+    def __init__(self, client: TestClient) -> None:
         self.client = client
-        self.password = password
         self.tokens: dict[str, str] = {}
+
+    @staticmethod
+    def password(user: str) -> str:
+        """The demo password of ``user`` (re-entered for signatures)."""
+        return next(a.password for a in DEMO_ACCOUNTS if a.username == user)
 
     def _headers(self, user: str) -> dict[str, str]:
         if user not in self.tokens:
-            response = self.client.post("/api/auth/token", data={"username": user, "password": self.password})
+            credentials = {"username": user, "password": self.password(user)}
+            response = self.client.post("/api/auth/token", data=credentials)
             _ok(response, "log in")
             self.tokens[user] = response.json()["access_token"]
         return {"Authorization": f"Bearer {self.tokens[user]}"}
@@ -151,12 +175,67 @@ def _moved(subject: SubjectEndpointData, origin: dt.date) -> SubjectEndpointData
     return SubjectEndpointData.model_validate(move(data))
 
 
+def _site_codes(protocol: Protocol) -> list[str]:
+    """The demo sites of ``protocol``: the first only for a single-centre trial."""
+    codes = [code for code, _name in DEMO_SITES]
+    return codes if protocol.design.centres == "multi" else codes[:1]
+
+
+def _open_app(database: Path, data_dir: Path) -> FastAPI:
+    """The real application on the SQLite file ``database`` (schema created, trials registered).
+
+    A synthetic database is rebuilt rather than recovered, so while it is built its commits are not
+    flushed to disk one by one (``synchronous=OFF``); the file is complete once the engine is disposed.
+    """
+    app = create_app(Settings(database_url=f"sqlite:///{database}", data_dir=data_dir))
+    engine: Engine = app.state.engine
+
+    @event.listens_for(engine, "connect")
+    def _unsynchronised(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.close()
+
+    engine.dispose()  # connections opened from now on are unsynchronised
+    return app
+
+
+def _bootstrap(app: FastAPI, protocols: Sequence[Protocol]) -> None:
+    """The synthetic sites of each protocol and the demo accounts (site roles at every site of their code)."""
+    names = dict(DEMO_SITES)
+    with unit_of_work(app.state.engine, "demo-bootstrap", reason="demo database") as session:
+        site_ids: dict[str, list[int]] = {}
+        for protocol in protocols:
+            for code in _site_codes(protocol):
+                site = admin.add_site(session, None, app.state.registry, protocol.id, code, names[code])
+                site_ids.setdefault(code, []).append(site.id)
+        for account in DEMO_ACCOUNTS:
+            if account.site_code and account.site_code not in site_ids:
+                continue  # a second site's staff, when only single-centre trials are built
+            admin.add_user(
+                session,
+                None,
+                username=account.username,
+                full_name=f"Demo {account.role.replace('_', ' ')} {account.site_code or ''}".strip(),
+                role=account.role,
+                password=account.password,
+                site_ids=site_ids.get(account.site_code, []) if account.site_code else [],
+            )
+
+
 class _Demo:
+    """One protocol's synthetic trial, entered through the API of ``app`` by the demo accounts."""
+
     def __init__(
-        self, protocol: Protocol, subjects: int, seed: int, workdir: Path, progress: ProgressCallback
-    ):
+        self,
+        protocol: Protocol,
+        subjects: int,
+        seed: int,
+        api: _Client,
+        progress: ProgressCallback,
+        database_url: str,
+    ) -> None:
         self.protocol = protocol
-        self.seed = seed
         self.progress = progress
         self.rng = np.random.default_rng(seed)
         snapshot = synthetic_snapshot(protocol, subjects, seed)
@@ -166,134 +245,118 @@ class _Demo:
         )
         self.timelines = [_moved(s, s.origin_date + shift) for s in snapshot.subjects]
         self.cutoff = snapshot.cutoff + shift
-        self.password = secrets.token_urlsafe(18)
-        url = f"sqlite:///{workdir / f'demo-{protocol.id}.sqlite3'}"
-        self.app = create_app(Settings(database_url=url, data_dir=workdir))
-        self.api = _Client(TestClient(self.app), self.password)
-        self.result = DemoResult(protocol.id, self.cutoff, database_url=url)
+        self.api = api
+        self.result = DemoResult(protocol.id, self.cutoff, database_url=database_url)
         self.template = _example_patient(protocol.id)
         self.failure_template = _example_patient(protocol.id, "ineligible")
-        self.sites: list[str] = []
+        self.sites = _site_codes(protocol)
         self.ids: dict[str, int] = {}
         self.site_of: dict[int, int] = {}
         self.courses: dict[str, SubjectEndpointData] = {}
+        self.safety = demo_account("safety_reviewer").username
+        self.statistician = demo_account("statistician").username
 
-    # ---- set-up ------------------------------------------------------------------------------
-    def bootstrap(self) -> None:
-        codes = ["SYN-S01", "SYN-S02"] if self.protocol.design.centres == "multi" else ["SYN-S01"]
-        engine = self.app.state.engine
-        with unit_of_work(engine, "demo-bootstrap") as session:
-            site_ids = [
-                admin.add_site(
-                    session, None, self.app.state.registry, self.protocol.id, code, f"Synthetic {code}"
-                ).id
-                for code in codes
-            ]
-            for role in ("admin", "statistician", "safety_reviewer", "monitor"):
-                admin.add_user(
-                    session,
-                    None,
-                    username=f"demo-{role.replace('_', '-')}",
-                    full_name=f"Demo {role}",
-                    role=role,
-                    password=self.password,
-                )
-            for index, site_id in enumerate(site_ids, start=1):
-                for role in ("coordinator", "investigator"):
-                    admin.add_user(
-                        session,
-                        None,
-                        username=f"demo-{role}-{index}",
-                        full_name=f"Demo {role} {index}",
-                        role=role,
-                        password=self.password,
-                        site_ids=[site_id],
-                    )
-        self.sites = codes
+    def staff(self, site: int, role: str) -> str:
+        """The demo account of ``role`` at the protocol's ``site``-th site."""
+        return demo_account(role, self.sites[site]).username
 
     # ---- enrolment ---------------------------------------------------------------------------
-    def _screen_and_enrol(self, course: SubjectEndpointData, index: int) -> int:
+    def _screen(
+        self, course: SubjectEndpointData, index: int, *, attest: bool = True
+    ) -> tuple[int, dict[str, Any]]:
+        """The coordinator screens the patient two days before ``course`` starts; the investigator
+        attests the judgement criteria (unless ``attest`` is false: the patient waits for them)."""
         site = index % len(self.sites)
-        coordinator, investigator = f"demo-coordinator-{site + 1}", f"demo-investigator-{site + 1}"
         base = f"/api/trials/{self.protocol.id}/subjects"
         screening = course.origin_date - dt.timedelta(days=2)
         record = _patient(self.template, course, screening)
         with clock.pinned_at(_at(screening)):
             subject_id = int(
                 self.api.call(
-                    "POST", coordinator, base, {"site_code": self.sites[site], "patient": record}
+                    "POST",
+                    self.staff(site, "coordinator"),
+                    base,
+                    {"site_code": self.sites[site], "patient": record},
                 ).json()["id"]
             )
             self.result.screened += 1
             self.site_of[subject_id] = site
-            for criterion in self.protocol.eligibility.criteria:
+            for criterion in self.protocol.eligibility.criteria if attest else ():
                 if isinstance(criterion.rule, AttestationRule):
                     self.api.call(
                         "POST",
-                        investigator,
+                        self.staff(site, "investigator"),
                         f"{base}/{subject_id}/attestations",
                         {"criterion_id": criterion.id, "answer": criterion.rule.satisfied_when},
                     )
+        return subject_id, record
+
+    def _screen_and_enrol(self, course: SubjectEndpointData, index: int) -> int:
+        """Screen, attest and enrol (with the investigator's signature) on the course's start date."""
+        subject_id, record = self._screen(course, index)
+        investigator = self.staff(self.site_of[subject_id], "investigator")
+        base = f"/api/trials/{self.protocol.id}/subjects"
         with clock.pinned_at(_at(course.origin_date)):
             self.api.call(
                 "POST",
                 investigator,
                 f"{base}/{subject_id}/enrol",
-                {"consent_date": record["consent"]["signed_date"], "password": self.password},
+                {
+                    "consent_date": record["consent"]["signed_date"],
+                    "password": self.api.password(investigator),
+                },
             )
         self.result.enrolled += 1
         return subject_id
 
     def _screen_failure(self, course: SubjectEndpointData, index: int) -> None:
-        """A patient screened the same day who fails eligibility (so the CONSORT flow has exclusions)."""
-        site = index % len(self.sites)
+        """A patient screened the same day who fails eligibility (so the CONSORT flow has exclusions);
+        one in four patients, at each site in turn."""
+        site = (index // 4) % len(self.sites)
         screening = course.origin_date - dt.timedelta(days=2)
         shift = (screening - dt.date.fromisoformat(self.failure_template["screening_date"])).days
         record: dict[str, Any] = _shift_dates(self.failure_template, shift)
         record["id"] = f"SYN-F{index:03d}"
         base = f"/api/trials/{self.protocol.id}/subjects"
+        coordinator = self.staff(site, "coordinator")
         with clock.pinned_at(_at(screening, 9)):
             subject_id = self.api.call(
-                "POST",
-                f"demo-coordinator-{site + 1}",
-                base,
-                {"site_code": self.sites[site], "patient": record},
+                "POST", coordinator, base, {"site_code": self.sites[site], "patient": record}
             ).json()["id"]
             self.api.call(
                 "POST",
-                f"demo-coordinator-{site + 1}",
+                coordinator,
                 f"{base}/{subject_id}/status",
                 {"status": "screen_failed", "reason": "not eligible at screening"},
             )
         self.result.screened += 1
+        self.result.screen_failed += 1
 
     def _open_randomization(self, day: dt.date) -> None:
         base = f"/api/trials/{self.protocol.id}"
         with clock.pinned_at(_at(day)):
-            state = self.api.call("GET", "demo-safety-reviewer", base).json()["phase_state"]
+            state = self.api.call("GET", self.safety, base).json()["phase_state"]
             if state == "run_in_open":
                 self.api.call(
                     "POST",
-                    "demo-safety-reviewer",
+                    self.safety,
                     f"{base}/phase",
                     {"target": "run_in_review", "reason": "run-in cohort complete: safety review"},
                 )
-            evidence = self.api.call("GET", "demo-safety-reviewer", f"{base}/gate-evidence").json()
+            evidence = self.api.call("GET", self.safety, f"{base}/gate-evidence").json()
             self.api.call(
                 "POST",
-                "demo-safety-reviewer",
+                self.safety,
                 f"{base}/phase",
                 {
                     "target": "randomized_open",
                     "reason": "fewer than 2 treatment-related deaths in the run-in",
-                    "password": self.password,
+                    "password": self.api.password(self.safety),
                     "meaning": "I approve opening the randomized phase IIb",
                     "evidence_sha256": evidence["evidence_sha256"],
                 },
             )
-            self.api.call(
-                "POST", "demo-statistician", f"{base}/randomization-lists", {"slots_per_stratum": 60}
-            )
+            self.api.call("POST", self.statistician, f"{base}/randomization-lists", {"slots_per_stratum": 60})
 
     def enrol_all(self) -> None:
         ordered = sorted(self.timelines, key=lambda s: (s.origin_date, s.subject_id))
@@ -317,11 +380,22 @@ class _Demo:
             self.courses[course.subject_id] = course
             self.result.arms[course.arm] = self.result.arms.get(course.arm, 0) + 1
 
+    def latest_patients(self) -> None:
+        """Two patients of the last days at the same site, so every stage has someone in it: one enrolled
+        at the cut-off (not yet treated, nor randomized), one screened and waiting for the investigator's
+        attestations."""
+        last = max(self.timelines, key=lambda s: (s.origin_date, s.subject_id))
+        index = len(self.timelines)
+        enrolled = last.model_copy(update={"subject_id": "SYN-W01", "origin_date": self.cutoff})
+        self._screen_and_enrol(enrolled, index)
+        waiting = last.model_copy(update={"subject_id": "SYN-W02", "origin_date": self.cutoff})
+        self._screen(waiting, index, attest=False)
+
     def _randomize(
         self, subject_id: int, course: SubjectEndpointData, pools: dict[str, list[SubjectEndpointData]]
     ) -> SubjectEndpointData:
         url = f"/api/trials/{self.protocol.id}/subjects/{subject_id}/randomize"
-        user = f"demo-coordinator-{self.site_of[subject_id] + 1}"
+        user = self.staff(self.site_of[subject_id], "coordinator")
         with clock.pinned_at(_at(course.origin_date, 11)):
             arm = self.api.call(
                 "POST", user, url, {"strata": {"ecog": course.strata.get("ecog", "0")}}
@@ -340,9 +414,11 @@ class _Demo:
             for index, (number, course) in enumerate(self.courses.items()):
                 self.progress("entering data", index + 1, len(self.courses))
                 subject_id = self.ids[number]
-                investigator = f"demo-investigator-{self.site_of[subject_id] + 1}"
+                investigator = self.staff(self.site_of[subject_id], "investigator")
                 self._tumour(subject_id, course, investigator)
                 self._adverse_events(subject_id, course, investigator)
+                if self.result.lab_results < 2 * LAB_SUBJECTS:
+                    self._labs(subject_id, course)
                 self._dates(subject_id, course, investigator)
 
     def _tumour(self, subject_id: int, course: SubjectEndpointData, user: str) -> None:
@@ -377,17 +453,58 @@ class _Demo:
             )
             self.result.adverse_events += 1
 
+    def _labs(self, subject_id: int, course: SubjectEndpointData) -> None:
+        """A normal baseline ALT and a raised one two weeks into treatment, entered by the coordinator;
+        the investigator confirms the proposed CTCAE grade into an AE."""
+        start = course.treatment_start
+        if start is None or start + dt.timedelta(days=14) > self.cutoff:
+            return
+        raised = start + dt.timedelta(days=14)
+        if course.death_date is not None and course.death_date <= raised:
+            return
+        site = self.site_of[subject_id]
+        alt = {"test": "alt", "unit": "U/L", "uln": 40}
+        body = {
+            "results": [
+                {
+                    **alt,
+                    "value": 28,
+                    "collected_date": (start - dt.timedelta(days=3)).isoformat(),
+                    "is_baseline": True,
+                },
+                {**alt, "value": 130, "collected_date": raised.isoformat()},
+            ]
+        }
+        base = f"/api/trials/{self.protocol.id}"
+        stored = self.api.call(
+            "POST", self.staff(site, "coordinator"), f"{base}/subjects/{subject_id}/labs", body
+        )
+        self.result.lab_results += 2
+        proposal = next(p for p in stored.json()["proposals"] if p["grade"])
+        components = self.protocol.arm(course.arm).interventions
+        self.api.call(
+            "POST",
+            self.staff(site, "investigator"),
+            f"{base}/labs/{proposal['lab_result_id']}/confirm",
+            {"attributions": {c: "possible" for c in components}},
+        )
+        self.result.adverse_events += 1
+
     def _dates(self, subject_id: int, course: SubjectEndpointData, user: str) -> None:
         def upto(day: dt.date | None) -> str | None:
             return day.isoformat() if day is not None and day <= self.cutoff else None
 
         end = upto(course.treatment_end)
+        death = upto(course.death_date)
+        new_therapy = upto(course.new_anticancer_therapy_date)
+        if death and new_therapy and new_therapy > death:  # a swapped-in course may end before it
+            new_therapy = None
         body = {
             "treatment_start_date": upto(course.treatment_start),
             "treatment_end_date": end,
             "discontinuation_reason": course.off_treatment_reason if end else None,
-            "new_anticancer_therapy_date": upto(course.new_anticancer_therapy_date),
-            "death_date": upto(course.death_date),
+            "new_anticancer_therapy_date": new_therapy,
+            "death_date": death,
             "last_known_alive_date": upto(min(d for d in (course.last_known_alive_date, self.cutoff) if d)),
         }
         base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
@@ -399,6 +516,7 @@ class _Demo:
             ("died", body["death_date"]),
         ):
             if happened:
+                self.result.deaths += status == "died"
                 self.api.call(
                     "POST",
                     user,
@@ -408,18 +526,34 @@ class _Demo:
 
     # ---- report --------------------------------------------------------------------------------
     def report(self, fmt: str) -> None:
+        """The statistician downloads the trial report at the cut-off."""
         with clock.pinned_at(_at(self.cutoff, 20)):
             response = self.api.call(
                 "GET",
-                "demo-statistician",
+                self.statistician,
                 f"/api/trials/{self.protocol.id}/report",
                 cutoff=self.cutoff.isoformat(),
                 format=fmt,
             )
         self.result.report = response.content
-        with self.app.state.engine.connect() as connection:
+
+    def verify(self, engine: Engine) -> None:
+        """Check the audit trail's hash chain (every row written so far)."""
+        with engine.connect() as connection:
             chain = verify_chain(connection)
         self.result.audit_rows, self.result.audit_ok = chain.rows, chain.ok
+
+    def run(self, *, latest_patients: bool = False) -> None:
+        """Enrol every synthetic subject (and the :meth:`latest_patients`), then enter the follow-up as
+        of the cut-off."""
+        self.enrol_all()
+        if latest_patients:
+            self.latest_patients()
+        self.enter_follow_up()
+
+
+def _no_progress(_stage: str, _done: int, _total: int) -> None:
+    """The default progress callback: report nothing."""
 
 
 def run_demo(
@@ -432,11 +566,64 @@ def run_demo(
     progress: ProgressCallback | None = None,
 ) -> DemoResult:
     """Run a synthetic trial of ``protocol`` through the API and return what happened with its report."""
-    demo = _Demo(protocol, subjects, seed, workdir, progress or (lambda _stage, _done, _total: None))
-    with demo.api.client:
-        demo.bootstrap()
-        demo.enrol_all()
-        demo.enter_follow_up()
+    database = workdir / f"demo-{protocol.id}.sqlite3"
+    app = _open_app(database, workdir)
+    api = _Client(TestClient(app))
+    demo = _Demo(protocol, subjects, seed, api, progress or _no_progress, f"sqlite:///{database}")
+    with api.client:
+        _bootstrap(app, [protocol])
+        demo.run()
         demo.report(fmt)
-    demo.app.state.engine.dispose()
+        demo.verify(app.state.engine)
+    app.state.engine.dispose()
     return demo.result
+
+
+def is_demo_database(database: Path) -> bool:
+    """Whether the SQLite file ``database`` holds demo data only (every subject's screening number is
+    synthetic, ``SYN-...``, and the demo accounts exist): only then may ``--reset-demo`` delete it."""
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+        try:
+            real = connection.execute(
+                "SELECT count(*) FROM subjects WHERE screening_number NOT LIKE 'SYN-%'"
+            ).fetchone()[0]
+            names = {row[0] for row in connection.execute("SELECT username FROM users")}
+        except sqlite3.DatabaseError:
+            return False
+    return real == 0 and {a.username for a in DEMO_ACCOUNTS} <= names
+
+
+def build_demo_database(
+    database: Path, *, seed: int = DEMO_SEED, progress: ProgressCallback | None = None
+) -> list[DemoResult]:
+    """Build the demo database of both trials at ``database`` (SYNTHETIC data only).
+
+    It is written to ``<database>.partial`` and renamed when complete, so an interrupted build never
+    leaves a half-built demo behind. The file must not exist yet.
+    """
+    if database.exists():
+        raise FileExistsError(f"{database} exists already: the demo database is only built once")
+    database.parent.mkdir(parents=True, exist_ok=True)
+    partial = database.with_name(database.name + ".partial")
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
+    registry = load_registry()
+    protocols = [registry.get(protocol_id) for protocol_id in DEMO_SUBJECTS]
+    report = progress or _no_progress
+    app = _open_app(partial, database.parent)
+    api = _Client(TestClient(app))
+    results: list[DemoResult] = []
+    with api.client:
+        _bootstrap(app, protocols)
+        for protocol in protocols:
+
+            def labelled(stage: str, done: int, total: int, name: str = protocol.id) -> None:
+                report(f"{name}: {stage}", done, total)
+
+            demo = _Demo(protocol, DEMO_SUBJECTS[protocol.id], seed, api, labelled, f"sqlite:///{database}")
+            demo.run(latest_patients=True)
+            demo.verify(app.state.engine)
+            results.append(demo.result)
+    app.state.engine.dispose()
+    partial.replace(database)
+    return results

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -10,7 +12,29 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
-from trialdesk.entrypoints.demo import run_demo
+from trialdesk.entrypoints.demo import ProgressCallback, run_demo
+
+
+@contextmanager
+def demo_progress(*, disable: bool = False) -> Iterator[ProgressCallback]:
+    """A Rich progress bar per stage of a demo build; yields the callback the demo calls."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=disable,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        yield report
 
 
 def demo_command(
@@ -31,22 +55,7 @@ def demo_command(
         fail(f"--subjects: {count} is outside 2-1000")
     folder = workdir or Path(tempfile.mkdtemp(prefix="trialdesk-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=json_output,
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
-
+    with demo_progress(disable=json_output) as report:
         try:
             result = run_demo(protocol, subjects=count, seed=seed, workdir=folder, fmt=fmt, progress=report)
         except RuntimeError as exc:
