@@ -45,9 +45,11 @@ from trialdesk.adapters.db.audit import verify_chain
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.analysis.synthetic import synthetic_snapshot
 from trialdesk.config import Settings
+from trialdesk.domain.dosing import BodySize, DoseUnit, planned_dose_mg
 from trialdesk.domain.eligibility.rules import AttestationRule
 from trialdesk.domain.endpoints import SubjectEndpointData
 from trialdesk.domain.protocol import Protocol
+from trialdesk.domain.protocol.model import DrugIntervention, RadiotherapyIntervention
 from trialdesk.entrypoints.api.app import create_app
 from trialdesk.entrypoints.demo_accounts import DEMO_ACCOUNTS, DEMO_SITES, demo_account
 from trialdesk.protocols import load_registry
@@ -61,6 +63,8 @@ DEMO_SUBJECTS = {"ivo-shfrt-2l": 10, "scr-escc-01": 28}
 full SCR-ESCC-01 run-in (20) and both randomized arms."""
 DEMO_SEED = 2026
 LAB_SUBJECTS = 2
+DEMO_MAX_CYCLES = 6
+"""Doses are entered for at most this many cycles per agent (keeps the demo build short)."""
 """Subjects of each trial given lab results (a normal baseline ALT, then a raised one)."""
 
 
@@ -74,6 +78,8 @@ class DemoResult:
     enrolled: int = 0
     randomized: int = 0
     adverse_events: int = 0
+    administrations: int = 0
+    rt_fractions: int = 0
     assessments: int = 0
     screen_failed: int = 0
     lab_results: int = 0
@@ -420,6 +426,7 @@ class _Demo:
                 if self.result.lab_results < 2 * LAB_SUBJECTS:
                     self._labs(subject_id, course)
                 self._dates(subject_id, course, investigator)
+                self._treatment(subject_id, course)
 
     def _tumour(self, subject_id: int, course: SubjectEndpointData, user: str) -> None:
         if course.tumour is None:
@@ -523,6 +530,81 @@ class _Demo:
                     f"{base}/status",
                     {"status": status, "reason": f"{status} (synthetic)", "date": happened},
                 )
+
+    def _treatment(self, subject_id: int, course: SubjectEndpointData) -> None:
+        """Doses of each drug of the arm every cycle (some delayed a week, some reduced) and every
+        radiotherapy fraction on weekdays, up to the end of treatment, death or the cut-off, entered by
+        the site's coordinator (the server derives each planned dose)."""
+        start = course.treatment_start
+        if start is None or start > self.cutoff:
+            return
+        last = min(d for d in (course.treatment_end, course.death_date, self.cutoff) if d is not None)
+        user = self.staff(self.site_of[subject_id], "coordinator")
+        base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
+        body = BodySize(float(self.rng.uniform(158, 178)), float(self.rng.uniform(50, 78)))
+        components = set(self.protocol.arm(course.arm).interventions)
+        for drug in (i for i in self.protocol.interventions if isinstance(i, DrugIntervention)):
+            if (
+                drug.id in components
+                and drug.dose.value is not None
+                and drug.dose.unit in ("mg", "mg/kg", "mg/m2")
+            ):
+                self._doses(base, user, drug, body, start, last)
+        for rt in (i for i in self.protocol.interventions if isinstance(i, RadiotherapyIntervention)):
+            if rt.id in components:
+                self._fractions(base, user, rt, start, last)
+
+    def _doses(
+        self, base: str, user: str, drug: DrugIntervention, body: BodySize, start: dt.date, last: dt.date
+    ) -> None:
+        unit: DoseUnit = (
+            "mg/kg" if drug.dose.unit == "mg/kg" else "mg/m2" if drug.dose.unit == "mg/m2" else "mg"
+        )
+        planned = planned_dose_mg(float(drug.dose.value or 0), unit, body)
+        day = start
+        limit = min(drug.max_cycles.value or DEMO_MAX_CYCLES, DEMO_MAX_CYCLES)
+        for cycle in range(1, limit + 1):
+            if day > last:
+                break
+            reduced = cycle > 2 and self.rng.random() < 0.1
+            dose = {
+                "agent": drug.id,
+                "cycle": cycle,
+                "date": day.isoformat(),
+                "given_dose_mg": round(planned * (0.8 if reduced else 1.0), 1),
+                "weight_kg": round(body.weight_kg, 1),
+                "height_cm": round(body.height_cm, 1),
+                "deviation_reason": "reduction" if reduced else None,
+            }
+            self.api.call("POST", user, f"{base}/administrations", dose)
+            self.result.administrations += 1
+            delay = 7 if self.rng.random() < 0.15 else 0
+            day += dt.timedelta(days=drug.cycle_days.value + delay)
+
+    def _fractions(
+        self, base: str, user: str, rt: RadiotherapyIntervention, start: dt.date, last: dt.date
+    ) -> None:
+        day, number = start, 0
+        stop_after = rt.fractions.value - (2 if self.rng.random() < 0.1 else 0)  # a few stop early
+        while number < stop_after and day <= last:
+            if day.weekday() < 5:
+                number += 1
+                body = {
+                    "intervention": rt.id,
+                    "fraction_number": number,
+                    "date": day.isoformat(),
+                    "dose_gy": rt.dose_per_fraction_gy.value,
+                }
+                self.api.call("POST", user, f"{base}/rt-fractions", body)
+                self.result.rt_fractions += 1
+            day += dt.timedelta(days=1)
+        if number < rt.fractions.value and day <= last:
+            ended = {
+                "outcome": "stopped_early",
+                "date": day.isoformat(),
+                "reason": "Grade 3 esophagitis (synthetic)",
+            }
+            self.api.call("PUT", user, f"{base}/rt-courses/{rt.id}/end", ended)
 
     # ---- report --------------------------------------------------------------------------------
     def report(self, fmt: str) -> None:
