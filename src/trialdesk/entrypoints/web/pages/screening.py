@@ -41,7 +41,7 @@ from trialdesk.entrypoints.web.screening_form import (
 from trialdesk.entrypoints.web.session import PageActor, csrf_protect
 from trialdesk.services import clock, enrolment, randomization, subjects
 from trialdesk.services.actors import Actor, visible_subject
-from trialdesk.services.errors import TrialError, describe
+from trialdesk.services.errors import TRIAL_ERRORS, TrialError, describe
 from trialdesk.services.screening import detect_format, screen_data
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -173,7 +173,7 @@ async def submit_screening(request: Request, actor: PageActor, protocol: Protoco
         subject_id, verdict, failed = run(
             request, actor.username, lambda s: _screen(s, actor, protocol, site_code, built.record)
         )
-    except TrialError as exc:
+    except TRIAL_ERRORS as exc:
         return _form_page(request, actor, protocol, values, _errors_of(exc, built), describe(exc).status_code)
     if verdict == "ineligible":
         reason = "not eligible at screening: " + ", ".join(failed)
@@ -352,7 +352,7 @@ async def attest(request: Request, actor: PageActor, protocol: ProtocolDep, subj
             lambda s: subjects.attest(s, actor, protocol, subject_id, criterion_id, answer == "yes"),
             reason=reason,
         )
-    except TrialError as exc:
+    except TRIAL_ERRORS as exc:
         errors = {field: describe(exc).message}
         return _eligibility_page(request, actor, protocol, subject_id, errors, values, describe(exc).status_code)
     url = f"/trials/{protocol.id}/subjects/{subject_id}/eligibility#criterion-{criterion_id}"
@@ -426,7 +426,7 @@ async def enrol(request: Request, actor: PageActor, protocol: ProtocolDep, subje
             ),
             reason="enrolment",
         )
-    except TrialError as exc:
+    except TRIAL_ERRORS as exc:
         answer = describe(exc)
         key = "password" if answer.status_code == 401 else answer.field if answer.field == "consent_date" else FORM_ERROR
         return _enrol_page(request, actor, protocol, subject_id, values, {key: answer.message}, answer.status_code)
@@ -451,7 +451,7 @@ def _randomize_page(
         if context["allocation"] is None:
             try:
                 strata = randomization.derived_strata(session, actor, protocol, subject_id)
-            except TrialError as exc:
+            except TRIAL_ERRORS as exc:
                 problem = describe(exc).message
         return {**context, "strata": strata, "strata_problem": problem}
 
@@ -487,7 +487,7 @@ def randomize(request: Request, actor: PageActor, protocol: ProtocolDep, subject
             lambda s: randomization.randomize(s, actor, protocol, subject_id, {}),
             reason="randomization",
         )
-    except TrialError as exc:
+    except TRIAL_ERRORS as exc:
         answer = describe(exc)
         return _randomize_page(request, actor, protocol, subject_id, {FORM_ERROR: answer.message}, answer.status_code)
     return RedirectResponse(f"/trials/{protocol.id}/subjects/{subject_id}/randomize", status_code=303)
