@@ -53,7 +53,9 @@ def test_screen_an_ineligible_and_an_eligible_patient(open_browser: BrowserFacto
     browser.goto(NEW)
     page.get_by_label("Patient file").set_input_files(str(patient_file(files, "scr-escc-01", "WEB-002")))
     page.get_by_role("button", name="Prefill the form").click()
-    expect(page.locator("#status-exc-2-curable-by-surgery")).to_contain_text("Proposed in the imported record")
+    expect(page.locator("#status-exc-2-curable-by-surgery")).to_contain_text(
+        "Proposed in the imported record"
+    )
     expect(page.locator("#verdict")).to_contain_text("incomplete")  # only the judgement items are open
     page.get_by_role("button", name="Screen the patient").click()
     expect(page.locator("section.verdict")).to_contain_text("incomplete")
@@ -114,7 +116,9 @@ def test_investigator_attests_and_enrols_with_a_signature(open_browser: BrowserF
     browser.check("eligibility-attested")
 
     page.get_by_role("link", name="Go to enrolment").click()
-    expect(page.locator("blockquote")).to_contain_text("I confirm this patient meets all eligibility criteria")
+    expect(page.locator("blockquote")).to_contain_text(
+        "I confirm this patient meets all eligibility criteria"
+    )
     page.get_by_label("Your password").fill("not my password")
     page.get_by_role("button", name="Sign and enrol").click()
     expect(page.locator("#password-error")).to_contain_text("the password is wrong")

@@ -233,8 +233,18 @@ def _malignancy_group(protocol: Protocol) -> Group:
         (
             type_field,
             Field("diagnosis_date", _("Diagnosed"), "date"),
-            Field("status", _("Status"), "select", options=_choices({"cured": _("cured"), "active": _("active")})),
-            Field("synchronous", _("Synchronous second primary"), "select", options=(("no", _("no")), ("yes", _("yes")))),
+            Field(
+                "status",
+                _("Status"),
+                "select",
+                options=_choices({"cured": _("cured"), "active": _("active")}),
+            ),
+            Field(
+                "synchronous",
+                _("Synchronous second primary"),
+                "select",
+                options=(("no", _("no")), ("yes", _("yes"))),
+            ),
         ),
         _("No other malignancy (recorded as none)"),
     )
@@ -367,7 +377,9 @@ def _finding_field(protocol: Protocol, code: str) -> Field:
 
 
 def _pg_sga_fields() -> list[Field]:
-    parts = [Field(f"pg_sga.{key}", label, "number", unit=span, step="1") for key, label, span in PG_SGA_PARTS]
+    parts = [
+        Field(f"pg_sga.{key}", label, "number", unit=span, step="1") for key, label, span in PG_SGA_PARTS
+    ]
     total = Field("pg_sga.total", _("PG-SGA total (when the parts are not given)"), "number", step="1")
     return [*parts, total, Field("pg_sga.date", _("PG-SGA scored on"), "date")]
 
@@ -381,8 +393,11 @@ def _item_label(item: str, protocol: Protocol) -> str:
     if item.startswith("coded:"):
         return DIAGNOSIS_LABELS[item.split(".", 1)[1]]
     if item.startswith("group:"):
-        group = {"prior_therapies": THERAPY_GROUP, "investigational_drug_exposures": DRUG_GROUP,
-                 "lesions": LESION_GROUP}.get(item[6:])
+        group = {
+            "prior_therapies": THERAPY_GROUP,
+            "investigational_drug_exposures": DRUG_GROUP,
+            "lesions": LESION_GROUP,
+        }.get(item[6:])
         return group.label if group else _("Other malignancies")
     if item == "pg_sga":
         return "PG-SGA"
@@ -490,7 +505,9 @@ def _yes_no(values: Mapping[str, Any], name: str) -> bool | None:
 def row_count(values: Mapping[str, Any], key: str) -> int:
     """How many rows of group ``key`` the form shows: those typed plus one empty row (and one more
     per 'add a row')."""
-    filled = max((int(m.group(1)) + 1 for name in values if (m := re.match(rf"{key}\.(\d+)\.", name))), default=0)
+    filled = max(
+        (int(m.group(1)) + 1 for name in values if (m := re.match(rf"{key}\.(\d+)\.", name))), default=0
+    )
     try:
         asked = int(str(values.get(f"{key}.rows") or 0))
     except ValueError:
@@ -528,7 +545,9 @@ class RecordBuilder:
         self.put("weight_kg", "weight_kg", _number(v, "weight_kg", self.errors))
         self.put("ecog", "ecog", _number(v, "ecog", self.errors, integer=True))
         self.put(
-            "expected_survival_months", "expected_survival_months", _number(v, "expected_survival_months", self.errors)
+            "expected_survival_months",
+            "expected_survival_months",
+            _number(v, "expected_survival_months", self.errors),
         )
         consent = _text(v, "consent_date")
         if consent:
@@ -590,7 +609,10 @@ class RecordBuilder:
     def _pg_sga(self) -> None:
         if not any(s.fields and s.fields[0].name.startswith("pg_sga.") for s in self.form.sections):
             return
-        parts = {key: _number(self.values, f"pg_sga.{key}", self.errors, integer=True) for key, _l, _s in PG_SGA_PARTS}
+        parts = {
+            key: _number(self.values, f"pg_sga.{key}", self.errors, integer=True)
+            for key, _l, _s in PG_SGA_PARTS
+        }
         total = _number(self.values, "pg_sga.total", self.errors, integer=True)
         date = _text(self.values, "pg_sga.date")
         if all(p is None for p in parts.values()) and total is None and date is None:
@@ -605,7 +627,9 @@ class RecordBuilder:
         if date:
             score["date"] = date
         self.record["pg_sga"] = score
-        self.locations.update({"pg_sga": "pg_sga.total", "pg_sga.total": "pg_sga.total", "pg_sga.date": "pg_sga.date"})
+        self.locations.update(
+            {"pg_sga": "pg_sga.total", "pg_sga.total": "pg_sga.total", "pg_sga.date": "pg_sga.date"}
+        )
 
     def _group(self, key: str) -> None:
         group = self.form.group(key)
@@ -715,7 +739,9 @@ def _labs_to_form(form: ScreeningForm, record: Mapping[str, Any], values: FormVa
     latest: dict[str, Mapping[str, Any]] = {}
     for lab in record.get("labs") or []:
         test = lab.get("test")
-        if test in form.labs and (test not in latest or str(lab.get("date")) >= str(latest[test].get("date"))):
+        if test in form.labs and (
+            test not in latest or str(lab.get("date")) >= str(latest[test].get("date"))
+        ):
             latest[test] = lab
     for test, lab in latest.items():
         for key in ("value", "unit", "date", "uln"):

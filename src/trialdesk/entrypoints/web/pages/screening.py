@@ -258,7 +258,9 @@ def screening_log(request: Request, actor: PageActor, protocol: ProtocolDep) -> 
 
     def work(session: Session) -> tuple[dict[str, Any], dict[int, str]]:
         log = subjects.screening_log(session, actor, protocol.id)
-        codes = {row["site_id"]: subject_repository.site_code(session, row["site_id"]) for row in log["subjects"]}
+        codes = {
+            row["site_id"]: subject_repository.site_code(session, row["site_id"]) for row in log["subjects"]
+        }
         return log, codes
 
     log, site_codes = run(request, actor.username, work, write=False)
@@ -311,7 +313,9 @@ def _eligibility_page(
     values: Mapping[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = run(request, actor.username, lambda s: _subject_context(s, actor, protocol, subject_id), write=False)
+    context = run(
+        request, actor.username, lambda s: _subject_context(s, actor, protocol, subject_id), write=False
+    )
     may_attest = can(actor.role, Capability.ATTEST) and context["subject"]["status"] == "screening"
     attestable = {c.id for c in protocol.eligibility.criteria if is_attestable(c.rule)}
     context.update(
@@ -354,7 +358,9 @@ async def attest(request: Request, actor: PageActor, protocol: ProtocolDep, subj
         )
     except TRIAL_ERRORS as exc:
         errors = {field: describe(exc).message}
-        return _eligibility_page(request, actor, protocol, subject_id, errors, values, describe(exc).status_code)
+        return _eligibility_page(
+            request, actor, protocol, subject_id, errors, values, describe(exc).status_code
+        )
     url = f"/trials/{protocol.id}/subjects/{subject_id}/eligibility#criterion-{criterion_id}"
     return RedirectResponse(url, status_code=303)
 
@@ -381,7 +387,9 @@ def _enrol_page(
     errors: Mapping[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = run(request, actor.username, lambda s: _subject_context(s, actor, protocol, subject_id), write=False)
+    context = run(
+        request, actor.username, lambda s: _subject_context(s, actor, protocol, subject_id), write=False
+    )
     shown = dict(values or {})
     shown.setdefault("consent_date", context["subject"]["record_consent"] or "")
     context.update(
@@ -428,8 +436,16 @@ async def enrol(request: Request, actor: PageActor, protocol: ProtocolDep, subje
         )
     except TRIAL_ERRORS as exc:
         answer = describe(exc)
-        key = "password" if answer.status_code == 401 else answer.field if answer.field == "consent_date" else FORM_ERROR
-        return _enrol_page(request, actor, protocol, subject_id, values, {key: answer.message}, answer.status_code)
+        key = (
+            "password"
+            if answer.status_code == 401
+            else answer.field
+            if answer.field == "consent_date"
+            else FORM_ERROR
+        )
+        return _enrol_page(
+            request, actor, protocol, subject_id, values, {key: answer.message}, answer.status_code
+        )
     return RedirectResponse(f"/trials/{protocol.id}/subjects/{subject_id}/enrol", status_code=303)
 
 
@@ -457,7 +473,9 @@ def _randomize_page(
 
     context = run(request, actor.username, work, write=False)
     phase = next((p for p in protocol.design.phases if p.kind == "randomized"), None)
-    factors = {f.id: f.label for f in phase.allocation.stratification_factors} if phase and phase.allocation else {}
+    factors = (
+        {f.id: f.label for f in phase.allocation.stratification_factors} if phase and phase.allocation else {}
+    )
     context.update(
         {
             "protocol": protocol,
@@ -471,7 +489,9 @@ def _randomize_page(
 
 
 @router.get("/trials/{protocol_id}/subjects/{subject_id}/randomize", response_class=HTMLResponse)
-def randomize_page(request: Request, actor: PageActor, protocol: ProtocolDep, subject_id: int) -> HTMLResponse:
+def randomize_page(
+    request: Request, actor: PageActor, protocol: ProtocolDep, subject_id: int
+) -> HTMLResponse:
     """The confirmation step: the strata the server derives from the record, then the button."""
     return _randomize_page(request, actor, protocol, subject_id)
 
@@ -489,5 +509,7 @@ def randomize(request: Request, actor: PageActor, protocol: ProtocolDep, subject
         )
     except TRIAL_ERRORS as exc:
         answer = describe(exc)
-        return _randomize_page(request, actor, protocol, subject_id, {FORM_ERROR: answer.message}, answer.status_code)
+        return _randomize_page(
+            request, actor, protocol, subject_id, {FORM_ERROR: answer.message}, answer.status_code
+        )
     return RedirectResponse(f"/trials/{protocol.id}/subjects/{subject_id}/randomize", status_code=303)
