@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi.datastructures import FormData
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from trialdesk.adapters.db import subjects as subject_repository
 from trialdesk.adapters.db.models import Subject
