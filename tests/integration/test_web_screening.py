@@ -3,13 +3,14 @@ recorded through the services, live preview fragments, refusals with their reaso
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.api_helpers import PASSWORD, Api, build_api, patient
+from tests.integration.api_helpers import EXAMPLES, PASSWORD, Api, build_api, patient
 
 
 @pytest.fixture
@@ -113,8 +114,6 @@ def test_randomize_is_refused_with_the_reason_while_the_run_in_is_open(api: Api)
 
 def test_import_prefills_without_screening(api: Api) -> None:
     client, token = _browser(api, "coord1")
-    import json
-
     content = json.dumps(patient("scr-escc-01", "IMP-1", keep_attestations=True)).encode()
     answer = client.post(
         "/trials/scr-escc-01/screening/import",
@@ -130,3 +129,16 @@ def test_import_prefills_without_screening(api: Api) -> None:
         files={"record_file": ("p.json", b'{"resourceType": "Patient"}', "application/json")},
     )
     assert broken.status_code == 422 and 'id="record_file-error"' in broken.text
+
+
+def test_a_fhir_bundle_prefills_the_form(api: Api) -> None:
+    client, token = _browser(api, "coord1")
+    bundle = (EXAMPLES / "scr-escc-01-eligible.fhir.json").read_bytes()
+    answer = client.post(
+        "/trials/scr-escc-01/screening/import",
+        data={"csrf_token": token},
+        files={"record_file": ("bundle.json", bundle, "application/fhir+json")},
+    )
+    assert answer.status_code == 200, answer.text
+    assert 'value="SCR-0101"' in answer.text and 'value="1958-11-03"' in answer.text
+    assert 'name="finding.pleural_metastasis" value="absent" checked' in answer.text

@@ -427,10 +427,7 @@ def _section(protocol: Protocol, criterion: Criterion, seen: set[str], labs: dic
         if key == "attest":
             continue
         if key in seen:
-            if key != "consent_date":
-                section.shared.append(_item_label(key, protocol))
-            else:
-                section.shared.append(PERSON_FIELDS["consent_date"].label)
+            section.shared.append(_item_label(key, protocol))
             continue
         seen.add(key)
         _add_item(protocol, section, key, labs)
@@ -457,14 +454,6 @@ def _add_item(protocol: Protocol, section: Section, key: str, labs: dict[LabTest
 
 
 # ---------------------------------------------------------------- form values <-> patient JSON
-
-
-class FormInputError(ValueError):
-    """Typed values that cannot be read (not a number...): field name -> message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 @dataclass
@@ -593,8 +582,9 @@ class RecordBuilder:
                 )
                 if typed is not None:
                     lab[key] = typed
-            for key in ("value", "unit", "date", "uln", "lln"):
-                self.locations[f"labs[{index}].{key}"] = f"{name}.{key if key != 'lln' else 'value'}"
+            for key in ("value", "unit", "date", "uln"):
+                self.locations[f"labs[{index}].{key}"] = f"{name}.{key}"
+            self.locations[f"labs[{index}]"] = f"{name}.value"
             labs.append(lab)
         if labs:
             self.record["labs"] = labs
@@ -607,7 +597,7 @@ class RecordBuilder:
                 self.locations[f"findings.{code}"] = name
 
     def _pg_sga(self) -> None:
-        if not any(s.fields and s.fields[0].name.startswith("pg_sga.") for s in self.form.sections):
+        if not any(f.name.startswith("pg_sga.") for s in self.form.sections for f in s.fields):
             return
         parts = {
             key: _number(self.values, f"pg_sga.{key}", self.errors, integer=True)
