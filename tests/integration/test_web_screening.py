@@ -142,3 +142,29 @@ def test_a_fhir_bundle_prefills_the_form(api: Api) -> None:
     assert answer.status_code == 200, answer.text
     assert 'value="SCR-0101"' in answer.text and 'value="1958-11-03"' in answer.text
     assert 'name="finding.pleural_metastasis" value="absent" checked' in answer.text
+
+
+def test_changing_an_answer_needs_a_reason_and_rows_can_be_added(api: Api) -> None:
+    subject_id = api.screen("scr-escc-01", "ATT-1").json()["id"]
+    client, token = _browser(api, "inv1")
+    url = f"/trials/scr-escc-01/subjects/{subject_id}/eligibility"
+    first = {
+        "csrf_token": token,
+        "criterion_id": "inc-5-organ-function",
+        "answer.inc-5-organ-function": "yes",
+    }
+    assert client.post(url, data=first, follow_redirects=False).status_code == 303
+    changed = {**first, "answer.inc-5-organ-function": "no"}
+    refused = client.post(url, data=changed)
+    assert refused.status_code == 422 and 'id="reason-inc-5-organ-function-error"' in refused.text
+    assert "needs the reason" in refused.text
+    changed["reason.inc-5-organ-function"] = "new echocardiography result"
+    assert client.post(url, data=changed, follow_redirects=False).status_code == 303
+
+    coordinator, token = _browser(api, "coord1")
+    form = coordinator.post(
+        "/trials/scr-escc-01/screening/new",
+        data=_form("ROWS-1", csrf_token=token, add_row="prior_therapies"),
+    )
+    assert form.status_code == 200 and 'name="prior_therapies.1.modality"' in form.text
+    assert 'value="ROWS-1"' in form.text

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db import subjects as subject_repository
+from trialdesk.adapters.db.audit import ReasonRequired
 from trialdesk.adapters.db.models import Subject
 from trialdesk.domain.eligibility.rules import is_attestable
 from trialdesk.domain.eligibility.validation import PatientDataError
@@ -361,6 +362,10 @@ async def attest(request: Request, actor: PageActor, protocol: ProtocolDep, subj
         return _eligibility_page(
             request, actor, protocol, subject_id, errors, values, describe(exc).status_code
         )
+    except ReasonRequired:
+        message = _tr(request).gettext("Changing an answer needs the reason for the change.")
+        errors = {f"reason.{criterion_id}": message}
+        return _eligibility_page(request, actor, protocol, subject_id, errors, values, 422)
     url = f"/trials/{protocol.id}/subjects/{subject_id}/eligibility#criterion-{criterion_id}"
     return RedirectResponse(url, status_code=303)
 
