@@ -38,9 +38,9 @@ def test_screen_an_ineligible_and_an_eligible_patient(open_browser: BrowserFacto
     expect(page.get_by_role("status").first).to_contain_text("filled from the file")
     expect(page.get_by_label("Screening number")).to_have_value("WEB-001")
     ecog = page.locator("#criterion-inc-3-ecog")
-    expect(ecog.locator(".criterion-status")).to_contain_text("met")
+    expect(ecog.locator(".criterion-status")).to_contain_text("Met")
     page.get_by_role("spinbutton", name="ECOG performance status").fill("3")
-    expect(ecog.locator(".criterion-status")).to_contain_text("not met")  # live, through htmx
+    expect(ecog.locator(".criterion-status")).to_contain_text("Not met")  # live, through htmx
     expect(ecog.locator(".criterion-status")).to_contain_text("ECOG 3, not <= 1")
     expect(page.locator("#verdict")).to_contain_text("ineligible")
     page.get_by_role("button", name="Screen the patient").click()
@@ -111,7 +111,7 @@ def test_investigator_attests_and_enrols_with_a_signature(open_browser: BrowserF
         card = page.locator(f"#criterion-{criterion_id}")
         card.get_by_role("radio", name=answer, exact=True).check()
         card.get_by_role("button", name="Record my answer").click()
-        expect(page.locator(f"#criterion-{criterion_id} .badge").first).to_have_text("met")
+        expect(page.locator(f"#criterion-{criterion_id} .badge").first).to_have_text("Met")
     expect(page.locator("section.verdict")).to_contain_text("eligible")
     browser.check("eligibility-attested")
 
@@ -163,7 +163,7 @@ def test_the_screening_form_with_the_keyboard_alone(open_browser: BrowserFactory
             break
     expect(histology).to_be_focused()
     page.keyboard.type("adenocarcinoma")
-    expect(page.locator("#status-inc-a-histology")).to_contain_text("not met")
+    expect(page.locator("#status-inc-a-histology")).to_contain_text("Not met")
     page.keyboard.press("Escape")  # closes the suggestions list
     page.keyboard.press("Enter")  # submits the form
     expect(page).to_have_url(re.compile(r"/subjects/\d+/eligibility"))

@@ -77,7 +77,7 @@ def test_the_live_preview_is_a_fragment_of_statuses(api: Api) -> None:
         headers={"X-CSRF-Token": token, "HX-Request": "true"},
     )
     assert answer.status_code == 200 and "<html" not in answer.text
-    assert 'id="status-inc-3-ecog" hx-swap-oob="true"' in answer.text and "not met" in answer.text
+    assert 'id="status-inc-3-ecog" hx-swap-oob="true"' in answer.text and "Not met" in answer.text
 
 
 def test_roles_and_sites(api: Api) -> None:
