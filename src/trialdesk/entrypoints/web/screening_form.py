@@ -372,7 +372,7 @@ def lab_fields(test: LabTest, with_uln: bool) -> list[Field]:
 
 def _finding_field(protocol: Protocol, code: str) -> Field:
     label = protocol.vocabulary.findings.get(code, code.replace("_", " "))
-    options = (("", _("not recorded")), ("absent", _("absent")), ("present", _("present")))
+    options = (("", _("not recorded")), ("absent", _("not present")), ("present", _("present")))
     return Field(f"finding.{code}", label, "finding", options=options)
 
 
