@@ -196,6 +196,17 @@ def _check_site_claim(given: Mapping[str, str], site_code: str) -> None:
         )
 
 
+def derived_strata(session: Session, actor: Actor, protocol: Protocol, subject_id: int) -> dict[str, str]:
+    """The stratum levels a randomization of ``subject_id`` would use, derived from the subject's site
+    and record exactly as :func:`randomize` derives them (shown for confirmation before randomizing).
+    A factor missing from the record is the same 422 as at randomization."""
+    subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
+    allocation_spec = _allocation(randomized_phase(protocol))
+    site_code = subject_repository.site_code(session, subject.site_id)
+    factors = _factor_values(allocation_spec, {}, subject.patient_record)
+    return {**({"site": site_code} if allocation_spec.stratify_by_site else {}), **factors}
+
+
 def randomize(
     session: Session, actor: Actor, protocol: Protocol, subject_id: int, strata: Mapping[str, str]
 ) -> Allocation:

@@ -17,8 +17,9 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from trialdesk.adapters.db.audit import ReasonRequired
 from trialdesk.entrypoints.web.i18n import Translator
-from trialdesk.entrypoints.web.pages import auth, home, reports, safety, subject, subject_forms
+from trialdesk.entrypoints.web.pages import auth, home, reports, safety, screening, subject, subject_forms
 from trialdesk.entrypoints.web.render import language_of, render
 from trialdesk.entrypoints.web.session import CsrfRejected, LoginRequired
 from trialdesk.services.errors import TRIAL_ERRORS, describe
@@ -32,6 +33,7 @@ PAGE_ROUTERS = (
     subject_forms.router,
     safety.router,
     reports.router,
+    screening.router,
 )
 
 
@@ -78,7 +80,7 @@ def mount_web(app: FastAPI) -> None:
             return error_page(request, exc.status_code, message)
         return await http_exception_handler(request, exc)
 
-    for family in TRIAL_ERRORS:
+    for family in (*TRIAL_ERRORS, ReasonRequired):
         _answer_pages_in_html(app, family)
 
 
@@ -91,6 +93,8 @@ def _answer_pages_in_html(app: FastAPI, family: type[Exception]) -> None:
         if not is_page_request(request):
             result = json_answer(request, exc)
             return await result if inspect.isawaitable(result) else result
+        if isinstance(exc, ReasonRequired):  # a change of recorded data without its reason
+            return error_page(request, 422, f"reason: {exc}")
         assert isinstance(exc, TRIAL_ERRORS)
         described = describe(exc)
         if described.status_code == 401:
