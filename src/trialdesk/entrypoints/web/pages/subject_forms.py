@@ -22,6 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db.audit import ReasonRequired
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.safety.adverse_event import AdverseEventInput
 from trialdesk.entrypoints.api.deps import ProtocolDep, run
@@ -30,7 +31,7 @@ from trialdesk.entrypoints.api.subjects import FollowUpIn, StatusIn
 from trialdesk.entrypoints.api.treatment import AdministrationIn, FractionIn, VisitIn
 from trialdesk.entrypoints.api.tumour import AssessmentIn, BaselineIn
 from trialdesk.entrypoints.web.pages.subject import subject_page
-from trialdesk.entrypoints.web.render import FormErrors
+from trialdesk.entrypoints.web.render import FORM_ERROR, FormErrors
 from trialdesk.entrypoints.web.session import CSRF_FIELD, PageActor, csrf_protect
 from trialdesk.services import adverse_events, calendar, enrolment, exposure, labs, radiotherapy, tumour
 from trialdesk.services.actors import Actor
@@ -117,6 +118,9 @@ async def _save(
         if isinstance(exc, NotFound):
             raise
         return await _refused(sub, _errors(exc, fields, prefix))
+    except ReasonRequired as exc:  # a correction of recorded data without its reason
+        key = "reason" if "reason" in fields else FORM_ERROR
+        return await _refused(sub, FormErrors({key: str(exc)}, 422))
     target = f"{sub.page}?saved={sub.form}#{anchor or sub.form}"
     return RedirectResponse(target, status_code=303)
 
