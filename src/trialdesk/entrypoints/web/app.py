@@ -18,14 +18,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trialdesk.entrypoints.web.i18n import Translator
-from trialdesk.entrypoints.web.pages import auth, home
+from trialdesk.entrypoints.web.pages import admin, auth, home, monitor, statistics
 from trialdesk.entrypoints.web.render import language_of, render
 from trialdesk.entrypoints.web.session import CsrfRejected, LoginRequired
 from trialdesk.services.errors import TRIAL_ERRORS, describe
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_PREFIXES = ("/api", "/health", "/docs", "/redoc", "/openapi.json")
-PAGE_ROUTERS = (auth.router, home.router)
+PAGE_ROUTERS = (auth.router, home.router, statistics.router, monitor.router, admin.router)
 
 
 def is_page_request(request: Request) -> bool:
