@@ -217,3 +217,30 @@ def test_admin_pages_are_for_admins_only(api: Api) -> None:
             "/admin/sites", data={"protocol_id": SCR, "code": "X1", "name": "X", "csrf_token": csrf}
         )
         assert response.status_code == 403, user
+
+
+def test_the_api_deactivates_and_resets_passwords_through_the_same_service(api: Api) -> None:
+    users = {u["username"]: u["id"] for u in api.get("admin", "/api/users").json()}
+    api.headers("inv2")  # an open session, ended by the password reset
+    reset = api.post("admin", f"/api/users/{users['inv2']}/password", {"password": "x", "reason": "forgot"})
+    assert reset.status_code == 422 and "at least 10 characters" in reset.text
+    new_password = "another horse battery"
+    reset = api.post(
+        "admin", f"/api/users/{users['inv2']}/password", {"password": new_password, "reason": "forgot"}
+    )
+    assert reset.status_code == 200
+    assert api.get("inv2", "/api/auth/me").status_code == 401
+    login = {"username": "inv2", "password": new_password}
+    assert api.client.post("/api/auth/token", data=login).status_code == 200
+
+    own = api.post("admin", f"/api/users/{users['admin']}/deactivate", {"reason": "testing"})
+    assert own.status_code == 409
+    done = api.post("admin", f"/api/users/{users['coord2']}/deactivate", {"reason": "left the team"})
+    assert done.status_code == 200 and done.json()["active"] is False
+    again = api.post("admin", f"/api/users/{users['coord2']}/deactivate", {"reason": "left the team"})
+    assert again.status_code == 409
+    assert api.post("coord1", f"/api/users/{users['inv1']}/deactivate", {"reason": "nope"}).status_code == 403
+    security = api.get("monitor", "/api/audit", params={"table": "users", "page_size": 1000}).json()["items"]
+    actions = {row["action"] for row in security}
+    assert {"password_reset", "user_deactivated"} <= actions
+    assert not any("argon2" in (row["new_value"] or "") for row in security)  # no hash in the trail
