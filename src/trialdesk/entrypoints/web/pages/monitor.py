@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session
 
 from trialdesk.domain.roles import Capability
 from trialdesk.entrypoints.api.deps import run
@@ -92,7 +93,7 @@ def _page_links(filters: dict[str, str], page: int, pages: int) -> dict[str, str
 
 
 def _read(request: Request, actor: Actor, query: AuditQuery) -> tuple[dict[str, Any], list[str]]:
-    def work(session: Any) -> tuple[dict[str, Any], list[str]]:
+    def work(session: Session) -> tuple[dict[str, Any], list[str]]:
         return audit_trail.read_audit(session, actor, query), audit_trail.audit_tables(session, actor)
 
     return run(request, actor.username, work)

@@ -31,6 +31,7 @@ from trialdesk.stats.design_check import check_report
 from trialdesk.stats.errors import DesignInputError
 from trialdesk.stats.simulation.calibration import (
     SINGLE_ARM_METHODS,
+    OneSampleTypeOneError,
     design_from_protocol,
     one_sample_type_one_error,
 )
@@ -144,7 +145,7 @@ def _design_page(
     request: Request,
     protocol: Protocol,
     values: dict[str, str],
-    test: Any = None,
+    test: OneSampleTypeOneError | None = None,
     errors: FormErrors | None = None,
 ) -> HTMLResponse:
     try:
