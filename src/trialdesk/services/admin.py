@@ -6,11 +6,11 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.audit import log_event
-from trialdesk.adapters.db.models import Site, User, UserSite
+from trialdesk.adapters.db.models import AuthToken, Site, User, UserSite
 from trialdesk.domain.roles import Capability, Role, is_site_limited
 from trialdesk.protocols.loader import ProtocolRegistry
 from trialdesk.services.actors import Actor
@@ -137,3 +137,52 @@ def _sites(session: Session, site_ids: Iterable[int]) -> list[Site]:
     if missing:
         raise InvalidInput(f"unknown site id(s): {', '.join(map(str, missing))}", field="site_ids")
     return sites
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def deactivate_user(session: Session, actor: Actor, user_id: int) -> User:
+    """Deactivate a user: they can no longer sign in and their sessions end at once (the row stays,
+    for the audit trail and signatures). An admin cannot deactivate themself. The change is audited
+    (with the reason of the unit of work) and logged as a security event."""
+    actor.require(Capability.MANAGE_USERS_AND_SITES)
+    user = _user(session, user_id)
+    if user.id == actor.user_id:
+        raise Conflict("you cannot deactivate your own account", rule="self_deactivation")
+    if not user.active:
+        raise Conflict(f"user '{user.username}' is already inactive", rule="already_inactive")
+    user.active = False
+    session.execute(delete(AuthToken).where(AuthToken.user_id == user.id))
+    session.flush()
+    log_event(session, "user_deactivated", "users", str(user.id), reason=session.info.get("reason"))
+    return user
+
+
+def reset_password(session: Session, actor: Actor, user_id: int, password: str) -> User:
+    """Set a new password for a user (the admin hands it over; the hash is never in the audit trail)
+    and end the user's sessions; logged as a security event."""
+    actor.require(Capability.MANAGE_USERS_AND_SITES)
+    user = _user(session, user_id)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    user.password_hash = hash_password(password)
+    session.execute(delete(AuthToken).where(AuthToken.user_id == user.id))
+    session.flush()
+    log_event(session, "password_reset", "users", str(user.id), reason=session.info.get("reason"))
+    return user
+
+
+def users_and_sites(session: Session, actor: Actor) -> tuple[list[User], list[Site], dict[int, list[int]]]:
+    """Every user and site (admin only), with each user's site ids."""
+    actor.require(Capability.MANAGE_USERS_AND_SITES)
+    users = list(session.scalars(select(User).order_by(User.username)))
+    sites = list(session.scalars(select(Site).order_by(Site.protocol_id, Site.code)))
+    memberships: dict[int, list[int]] = {}
+    for row in session.scalars(select(UserSite)):
+        memberships.setdefault(row.user_id, []).append(row.site_id)
+    return users, sites, memberships

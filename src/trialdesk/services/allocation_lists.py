@@ -36,6 +36,18 @@ def list_summary(session: Session, record: RandomizationList) -> dict[str, Any]:
     }
 
 
+def list_summaries(session: Session, actor: Actor, protocol: Protocol) -> list[dict[str, Any]]:
+    """Every allocation list of the trial without its seed or slots (statistician; not an export of
+    the allocations, so not audited: :func:`allocation_lists` is)."""
+    actor.require(Capability.VIEW_ALLOCATION_LIST)
+    records = session.scalars(
+        select(RandomizationList)
+        .where(RandomizationList.protocol_id == protocol.id)
+        .order_by(RandomizationList.id)
+    )
+    return [{**list_summary(session, record), "active": record.active} for record in records]
+
+
 def allocation_lists(session: Session, actor: Actor, protocol: Protocol) -> list[dict[str, Any]]:
     """Every allocation list of the trial with its seed and slots (the arm of each); audited."""
     actor.require(Capability.VIEW_ALLOCATION_LIST)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from trialdesk.stats.errors import DesignInputError
 from trialdesk.stats.single_arm_survival import SingleArmMethod, single_arm_survival_design
@@ -225,3 +225,46 @@ def computed_size(protocol: Protocol) -> ComputedSize:
         n_ceiling=two.patients_ceiling,
         dropout_model=f"exponential: {dropout:g} dropped out by {two.dropout_time:g} months (rpact)",
     )
+
+
+def check_report(protocol: Protocol) -> dict[str, Any]:
+    """What ``trialdesk design check`` and the design page show: the protocol's assumptions with their
+    provenance, the size recomputed from them (:func:`computed_size`) beside the target of the phase it
+    sizes, the run-in and the total (:func:`compare_with_phases`), as plain JSON-ready values.
+
+    Raises :class:`DesignInputError` when the protocol has no ``sample_size`` section or a value cannot
+    be computed (the parameter names the protocol field).
+    """
+    size = protocol.sample_size
+    if size is None:
+        raise DesignInputError(f"protocol '{protocol.id}'", "has no sample_size section to check")
+    computed = asdict(computed_size(protocol))
+    comparison = compare_with_phases(protocol, size.method, computed["n_ceiling"])
+    sized_kind = "randomized" if size.method in TWO_ARM_METHODS else "single_arm"
+    run_in = comparison.run_in
+    return {
+        "protocol_id": protocol.id,
+        "method": size.method,
+        "endpoint": size.endpoint,
+        "parameters": {
+            key: {"value": p.value, "unit": p.unit, "provenance": p.provenance, "rationale": p.rationale}
+            for key, p in size.parameters.items()
+        },
+        "dropout": {"value": size.dropout.value, "provenance": size.dropout.provenance},
+        **computed,
+        "target_enrolment": comparison.target_enrolment,
+        "difference": comparison.difference,
+        "matches_target": comparison.matches,
+        "phase_targets": [
+            {"phase": p.id, "min": p.target_size.min, "max": p.target_size.max}
+            for p in protocol.design.phases
+            if p.kind == sized_kind
+        ],
+        "sized_phase": asdict(comparison.sized_phase),
+        "run_in": None if run_in is None else asdict(run_in),
+        "total": {
+            "computed_min": comparison.total_min,
+            "computed_max": comparison.total_max,
+            "target_enrolment": comparison.target_enrolment,
+        },
+    }

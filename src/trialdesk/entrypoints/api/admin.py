@@ -127,3 +127,32 @@ def change_role(user_id: int, body: RoleChangeIn, request: Request, actor: Curre
         return _user_out(session, admin.change_role(session, actor, user_id, body.role, body.site_ids))
 
     return run(request, actor.username, work, reason=body.reason)
+
+
+class DeactivateIn(BaseModel):
+    reason: str = Field(min_length=3)
+
+
+class PasswordResetIn(BaseModel):
+    password: str
+    reason: str = Field(min_length=3)
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserOut)
+def deactivate_user(user_id: int, body: DeactivateIn, request: Request, actor: CurrentActor) -> UserOut:
+    """Deactivate a user (no more sign-in; their sessions end); audited as a security event."""
+
+    def work(session: Session) -> UserOut:
+        return _user_out(session, admin.deactivate_user(session, actor, user_id))
+
+    return run(request, actor.username, work, reason=body.reason)
+
+
+@router.post("/users/{user_id}/password", response_model=UserOut)
+def reset_password(user_id: int, body: PasswordResetIn, request: Request, actor: CurrentActor) -> UserOut:
+    """Set a new password for a user (their sessions end); audited as a security event."""
+
+    def work(session: Session) -> UserOut:
+        return _user_out(session, admin.reset_password(session, actor, user_id, body.password))
+
+    return run(request, actor.username, work, reason=body.reason)

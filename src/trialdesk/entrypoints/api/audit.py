@@ -43,11 +43,12 @@ def read_audit(
     actor: CurrentActor,
     subject_id: int | None = None,
     username: str | None = None,
+    table: str | None = Query(default=None, description="The table a row is about, e.g. subjects"),
     since: dt.datetime | None = Query(default=None, description="UTC, inclusive"),
     until: dt.datetime | None = Query(default=None, description="UTC, exclusive"),
     page: int = Query(default=1, ge=1),
     page_size: int = Query(default=100, ge=1, le=1000),
 ) -> Any:
     """Audit rows, oldest first; reading the trail is itself audited (an export of trial data)."""
-    query = AuditQuery(subject_id, username, since, until, page, page_size)
+    query = AuditQuery(subject_id, username, since, until, page, page_size, table)
     return run(request, actor.username, lambda session: audit_trail.read_audit(session, actor, query))

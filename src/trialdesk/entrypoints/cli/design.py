@@ -8,7 +8,6 @@ option. Methods and formulas: ``docs/design-calculators.md``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any, TypeVar
 
 import typer
@@ -18,7 +17,7 @@ from trialdesk.adapters.report.design_notes import one_sample_test_table
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.stats.binomial import clopper_pearson
-from trialdesk.stats.design_check import TWO_ARM_METHODS, compare_with_phases, computed_size
+from trialdesk.stats.design_check import check_report
 from trialdesk.stats.errors import DesignInputError
 from trialdesk.stats.simon import SimonDesign, simon_two_stage
 from trialdesk.stats.simulation.calibration import (
@@ -559,39 +558,9 @@ def check_command(
         fail(f"protocol '{protocol.id}' has no sample_size section to check")
     size = protocol.sample_size
     try:
-        computed = asdict(computed_size(protocol))
+        report = check_report(protocol)
     except DesignInputError as exc:
         fail(f"{exc.parameter}: {exc.reason}")
-    comparison = _run(lambda: compare_with_phases(protocol, size.method, computed["n_ceiling"]))
-    sized_kind = "randomized" if size.method in TWO_ARM_METHODS else "single_arm"
-    phase_targets = [
-        {"phase": p.id, "min": p.target_size.min, "max": p.target_size.max}
-        for p in protocol.design.phases
-        if p.kind == sized_kind
-    ]
-    run_in = comparison.run_in
-    report: dict[str, Any] = {
-        "protocol_id": protocol.id,
-        "method": size.method,
-        "endpoint": size.endpoint,
-        "parameters": {
-            key: {"value": p.value, "unit": p.unit, "provenance": p.provenance, "rationale": p.rationale}
-            for key, p in size.parameters.items()
-        },
-        "dropout": {"value": size.dropout.value, "provenance": size.dropout.provenance},
-        **computed,
-        "target_enrolment": comparison.target_enrolment,
-        "difference": comparison.difference,
-        "matches_target": comparison.matches,
-        "phase_targets": phase_targets,
-        "sized_phase": asdict(comparison.sized_phase),
-        "run_in": None if run_in is None else asdict(run_in),
-        "total": {
-            "computed_min": comparison.total_min,
-            "computed_max": comparison.total_max,
-            "target_enrolment": comparison.target_enrolment,
-        },
-    }
     one_sample = None
     if size.method in SINGLE_ARM_METHODS:
         one_sample = _run(

@@ -19,7 +19,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trialdesk.adapters.db.audit import ReasonRequired
 from trialdesk.entrypoints.web.i18n import Translator
-from trialdesk.entrypoints.web.pages import auth, home, reports, safety, screening, subject, subject_forms
+from trialdesk.entrypoints.web.pages import (
+    admin,
+    auth,
+    home,
+    monitor,
+    reports,
+    safety,
+    screening,
+    statistics,
+    subject,
+    subject_forms,
+)
 from trialdesk.entrypoints.web.render import language_of, render
 from trialdesk.entrypoints.web.session import CsrfRejected, LoginRequired
 from trialdesk.services.errors import TRIAL_ERRORS, describe
@@ -34,6 +45,9 @@ PAGE_ROUTERS = (
     safety.router,
     reports.router,
     screening.router,
+    statistics.router,
+    monitor.router,
+    admin.router,
 )
 
 
