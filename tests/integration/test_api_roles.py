@@ -123,3 +123,16 @@ def test_audit_reads_are_audited_and_filterable(api: Api) -> None:
         if r["action"] == "export"
     ]
     assert exports, "reading the audit trail is itself audited"
+
+
+def test_the_admin_reads_administration_events_never_clinical_rows(api: Api) -> None:
+    subject_id = api.post(
+        "coord1", f"/api/trials/{SCR}/subjects", {"site_code": "S01", "patient": patient(SCR, "AUD-2")}
+    ).json()["id"]
+    monitor_view = api.get("monitor", "/api/audit", params={"subject_id": subject_id}).json()
+    assert monitor_view["total"] > 0
+    admin_view = api.get("admin", "/api/audit", params={"subject_id": subject_id}).json()
+    assert admin_view["total"] == 0 and admin_view["items"] == []
+    everything = api.get("admin", "/api/audit", params={"page_size": 1000}).json()["items"]
+    assert {row["table"] for row in everything} <= {"users", "sites", "user_sites", "audit_log"}
+    assert any(row["action"] == "login_success" for row in everything)

@@ -1,4 +1,5 @@
-"""The audit-trail query (monitor and admin): rows of the audit chain, filtered and paginated.
+"""The audit-trail query (monitor and admin): rows of the audit chain, filtered and paginated. An
+admin reads only the administration rows (accounts, sign-ins, sites).
 
 Reading the trail is itself an audited export (:func:`trialdesk.services.exports.audited_export`).
 """
@@ -13,7 +14,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import AuditRecord
-from trialdesk.domain.roles import Capability
+from trialdesk.domain.roles import Capability, Role
 from trialdesk.services.actors import Actor
 from trialdesk.services.exports import audited_export
 
@@ -61,9 +62,16 @@ def audit_row(record: AuditRecord) -> dict[str, Any]:
     }
 
 
-def _matching(query: AuditQuery) -> Select[tuple[AuditRecord]]:
-    """The audit rows the query's filters select (unordered, unpaginated)."""
+ADMINISTRATION_TABLES = frozenset({"users", "sites", "user_sites", "audit_log"})
+"""What an admin may read of the trail: accounts, sign-ins, sites and reads of the trail itself,
+never clinical rows (21 CFR Part 11: the system administrator manages access, not trial data)."""
+
+
+def _matching(actor: Actor, query: AuditQuery) -> Select[tuple[AuditRecord]]:
+    """The audit rows the query's filters select for this reader (unordered, unpaginated)."""
     rows = select(AuditRecord)
+    if actor.role == Role.ADMIN:
+        rows = rows.where(AuditRecord.table_name.in_(sorted(ADMINISTRATION_TABLES)))
     if query.subject_id is not None:
         rows = rows.where(AuditRecord.subject_id == query.subject_id)
     if query.username is not None:
@@ -80,7 +88,7 @@ def _matching(query: AuditQuery) -> Select[tuple[AuditRecord]]:
 def read_audit(session: Session, actor: Actor, query: AuditQuery) -> dict[str, Any]:
     """Audit rows matching ``query``, oldest first, with the total count; the read is audited."""
     actor.require(Capability.READ_AUDIT)
-    rows = _matching(query)
+    rows = _matching(actor, query)
     total = session.scalar(select(func.count()).select_from(rows.subquery())) or 0
     page = session.scalars(
         rows.order_by(AuditRecord.seq).offset((query.page - 1) * query.page_size).limit(query.page_size)
@@ -99,7 +107,7 @@ def export_audit(session: Session, actor: Actor, query: AuditQuery) -> list[dict
     """Every audit row matching ``query``'s filters (not its page), oldest first, at most
     :data:`EXPORT_LIMIT`; audited as an export of the audit log."""
     actor.require(Capability.READ_AUDIT)
-    rows = session.scalars(_matching(query).order_by(AuditRecord.seq).limit(EXPORT_LIMIT))
+    rows = session.scalars(_matching(actor, query).order_by(AuditRecord.seq).limit(EXPORT_LIMIT))
     items = [audit_row(r) for r in rows]
     audited_export(session, "audit_log", "export", detail=str(query.filters()))
     return items
@@ -108,4 +116,5 @@ def export_audit(session: Session, actor: Actor, query: AuditQuery) -> list[dict
 def audit_tables(session: Session, actor: Actor) -> list[str]:
     """The table names that occur in the audit trail (the choices of the table filter)."""
     actor.require(Capability.READ_AUDIT)
-    return sorted(session.scalars(select(AuditRecord.table_name).distinct()))
+    tables = sorted(session.scalars(select(AuditRecord.table_name).distinct()))
+    return [t for t in tables if actor.role != Role.ADMIN or t in ADMINISTRATION_TABLES]

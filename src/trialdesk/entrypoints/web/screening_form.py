@@ -203,7 +203,7 @@ LESION_GROUP = Group(
         Field("regional_node", _("Regional node"), "select", options=YES_NO),
         Field("station", _("Node station")),
         Field("diameter_mm", _("Diameter"), "number", unit="mm", step="0.1"),
-        Field("method", _("Method"), "select", options=tuple(METHODS.items())),
+        Field("method", _("Imaging method"), "select", options=tuple(METHODS.items())),
         Field("slice_thickness_mm", _("Slice thickness"), "number", unit="mm", step="0.1"),
     ),
     _("No lesion seen (recorded as none)"),
@@ -237,7 +237,7 @@ def _malignancy_group(protocol: Protocol) -> Group:
                 "status",
                 _("Status"),
                 "select",
-                options=_choices({"cured": _("cured"), "active": _("active")}),
+                options=_choices({"cured": _("cured"), "active": _("active disease")}),
             ),
             Field(
                 "synchronous",
