@@ -113,3 +113,17 @@ def test_the_calendar_in_chinese_at_tablet_width(
     expect(browser.page.get_by_role("heading", name="访视日历、给药与放疗")).to_be_visible()
     browser.page.locator("#treatment").scroll_into_view_if_needed()
     browser.check("treatment")
+
+
+def test_the_home_page_lists_visits_due_or_overdue_at_the_site(
+    open_browser: BrowserFactory, prepared: tuple[AppServer, int]
+) -> None:
+    browser = open_browser()
+    browser.sign_in("coord1", PASSWORD)
+    due = browser.page.get_by_role("table", name="Visits due this week or overdue")
+    expect(due).to_contain_text("WEB-T01")
+    expect(due).to_contain_text("overdue")  # cycle 2 was due 39 days ago
+    browser.check("home-due-visits")
+    other_site = open_browser()
+    other_site.sign_in("coord2", PASSWORD)
+    expect(other_site.page.get_by_role("table", name="Visits due this week or overdue")).to_have_count(0)

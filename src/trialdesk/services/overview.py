@@ -17,9 +17,11 @@ from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability, Role, can
 from trialdesk.domain.subjects import SubjectStatus
 from trialdesk.domain.trial_phase import PhaseState
-from trialdesk.services import safety_alerts, safety_monitor, subjects, trials
+from trialdesk.services import calendar, safety_alerts, safety_monitor, subjects, trials
 from trialdesk.services.actors import Actor
+from trialdesk.services.calendar import DueVisit
 
+DUE_WITHIN_DAYS = 7
 NOT_ENROLLED = frozenset({SubjectStatus.screening.value, SubjectStatus.screen_failed.value})
 
 
@@ -63,6 +65,8 @@ class TrialOverview:
     attestations_waiting: list[tuple[int, str]] = field(default_factory=list)
     """(subject id, screening number) of screened subjects whose verdict waits for an attestation."""
     gate_to_sign: bool = False
+    due_visits: list[DueVisit] = field(default_factory=list)
+    """For site staff: visits of their subjects due within a week or overdue (oldest first)."""
 
 
 def _current_phase(session: Session, protocol: Protocol, state: str) -> PhaseProgress | None:
@@ -119,6 +123,11 @@ def trial_overview(session: Session, actor: Actor, protocol: Protocol) -> TrialO
             )
             if subject.status == SubjectStatus.screening.value and pending:
                 waiting.append((subject.id, subject.screening_number))
+    due = (
+        calendar.due_visits(session, actor, protocol, DUE_WITHIN_DAYS)
+        if can(actor.role, Capability.ENTER_DATA)
+        else []
+    )
     return TrialOverview(
         protocol_id=protocol.id,
         short_title=protocol.short_title,
@@ -132,4 +141,5 @@ def trial_overview(session: Session, actor: Actor, protocol: Protocol) -> TrialO
         attestations_waiting=waiting,
         gate_to_sign=can(actor.role, Capability.SIGN_PHASE_GATE)
         and trial.phase_state == PhaseState.run_in_review.value,
+        due_visits=due,
     )
