@@ -117,3 +117,28 @@ def test_api_errors_stay_json_and_page_errors_are_html(client: TestClient) -> No
     page = client.get("/nothing")
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
     assert "no-store" in page.headers["cache-control"]
+
+
+def test_a_session_idle_for_longer_than_the_timeout_is_refused_and_each_page_slides_it(
+    client: TestClient,
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.models import AuthToken
+
+    _sign_in(client)
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with unit_of_work(engine, "test", write=False) as session:
+        before = session.scalars(select(AuthToken.expires_at)).one()
+    assert client.get("/").status_code == 200
+    with unit_of_work(engine, "test", write=False) as session:
+        after = session.scalars(select(AuthToken.expires_at)).one()
+    assert after >= before  # a page request slides the idle timeout forward
+    with unit_of_work(engine, "test") as session:  # idle for longer than the timeout
+        for row in session.scalars(select(AuthToken)):
+            row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    refused = client.get("/", follow_redirects=False)
+    assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
