@@ -54,7 +54,7 @@ def test_demo_accounts_sign_in_and_every_page_shows_the_demo_banner(
     expect(banner).to_be_visible()
     for trial in ("SCR-ESCC-01", "Ivonescimab"):  # both trials, with the synthetic site
         section = page.locator("section.trial", has_text=trial)
-        expect(section.get_by_role("table")).to_contain_text("SITE01")
+        expect(section.get_by_role("table").first).to_contain_text("SITE01")
     browser.check("demo-home")
 
     response = page.goto(browser.url("/no/such/page"))

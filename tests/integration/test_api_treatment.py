@@ -92,7 +92,10 @@ def test_calendar_follows_doses_and_visit_outcomes(api: Api) -> None:
     subject_id = _treated(api)
     assert _dose(api, subject_id, cycle=1).status_code == 201
     assert _dose(api, subject_id, cycle=2, date="2026-04-06").status_code == 201  # one week late
+    fraction = {"intervention": "shfrt", "fraction_number": 1, "date": "2026-03-11", "dose_gy": 5.0}
+    assert api.post("coord1", f"{BASE}/{subject_id}/rt-fractions", fraction).status_code == 201
     visits = {v["visit_id"]: v for v in api.get("coord1", f"{BASE}/{subject_id}/calendar").json()}
+    assert visits["RT-shfrt"]["status"] == "done" and visits["RT-shfrt"]["done_on"] == "2026-03-11"
     assert visits["C1"]["status"] == "done"
     assert visits["C2"]["status"] == "done" and visits["C2"]["out_of_window"]
     assert visits["C3"]["planned"] == "2026-04-27"  # shifted by the late cycle 2

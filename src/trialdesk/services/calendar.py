@@ -11,11 +11,17 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db import subjects as subject_repository
-from trialdesk.adapters.db.models import DrugAdministration, Subject, TumourAssessment, VisitRecord
+from trialdesk.adapters.db.models import (
+    DrugAdministration,
+    RtFraction,
+    Subject,
+    TumourAssessment,
+    VisitRecord,
+)
 from trialdesk.domain.calendar import ScheduledVisit, SubjectCourse, calendar
 from trialdesk.domain.endpoints.derivation import DerivationRules
 from trialdesk.domain.protocol.model import Protocol
@@ -56,6 +62,13 @@ def course_of(session: Session, protocol: Protocol, subject: Subject) -> Subject
     for dose in doses:
         cycles[dose.cycle] = min(dose.date, cycles.get(dose.cycle, dose.date))
     records = session.scalars(select(VisitRecord).where(VisitRecord.subject_id == subject.id)).all()
+    first_fractions = session.execute(
+        select(RtFraction.intervention, func.min(RtFraction.date))
+        .where(RtFraction.subject_id == subject.id)
+        .group_by(RtFraction.intervention)
+    ).all()
+    done = {f"RT-{course}": day for course, day in first_fractions}  # a course starts with its first fraction
+    done.update({r.visit_id: r.date for r in records if r.status == "done" and r.date is not None})
     return SubjectCourse(
         arm_interventions=tuple(arm.interventions),
         treatment_start=subject.treatment_start_date,
@@ -65,7 +78,7 @@ def course_of(session: Session, protocol: Protocol, subject: Subject) -> Subject
         death=subject.death_date,
         cycles_given=cycles,
         assessments=sorted(scans),
-        visits_done={r.visit_id: r.date for r in records if r.status == "done" and r.date is not None},
+        visits_done=done,
         visits_missed={r.visit_id: r.reason or "" for r in records if r.status == "missed"},
         visits_not_required=frozenset(r.visit_id for r in records if r.status == "not_required"),
     )
