@@ -13,6 +13,10 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+os.environ.setdefault("TRIALDESK_PASSWORD_HASH_COST", "test")
+"""The suite hashes thousands of passwords: argon2id at its test cost (1 MiB, one pass) instead of
+64 MiB and three passes; servers the tests start inherit it. Tests of the standard cost set it."""
+
 
 def shared_reference_dir() -> Path:
     """Path of ``shared/reference`` (override with TRIALDESK_SHARED_REFERENCE)."""

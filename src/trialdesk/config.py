@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(default=30, ge=1, le=720, description="Bearer token lifetime")
     host: str = "127.0.0.1"
+    password_hash_cost: Literal["standard", "test"] = Field(
+        default="standard",
+        description="argon2id cost: 'standard' (argon2-cffi's defaults, 64 MiB, 3 passes) or 'test' (1 MiB, "
+        "1 pass: for the test suite, which hashes thousands of passwords; refused in production)",
+    )
     demo: bool = Field(
         default=False,
         description="Serve the demonstration database (synthetic data, its own file): every page shows "
@@ -101,6 +106,15 @@ def unsafe_settings(settings: Settings) -> list[str]:
         *_exposed_data(settings),
         *_docs_from_elsewhere(settings),
         *_demo_in_production(settings),
+        *_cheap_hashes_in_production(settings),
+    ]
+
+
+def _cheap_hashes_in_production(settings: Settings) -> list[str]:
+    if settings.password_hash_cost == "standard" or settings.environment != "production":
+        return []
+    return [
+        "TRIALDESK_PASSWORD_HASH_COST=test hashes passwords cheaply (for the test suite only): unset it"
     ]
 
 

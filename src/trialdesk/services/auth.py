@@ -7,10 +7,11 @@ successful or not, are audited.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -19,7 +20,21 @@ from trialdesk.adapters.db.audit import log_event
 from trialdesk.adapters.db.models import AuthToken, User
 from trialdesk.services.errors import NotAuthenticated
 
-_hasher = PasswordHasher()
+TEST_HASH_PARAMETERS = Parameters(
+    type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=1, memory_cost=1024, parallelism=1
+)
+"""argon2id at 1 MiB and one pass: what ``password_hash_cost = "test"`` uses so that the test suite's
+thousands of sign-ins do not each cost 64 MiB and three passes (refused in production)."""
+
+
+def _hasher_for(cost: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(TEST_HASH_PARAMETERS) if cost == "test" else PasswordHasher()
+
+
+_hasher = _hasher_for(os.environ.get("TRIALDESK_PASSWORD_HASH_COST", "standard"))
+"""Read from the environment when the module loads (``Settings.password_hash_cost`` documents it and
+refuses ``test`` in production). Verification reads the parameters stored in each hash, so hashes of
+either cost verify."""
 MIN_PASSWORD_LENGTH = 10
 
 
