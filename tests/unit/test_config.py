@@ -16,7 +16,8 @@ def _private_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def test_safe_production_settings_are_accepted(tmp_path: Path) -> None:
+def test_safe_production_settings_are_accepted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRIALDESK_PASSWORD_HASH_COST", raising=False)  # the suite's cheap hashing
     folder = _private_dir(tmp_path)
     database = folder / "trialdesk.sqlite3"
     database.write_bytes(b"")
