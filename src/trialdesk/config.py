@@ -113,9 +113,7 @@ def unsafe_settings(settings: Settings) -> list[str]:
 def _cheap_hashes_in_production(settings: Settings) -> list[str]:
     if settings.password_hash_cost == "standard" or settings.environment != "production":
         return []
-    return [
-        "TRIALDESK_PASSWORD_HASH_COST=test hashes passwords cheaply (for the test suite only): unset it"
-    ]
+    return ["TRIALDESK_PASSWORD_HASH_COST=test hashes passwords cheaply (for the test suite only): unset it"]
 
 
 def _demo_in_production(settings: Settings) -> list[str]:

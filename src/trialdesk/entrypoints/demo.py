@@ -63,8 +63,8 @@ DEMO_SUBJECTS = {"ivo-shfrt-2l": 10, "scr-escc-01": 28}
 full SCR-ESCC-01 run-in (20) and both randomized arms."""
 DEMO_SEED = 2026
 LAB_SUBJECTS = 2
-DEMO_MAX_CYCLES = 6
-"""Doses are entered for at most this many cycles per agent (keeps the demo build short)."""
+DEMO_MAX_CYCLES = 40
+"""Doses are entered for at most this many cycles per agent (about two years of 3-weekly cycles)."""
 """Subjects of each trial given lab results (a normal baseline ALT, then a raised one)."""
 
 
@@ -427,6 +427,7 @@ class _Demo:
                     self._labs(subject_id, course)
                 self._dates(subject_id, course, investigator)
                 self._treatment(subject_id, course)
+                self._visits(subject_id, course)
 
     def _tumour(self, subject_id: int, course: SubjectEndpointData, user: str) -> None:
         if course.tumour is None:
@@ -553,6 +554,30 @@ class _Demo:
         for rt in (i for i in self.protocol.interventions if isinstance(i, RadiotherapyIntervention)):
             if rt.id in components:
                 self._fractions(base, user, rt, start, last)
+
+    def _visits(self, subject_id: int, course: SubjectEndpointData) -> None:
+        """The visits the calendar still shows overdue: end-of-treatment, safety and survival visits
+        while the subject was known alive are recorded done on their planned day; tumour assessments
+        without a scan are recorded missed (they count as missed for PFS and as deviations)."""
+        if course.treatment_start is None or course.treatment_start > self.cutoff:
+            return
+        user = self.staff(self.site_of[subject_id], "coordinator")
+        base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
+        alive_until = min(d for d in (course.last_known_alive_date, course.death_date, self.cutoff) if d)
+        for visit in self.api.call("GET", user, f"{base}/calendar").json():
+            if visit["status"] != "overdue":
+                continue
+            planned = dt.date.fromisoformat(visit["planned"])
+            if visit["kind"] == "tumour_assessment":
+                body: dict[str, Any] = {"status": "missed", "reason": "Scan not done (synthetic)"}
+            elif (
+                visit["kind"] in ("end_of_treatment", "safety_follow_up", "survival")
+                and planned <= alive_until
+            ):
+                body = {"status": "done", "date": planned.isoformat()}
+            else:
+                continue
+            self.api.call("PUT", user, f"{base}/visits/{visit['visit_id']}", body)
 
     def _doses(
         self, base: str, user: str, drug: DrugIntervention, body: BodySize, start: dt.date, last: dt.date
