@@ -67,3 +67,24 @@ def test_trial_links_follow_the_role(role: Role, shown: set[str], hidden: set[st
 def test_status_words_in_both_languages() -> None:
     assert view.status_label("lost_to_follow_up", EN) == "lost to follow-up"
     assert view.status_label("on_treatment", ZH) == "治疗中"
+
+
+def test_calendar_visit_names_match_the_domain_in_english_and_are_translated() -> None:
+    import datetime as dt
+
+    from trialdesk.domain.calendar import SubjectCourse, plan
+    from trialdesk.entrypoints.web.i18n import Translator
+    from trialdesk.entrypoints.web.pages.subject_view import visit_label
+    from trialdesk.protocols import load_registry
+
+    protocol = load_registry().get("scr-escc-01")
+    start = dt.date(2026, 1, 5)
+    course = SubjectCourse(
+        ("pd1", "paclitaxel", "platinum", "ldrt", "cfrt"), start, treatment_end=start + dt.timedelta(days=100)
+    )
+    visits = plan(protocol, course)
+    english, chinese = Translator("en"), Translator("zh_CN")
+    assert all(visit_label(v, english) == v.label for v in visits)
+    names = {v.visit_id: visit_label(v, chinese) for v in visits}
+    assert names["C2"] == "第 2 周期第 1 天" and names["TA1"] == "第 1 次肿瘤评估（第 6 周）"
+    assert names["SFU30"] == "安全性随访（末次给药后 30 天）" and names["EOT"] == "治疗结束访视"

@@ -7,7 +7,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from trialdesk.entrypoints.api.deps import registry_of, run
-from trialdesk.entrypoints.web.render import render
+from trialdesk.entrypoints.web.i18n import Translator
+from trialdesk.entrypoints.web.pages.subject_view import visit_label
+from trialdesk.entrypoints.web.render import language_of, render
 from trialdesk.entrypoints.web.session import PageActor
 from trialdesk.services.overview import trial_overview
 
@@ -24,4 +26,7 @@ def home(request: Request, actor: PageActor) -> HTMLResponse:
         lambda s: [trial_overview(s, actor, p) for p in registry],
         write=False,
     )
-    return render(request, "home.html", {"trials": overviews})
+    tr = Translator(language_of(request))
+    return render(
+        request, "home.html", {"trials": overviews, "visit_label": lambda visit: visit_label(visit, tr)}
+    )

@@ -5,6 +5,7 @@ term's grade definitions, a lab test's units and new lesion rows. The forms' POS
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +24,7 @@ from trialdesk.entrypoints.web.i18n import Translator
 from trialdesk.entrypoints.web.pages import subject_view as view
 from trialdesk.entrypoints.web.render import FormErrors, language_of, render
 from trialdesk.entrypoints.web.session import PageActor, csrf_protect
-from trialdesk.services import subjects
+from trialdesk.services import clock, subjects
 from trialdesk.services.actors import Actor
 from trialdesk.services.exposure import DEVIATION_REASONS
 from trialdesk.services.subject_record import SubjectRecord, TreatmentView, subject_record, treatment_view
@@ -201,6 +202,10 @@ def subject_context(
     }
 
 
+CALENDAR_WEEKS_AHEAD = 12
+"""The subject page lists past visits and those of the next 12 weeks; later ones are folded away."""
+
+
 def treatment_context(
     treatment: TreatmentView, record: SubjectRecord, protocol: Protocol, tr: Translator
 ) -> dict[str, Any]:
@@ -212,13 +217,20 @@ def treatment_context(
         i for i in protocol.interventions if isinstance(i, RadiotherapyIntervention) and i.id in components
     ]
     open_visits = [v for v in treatment.calendar if v.status in ("planned", "overdue")]
+    horizon = clock.today() + dt.timedelta(weeks=CALENDAR_WEEKS_AHEAD)
     return {
         "treatment": treatment,
+        "calendar_now": [v for v in treatment.calendar if v.planned <= horizon],
+        "calendar_later": [v for v in treatment.calendar if v.planned > horizon],
+        "calendar_weeks": CALENDAR_WEEKS_AHEAD,
+        "visit_label": lambda visit: view.visit_label(visit, tr),
         "dose_agents": [(d.id, f"{d.name} ({d.dose.value:g} {d.dose.unit})") for d in drugs if d.dose.value],
         "rt_courses": [
             (c.id, f"{c.name} ({c.fractions.value} x {c.dose_per_fraction_gy.value:g} Gy)") for c in courses
         ],
-        "visit_choices": [(v.visit_id, f"{v.label} ({v.planned.isoformat()})") for v in open_visits],
+        "visit_choices": [
+            (v.visit_id, f"{view.visit_label(v, tr)} ({v.planned.isoformat()})") for v in open_visits
+        ],
         "visit_status_words": view.visit_status_words(tr),
         "visit_outcomes": [
             ("done", tr.gettext("done")),

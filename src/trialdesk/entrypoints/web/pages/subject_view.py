@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trialdesk.adapters.ctcae_data import lab_grading_table, term_catalogue
+from trialdesk.domain.calendar import ScheduledVisit
 from trialdesk.domain.labs.catalogue import is_lab_test
 from trialdesk.domain.labs.units import accepted_units, canonical_unit, test_label
 from trialdesk.domain.protocol.model import Protocol
@@ -329,3 +330,21 @@ def rt_class_words(tr: Translator) -> dict[str, str]:
         "major": tr.gettext("major deviation"),
         "not_assessable": tr.gettext("ongoing"),
     }
+
+
+def visit_label(visit: ScheduledVisit, tr: Translator) -> str:
+    """A calendar visit's name in the page's language (the domain names it in English)."""
+    number = "".join(ch for ch in visit.visit_id if ch.isdigit())
+    if visit.kind == "cycle" and visit.visit_id.startswith("C") and number:
+        return tr.gettext("Cycle %(number)s day 1", number=number)
+    if visit.kind == "tumour_assessment" and number:
+        return tr.gettext(
+            "Tumour assessment %(number)s (week %(week)s)", number=number, week=(visit.day - 1) // 7
+        )
+    if visit.kind == "end_of_treatment":
+        return tr.gettext("End of treatment")
+    if visit.kind == "safety_follow_up" and number:
+        return tr.gettext("Safety follow-up (%(days)s days after the last dose)", days=number)
+    if visit.kind == "survival" and number:
+        return tr.gettext("Survival follow-up %(number)s", number=number)
+    return visit.label
