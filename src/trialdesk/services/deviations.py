@@ -125,17 +125,20 @@ def _stratum_deviations(session: Session, subject: Subject) -> list[tuple[dt.dat
 
 def _over_enrolment(session: Session, protocol: Protocol, subjects: list[Subject]) -> dict[int, str]:
     """Subjects enrolled beyond their phase's maximum (only possible through the admin's override)."""
+    everyone = subject_repository.list_by_protocol(session, protocol.id)
+    wanted = {s.id for s in subjects}
     flagged: dict[int, str] = {}
     for phase in protocol.design.phases:
         enrolled = sorted(
-            (s for s in subject_repository.list_by_protocol(session, protocol.id) if s.phase_id == phase.id),
+            (s for s in everyone if s.phase_id == phase.id),
             key=lambda s: (s.enrolled_at or dt.datetime.max.replace(tzinfo=dt.UTC), s.id),
         )
         for s in enrolled[phase.target_size.max :]:
-            flagged[s.id] = (
-                f"enrolled beyond phase {phase.id}'s maximum of {phase.target_size.max} by override"
-            )
-    return {k: v for k, v in flagged.items() if any(s.id == k for s in subjects)}
+            if s.id in wanted:
+                flagged[s.id] = (
+                    f"enrolled beyond phase {phase.id}'s maximum of {phase.target_size.max} by override"
+                )
+    return flagged
 
 
 def recorded(subject: Subject, site_code: str, row: ProtocolDeviation) -> Deviation:
