@@ -121,6 +121,15 @@ class Subject(Audited, Base):
     treatment_start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     treatment_end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     discontinuation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    end_of_treatment_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """Coded reason treatment ended (progression, toxicity, withdrawal, investigator decision, completed);
+    ``discontinuation_reason`` holds the free-text detail."""
+    end_of_treatment_ae_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The adverse event that ended treatment, when the reason is toxicity."""
+    end_of_study_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_of_study_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """Coded reason the subject left the study (death, consent withdrawn, lost to follow-up, study
+    terminated, completed); a subject off treatment stays in survival follow-up until then."""
     new_anticancer_therapy_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     last_known_alive_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
@@ -516,5 +525,75 @@ class ProtocolDeviation(Audited, Base):
     date: Mapped[date] = mapped_column(Date)
     description: Mapped[str] = mapped_column(Text)
     action_taken: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConsentRecord(Audited, Base):
+    """One informed-consent form version signed by a subject: date and the staff member who obtained it."""
+
+    __tablename__ = "consent_records"
+    __table_args__ = (UniqueConstraint("subject_id", "version", name="uq_consent_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    consent_date: Mapped[date] = mapped_column(Date)
+    obtained_by: Mapped[str] = mapped_column(String(64))
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IpReceipt(Audited, Base):
+    """A shipment of investigational product received by a site pharmacy: lot, expiry, quantity."""
+
+    __tablename__ = "ip_receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    agent: Mapped[str] = mapped_column(String(64))
+    lot_number: Mapped[str] = mapped_column(String(64))
+    expiry_date: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(16))
+    received_date: Mapped[date] = mapped_column(Date)
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IpDispensation(Audited, Base):
+    """Investigational product dispensed for a subject (lot, expiry, quantity) and what came back unused."""
+
+    __tablename__ = "ip_dispensations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    cycle: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lot_number: Mapped[str] = mapped_column(String(64))
+    expiry_date: Mapped[date] = mapped_column(Date)
+    dispensed_date: Mapped[date] = mapped_column(Date)
+    quantity_dispensed: Mapped[int] = mapped_column(Integer)
+    quantity_returned: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    returned_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    unit: Mapped[str] = mapped_column(String(16))
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LesionRtField(Audited, Base):
+    """Whether a baseline tumour lesion lies in a radiotherapy field (and which course and target), fixed
+    when RT is planned; the RECIST engine reports irradiated and non-irradiated lesions apart."""
+
+    __tablename__ = "lesion_rt_fields"
+    __table_args__ = (UniqueConstraint("subject_id", "lesion_id", name="uq_lesion_rt_field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    lesion_id: Mapped[str] = mapped_column(String(64))
+    in_field: Mapped[bool] = mapped_column(Boolean)
+    intervention: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    target: Mapped[str | None] = mapped_column(String(200), nullable=True)
     entered_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
