@@ -6,7 +6,9 @@ Derived (computed every time, never stored, so they follow corrections of the da
 * ``dose``: a dose given outside the agent's tolerance (minor; an omission is also listed);
 * ``radiotherapy``: an RT course classified as a minor or major deviation (:mod:`rt_delivery`);
 * ``stratification``: an allocation whose stratum differs from the subject's record now (major);
-* ``over_enrolment``: a subject enrolled beyond the phase's maximum size by the admin's override.
+* ``over_enrolment``: a subject enrolled beyond the phase's maximum size by the admin's override;
+* ``consent``: a visit done without the re-consent a new consent version required (major;
+  :mod:`trialdesk.services.consent`).
 
 Recorded: any other deviation (eligibility, consent, procedures...) with its severity, date,
 description and the action taken, entered by site staff or a monitor.
@@ -27,7 +29,7 @@ from trialdesk.domain.calendar import calendar
 from trialdesk.domain.dosing import DEFAULT_TOLERANCE, needs_reason
 from trialdesk.domain.protocol.model import DrugIntervention, Protocol
 from trialdesk.domain.roles import Capability, Role
-from trialdesk.services import clock, radiotherapy
+from trialdesk.services import clock, consent, radiotherapy
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.calendar import course_of
 from trialdesk.services.clinical_dates import check_event_date, check_free_text
@@ -123,6 +125,16 @@ def _stratum_deviations(session: Session, subject: Subject) -> list[tuple[dt.dat
     return found
 
 
+def _consent_deviations(
+    session: Session, protocol: Protocol, subject: Subject
+) -> list[tuple[dt.date, str, Severity, str]]:
+    """Visits done without the re-consent a new consent version required (major: ICH E6(R2) 4.8.2)."""
+    return [
+        (day, "consent", "major", text)
+        for day, text in consent.consent_deviations(session, protocol, subject)
+    ]
+
+
 def _over_enrolment(session: Session, protocol: Protocol, subjects: list[Subject]) -> dict[int, str]:
     """Subjects enrolled beyond their phase's maximum (only possible through the admin's override)."""
     everyone = subject_repository.list_by_protocol(session, protocol.id)
@@ -175,6 +187,10 @@ def deviations_of(session: Session, protocol: Protocol, subjects: list[Subject])
             + _dose_deviations(session, protocol, subject)
             + _rt_deviations(session, protocol, subject)
             + _stratum_deviations(session, subject)
+            + [
+                (d, "consent", "major", text)
+                for d, text in consent.consent_deviations(session, protocol, subject)
+            ]
         )
         if subject.id in over and subject.enrolled_at is not None:
             derived.append((subject.enrolled_at.date(), "over_enrolment", "major", over[subject.id]))

@@ -20,6 +20,7 @@ from trialdesk.domain.trial_phase import PhaseState, current_phase, enrolment_al
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.clinical_dates import check_event_date, check_free_text
+from trialdesk.services.consent_records import record_screening_consent
 from trialdesk.services.errors import Conflict, InvalidInput
 from trialdesk.services.signatures import evidence_sha256, sign
 from trialdesk.services.subjects import attestation_rows, evaluate_subject
@@ -106,6 +107,7 @@ def enrol(
     subject.arm_id = phase.arms[0] if phase.kind != "randomized" else None
     subject.enrolled_at = clock.now()
     session.flush()
+    record_screening_consent(session, protocol, subject, actor.username)
     if phase.kind == "run_in" and enrolled_count(session, protocol.id, phase.id) >= phase.target_size.max:
         _close_run_in(session, trial, phase.id, phase.target_size.max)
     return subject

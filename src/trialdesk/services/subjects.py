@@ -27,6 +27,7 @@ from trialdesk.domain.subjects import SubjectStatus
 from trialdesk.domain.trial_phase import PhaseState
 from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
+from trialdesk.services.consent_records import record_screening_consent
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 from trialdesk.services.screening import result_to_json, screen_data
 from trialdesk.services.trials import get_trial
@@ -159,6 +160,7 @@ def screen(
     )
     session.add(subject)
     session.flush()
+    record_screening_consent(session, protocol, subject, actor.username)
     return ScreeningOutcome(subject, evaluate_subject(session, actor, protocol, subject))
 
 
@@ -180,6 +182,7 @@ def update_record(
     if proposals:
         subject.proposed_attestations = {**(subject.proposed_attestations or {}), **proposals}
     session.flush()
+    record_screening_consent(session, protocol, subject, actor.username)
     return ScreeningOutcome(subject, evaluate_subject(session, actor, protocol, subject))
 
 

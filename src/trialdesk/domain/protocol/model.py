@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from trialdesk.domain.common import FrozenModel
 from trialdesk.domain.eligibility.rules import AnyOfRule, Criterion, FindingAbsentRule, Rule
+from trialdesk.domain.protocol.consent import ConsentVersion, ConsentVersions, default_consent_versions
 from trialdesk.domain.protocol.parameters import Parameter, Provenance
 from trialdesk.domain.protocol.schedule import VisitSchedule
 
@@ -542,6 +543,7 @@ class Protocol(FrozenModel):
     analysis: AnalysisPlan = Field(default_factory=AnalysisPlan)
     visit_schedule: VisitSchedule = Field(default_factory=VisitSchedule)
     rt_quality: RtQuality = Field(default_factory=RtQuality)
+    consent_versions: ConsentVersions = Field(default_factory=default_consent_versions)
 
     @model_validator(mode="after")
     def _schedule_radiotherapy_known(self) -> Protocol:
@@ -632,6 +634,13 @@ class Protocol(FrozenModel):
                 return intervention
         raise KeyError(intervention_id)
 
+    def consent_version(self, version: str) -> ConsentVersion:
+        """Return the consent-form version with this id (``KeyError`` if there is none)."""
+        for consent in self.consent_versions:
+            if consent.version == version:
+                return consent
+        raise KeyError(version)
+
     def open_parameters(self) -> list[tuple[str, Parameter[object]]]:
         """Every parameter whose value is a documented default (left open by the seed), with its path."""
         found: list[tuple[str, Parameter[object]]] = []
@@ -664,12 +673,17 @@ def _collect_defaults(node: object, path: str, found: list[tuple[str, Parameter[
         if node.provenance == "default":
             found.append((path, node))
         return
+    if isinstance(node, ConsentVersion):
+        if node.provenance == "default":
+            when = node.effective_date.isoformat()
+            found.append((path, Parameter(value=when, provenance="default", rationale=node.rationale)))
+        return
     if isinstance(node, BaseModel):
         for name in type(node).model_fields:
             _collect_defaults(getattr(node, name), f"{path}.{name}" if path else name, found)
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            ident = getattr(item, "id", None)
+            ident = getattr(item, "id", getattr(item, "version", None))
             _collect_defaults(item, f"{path}[{ident if ident is not None else index}]", found)
     elif isinstance(node, dict):
         for key, item in node.items():

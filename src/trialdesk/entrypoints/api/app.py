@@ -25,6 +25,7 @@ from trialdesk.entrypoints.api import (
     admin,
     audit,
     auth,
+    consent,
     protocols,
     safety,
     subjects,
@@ -99,5 +100,6 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
 
     for module in (protocols, auth, admin, trials, subjects, safety, tumour, treatment, audit):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(consent.router, responses=ERROR_RESPONSES)
     mount_web(app)
     return app
