@@ -31,7 +31,7 @@ from trialdesk.domain.consent import (
     visits_without_reconsent,
 )
 from trialdesk.domain.protocol.model import Protocol
-from trialdesk.domain.roles import Capability, is_site_limited
+from trialdesk.domain.roles import SITE_ROLES, Capability, is_site_limited
 from trialdesk.domain.subjects import is_terminal
 from trialdesk.services import clock
 from trialdesk.services.actors import SYSTEM_ACTOR, Actor, visible_subject
@@ -63,6 +63,8 @@ class SubjectConsents:
     subject: Subject
     consents: list[ConsentEntry]
     due: ReconsentDue | None
+    due_visit: ScheduledVisit | None = None
+    """The calendar visit re-consent is due at (for its name in the page's language)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class DueReconsent:
     screening_number: str
     site_code: str
     due: ReconsentDue
+    visit: ScheduledVisit | None = None
 
 
 def _entries(session: Session, protocol: Protocol, subject: Subject) -> list[ConsentEntry]:
@@ -116,11 +119,15 @@ def _occasion(visit: ScheduledVisit) -> VisitOccasion | None:
     return None
 
 
-def _occasions(session: Session, protocol: Protocol, subject: Subject) -> list[VisitOccasion]:
-    """The subject's calendar visits done or still open (none before treatment starts)."""
+def _calendar(session: Session, protocol: Protocol, subject: Subject) -> list[ScheduledVisit]:
+    """The subject's calendar (none before treatment starts)."""
     if subject.treatment_start_date is None or subject.arm_id is None:
         return []
-    visits = calendar(protocol, course_of(session, protocol, subject), clock.today())
+    return calendar(protocol, course_of(session, protocol, subject), clock.today())
+
+
+def _occasions(visits: list[ScheduledVisit]) -> list[VisitOccasion]:
+    """The calendar's visits done or still open."""
     return [o for o in map(_occasion, visits) if o is not None]
 
 
@@ -130,23 +137,23 @@ def _signed(entries: list[ConsentEntry]) -> list[SignedConsent]:
 
 def _due(
     session: Session, protocol: Protocol, subject: Subject, entries: list[ConsentEntry]
-) -> ReconsentDue | None:
-    """Re-consent due for a subject still in the study (the calendar is read only when it is due)."""
-    if not in_study(subject):
-        return None
+) -> tuple[ReconsentDue | None, ScheduledVisit | None]:
+    """Re-consent due for a subject still in the study, with the calendar visit it is due at (the
+    calendar is read only when re-consent is due)."""
     today = clock.today()
-    if reconsent_due(protocol.consent_versions, _signed(entries), [], today) is None:
-        return None
-    return reconsent_due(
-        protocol.consent_versions, _signed(entries), _occasions(session, protocol, subject), today
-    )
+    if not in_study(subject) or reconsent_due(protocol.consent_versions, _signed(entries), [], today) is None:
+        return None, None
+    visits = _calendar(session, protocol, subject)
+    due = reconsent_due(protocol.consent_versions, _signed(entries), _occasions(visits), today)
+    at = next((v for v in visits if due and due.visit and v.visit_id == due.visit.visit_id), None)
+    return due, at
 
 
 def subject_consents(session: Session, actor: Actor, protocol: Protocol, subject_id: int) -> SubjectConsents:
     """A subject's consents and the re-consent due (404 for a subject the actor may not see)."""
     subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
     entries = _entries(session, protocol, subject)
-    return SubjectConsents(subject, entries, _due(session, protocol, subject, entries))
+    return SubjectConsents(subject, entries, *_due(session, protocol, subject, entries))
 
 
 def reconsents_due(session: Session, actor: Actor, protocol: Protocol) -> list[DueReconsent]:
@@ -155,12 +162,12 @@ def reconsents_due(session: Session, actor: Actor, protocol: Protocol) -> list[D
     codes: dict[int, str] = {}
     due: list[DueReconsent] = []
     for subject in list_subjects(session, actor, protocol.id):
-        found = _due(session, protocol, subject, _entries(session, protocol, subject))
+        found, visit = _due(session, protocol, subject, _entries(session, protocol, subject))
         if found is None:
             continue
         if subject.site_id not in codes:
             codes[subject.site_id] = subject_repository.site_code(session, subject.site_id)
-        due.append(DueReconsent(subject.id, subject.screening_number, codes[subject.site_id], found))
+        due.append(DueReconsent(subject.id, subject.screening_number, codes[subject.site_id], found, visit))
     never = dt.date.max
     return sorted(
         due,
@@ -172,7 +179,7 @@ def consent_deviations(session: Session, protocol: Protocol, subject: Subject) -
     """(date, description) of each visit done without the re-consent the protocol required that day
     (a derived protocol deviation, one per consent version)."""
     entries = _entries(session, protocol, subject)
-    done = [o for o in _occasions(session, protocol, subject) if o.done]
+    done = [o for o in _occasions(_calendar(session, protocol, subject)) if o.done]
     return [
         (
             visit.date,
@@ -184,6 +191,23 @@ def consent_deviations(session: Session, protocol: Protocol, subject: Subject) -
 
 
 # ---- recording a consent ----------------------------------------------------------------------
+
+
+def site_staff(session: Session, actor: Actor, protocol: Protocol, subject_id: int) -> list[tuple[str, str]]:
+    """(username, full name) of the active coordinators and investigators of the subject's site: who
+    may have obtained a consent."""
+    subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
+    query = (
+        select(User.username, User.full_name)
+        .join(UserSite, UserSite.user_id == User.id)
+        .where(
+            UserSite.site_id == subject.site_id,
+            User.active.is_(True),
+            User.role.in_([role.value for role in SITE_ROLES]),
+        )
+        .order_by(User.full_name, User.username)
+    )
+    return [(username, name) for username, name in session.execute(query)]
 
 
 def _check_obtained_by(session: Session, subject: Subject, username: str) -> User:

@@ -1,5 +1,6 @@
 """What a user sees first: each trial's phase state in words, enrolment by site, open safety alerts
-and what waits for this user (attestations to make, a gate to sign, alerts to acknowledge).
+and what waits for this user (attestations to make, a gate to sign, alerts to acknowledge, re-consents
+due).
 
 Read-only; every figure comes from the use cases that own it (trial state, subjects, safety alerts),
 filtered to what the user's role may see (a site role counts only its own sites' subjects).
@@ -17,9 +18,10 @@ from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability, Role, can
 from trialdesk.domain.subjects import SubjectStatus
 from trialdesk.domain.trial_phase import PhaseState
-from trialdesk.services import calendar, safety_alerts, safety_monitor, subjects, trials
+from trialdesk.services import calendar, consent, safety_alerts, safety_monitor, subjects, trials
 from trialdesk.services.actors import Actor
 from trialdesk.services.calendar import DueVisit
+from trialdesk.services.consent import DueReconsent
 
 DUE_WITHIN_DAYS = 7
 NOT_ENROLLED = frozenset({SubjectStatus.screening.value, SubjectStatus.screen_failed.value})
@@ -67,6 +69,8 @@ class TrialOverview:
     gate_to_sign: bool = False
     due_visits: list[DueVisit] = field(default_factory=list)
     """For site staff: visits of their subjects due within a week or overdue (oldest first)."""
+    reconsents_due: list[DueReconsent] = field(default_factory=list)
+    """For site staff: their subjects who must sign a new consent version (overdue first)."""
 
 
 def _current_phase(session: Session, protocol: Protocol, state: str) -> PhaseProgress | None:
@@ -142,4 +146,7 @@ def trial_overview(session: Session, actor: Actor, protocol: Protocol) -> TrialO
         gate_to_sign=can(actor.role, Capability.SIGN_PHASE_GATE)
         and trial.phase_state == PhaseState.run_in_review.value,
         due_visits=due,
+        reconsents_due=consent.reconsents_due(session, actor, protocol)
+        if can(actor.role, Capability.ENTER_DATA)
+        else [],
     )
