@@ -136,13 +136,16 @@ def test_bad_consents_are_refused_naming_the_field_and_nothing_is_written(api: A
     assert [c["version"] for c in consents] == ["1.0"]
 
 
-def test_a_consent_after_death_is_refused_and_a_version_is_signed_once(api: Api) -> None:
+def test_a_version_is_signed_once_and_consent_and_death_dates_agree(api: Api) -> None:
     subject_id = _treated(api)
     _revise_consent(api)
     with _on("2026-06-20"):
         assert _consent(api, subject_id).status_code == 201
         again = _consent(api, subject_id, consent_date="2026-06-06")
         assert again.status_code == 409 and again.json()["rule"] == "consent_version_signed"
+        early_death = api.put("inv1", f"{BASE}/{subject_id}/follow-up", {"death_date": "2026-06-04"})
+        assert early_death.status_code == 422 and early_death.json()["field"] == "death_date"
+        assert "consent version 2.0 signed" in early_death.json()["detail"]
     other = _treated(api, "IVO-IC-2")
     with _on("2026-06-20"):
         died = api.put("inv1", f"{BASE}/{other}/follow-up", {"death_date": "2026-06-03"})

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import (
     AdverseEvent,
+    ConsentRecord,
     DrugAdministration,
     LabResultRow,
     RtFraction,
@@ -94,6 +95,8 @@ def recorded_events(session: Session, subject: Subject) -> list[DatedRecord]:
         events.append(
             DatedRecord(f"{fraction.intervention} fraction {fraction.fraction_number}", fraction.date)
         )
+    for consent in session.scalars(select(ConsentRecord).where(ConsentRecord.subject_id == subject.id)):
+        events.append(DatedRecord(f"consent version {consent.version} signed", consent.consent_date))
     return events
 
 
