@@ -179,6 +179,9 @@ def consent_deviations(session: Session, protocol: Protocol, subject: Subject) -
     """(date, description) of each visit done without the re-consent the protocol required that day
     (a derived protocol deviation, one per consent version)."""
     entries = _entries(session, protocol, subject)
+    first = min((e.consent_date for e in entries), default=None)
+    if first is None or all(v.effective_date <= first for v in protocol.consent_versions):
+        return []  # no version came into use after the first consent: the calendar need not be read
     done = [o for o in _occasions(_calendar(session, protocol, subject)) if o.done]
     return [
         (
