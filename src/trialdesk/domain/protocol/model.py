@@ -129,8 +129,8 @@ class RtTimeCorrection(FrozenModel):
     def _plausible(self) -> RtTimeCorrection:
         try:
             self._factor()
-        except ValueError as exc:
-            raise ValueError(f"rt_quality.time_correction: {exc}") from exc
+        except ValueError as exc:  # ImplausibleValue: "<parameter>: <reason>"
+            raise ValueError(str(exc)) from exc
         return self
 
     def _factor(self) -> TimeFactor:
