@@ -115,7 +115,7 @@ def _radiotherapy_row(
 ) -> dict[str, str]:
     """One arm's deliveries of one course; with the protocol's time correction on, the median EQD2(10)
     corrected for repopulation over each delivered overall time (Fowler 1989) stands beside it."""
-    classes = Counter(v.classification for v in values)
+    classes: Counter[str] = Counter(v.classification for v in values)
     row = {
         "Arm": arm_id,
         "Course (prescribed)": f"{course.rt_type} {course.fractions.value} x "
