@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from trialdesk.domain.common import FrozenModel
 from trialdesk.domain.eligibility.rules import AnyOfRule, Criterion, FindingAbsentRule, Rule
+from trialdesk.domain.plausibility import ImplausibleValue
 from trialdesk.domain.protocol.parameters import Parameter, Provenance
 from trialdesk.domain.protocol.schedule import VisitSchedule
 from trialdesk.domain.radiobiology import TimeFactor
@@ -129,8 +130,9 @@ class RtTimeCorrection(FrozenModel):
     def _plausible(self) -> RtTimeCorrection:
         try:
             self._factor()
-        except ValueError as exc:  # ImplausibleValue: "<parameter>: <reason>"
-            raise ValueError(str(exc)) from exc
+        except ImplausibleValue as exc:  # named by the radiobiology field; say the file's key
+            key = {"tk": "tk_days", "tpot": "tpot_days"}.get(exc.field, exc.field)
+            raise ValueError(f"{key}: {exc.reason}") from exc
         return self
 
     def _factor(self) -> TimeFactor:
