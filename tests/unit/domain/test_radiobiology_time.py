@@ -5,8 +5,10 @@ fraction; parameters alpha 0.3 Gy^-1, Tk 21 days, Tpot 3 days (Fowler's squamous
 The outside anchors: the formula and its parameters (Fowler 1989), the repopulation rate measured
 clinically for squamous carcinoma (Withers HR, Taylor JMG, Maciejewski B, Acta Oncol 1988;27:131-146:
 about 0.6 Gy per day in 2 Gy-fraction equivalents once repopulation has kicked off), and the
-uncorrected BEDs of clinical-reference.md section 6.2. The worked examples below show their
-arithmetic step by step so a reader can check them against the paper by hand.
+uncorrected BEDs of clinical-reference.md section 6.2. The worked examples below apply the published
+formula and parameters to textbook schedules and show their arithmetic step by step; the papers'
+own printed tables could not be retrieved here, so the numbers are checkable by hand rather than
+copied from a table (a reviewer with the papers should compare).
 """
 
 from __future__ import annotations
