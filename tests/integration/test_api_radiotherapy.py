@@ -32,6 +32,17 @@ def _weekdays(start: dt.date, count: int) -> list[dt.date]:
     return days
 
 
+def _rt_report_rows(api: Api, protocol_id: str = SCR) -> list[dict[str, str]]:
+    """The trial report's radiotherapy table (all arms) at a cut-off after every fraction here."""
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.services.treatment_report import RADIOTHERAPY, treatment_tables
+
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    protocol = api.client.app.state.registry.get(protocol_id)  # type: ignore[attr-defined]
+    with unit_of_work(engine, "stat", write=False) as session:
+        return treatment_tables(session, protocol, dt.date(2026, 7, 1))[RADIOTHERAPY]
+
+
 def test_a_course_delivered_as_prescribed_and_one_stopped_early(api: Api) -> None:
     subject_id = api.enrolled_subject(SCR, "SCR-RT-1")  # run-in: arm A (LDRT + CFRT)
     for number, day in enumerate(_weekdays(MONDAY, 25), start=1):
@@ -42,6 +53,14 @@ def test_a_course_delivered_as_prescribed_and_one_stopped_early(api: Api) -> Non
     assert (cfrt["fractions"], cfrt["dose_gy"], cfrt["overall_time_days"]) == (25, 50.0, 33)
     assert cfrt["eqd2_10_gy"] == pytest.approx(50.0) and cfrt["bed10_gy"] == pytest.approx(60.0)
     assert cfrt["classification"] == "per_protocol"
+    # Seed 002 enables the time correction (Fowler 1989: alpha 0.3, Tk 21 d, Tpot 3 d): T = 32 days
+    # elapsed, BED10 60 - 11 x ln 2 / 0.9 = 51.528 Gy, EQD2(10) 42.940 Gy, beside the uncorrected 60.
+    assert cfrt["bed10_time_corrected_gy"] == pytest.approx(51.528, abs=1e-3)
+    assert cfrt["eqd2_10_time_corrected_gy"] == pytest.approx(42.940, abs=1e-3)
+    assert courses["ldrt"]["bed10_time_corrected_gy"] is None  # nothing delivered
+    (row,) = _rt_report_rows(api)
+    assert row["EQD2(10) Gy, median"] == "50.0"
+    assert row["EQD2(10) corrected for overall time Gy, median"] == "42.9"
     assert cfrt["delivered"][0]["target"] == "Primary tumour and involved regional lymph nodes"
     assert courses["ldrt"]["fractions"] == 0 and courses["ldrt"]["classification"] == "not_assessable"
 
@@ -84,3 +103,17 @@ def test_implausible_fractions_are_refused_naming_the_field(api: Api) -> None:
     assert correction.status_code == 422 and correction.json()["field"] == "reason"
     death = api.put("inv1", f"{BASE}/{subject_id}/follow-up", {"death_date": "2026-04-19"})
     assert death.status_code == 422 and "fraction 1" in death.json()["detail"]  # a fraction after death
+
+
+def test_no_time_corrected_bed_when_the_protocol_leaves_it_off(api: Api) -> None:
+    """Seed 000 states the time correction off (SHFRT ends before any kick-off): no corrected values."""
+    subject_id = api.enrolled_subject("ivo-shfrt-2l", "IVO-RT-1")
+    base = "/api/trials/ivo-shfrt-2l/subjects"
+    for number, day in enumerate(_weekdays(MONDAY, 5), start=1):
+        body = {"intervention": "shfrt", "fraction_number": number, "date": day.isoformat(), "dose_gy": 5.0}
+        assert api.post("coord1", f"{base}/{subject_id}/rt-fractions", body).status_code == 201
+    shfrt = api.get("monitor", f"{base}/{subject_id}/rt-courses").json()["shfrt"]
+    assert shfrt["bed10_gy"] == pytest.approx(37.5)
+    assert (shfrt["bed10_time_corrected_gy"], shfrt["eqd2_10_time_corrected_gy"]) == (None, None)
+    (row,) = _rt_report_rows(api, "ivo-shfrt-2l")
+    assert "EQD2(10) corrected for overall time Gy, median" not in row

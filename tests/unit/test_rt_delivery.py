@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from trialdesk.domain.radiobiology import Course
+from trialdesk.domain.radiobiology import FOWLER_SQUAMOUS, Course
 from trialdesk.domain.rt_delivery import (
     DeliveredFraction,
     QualityThresholds,
@@ -86,3 +86,35 @@ def test_stopped_early_and_interrupted_courses_are_deviations() -> None:
 )
 def test_classification_boundaries(deviation: float, prolongation: int | None, expected: str) -> None:
     assert classify(deviation, prolongation, LIMITS) == expected
+
+
+def test_time_corrected_bed_uses_the_delivered_overall_time() -> None:
+    """Fowler 1989 (alpha 0.3 Gy^-1, Tk 21 d, Tpot 3 d; ln 2 / 0.9 = 0.770164 Gy BED per day beyond Tk).
+    25 x 2 Gy from a Monday: OTT 33 days, T = 32 days elapsed: BED10 60 - 11 x 0.770164 = 51.528 Gy,
+    EQD2 42.940 Gy. The same course with a 14-day gap: T = 46 days: 60 - 25 x 0.770164 = 40.746 Gy."""
+    on_time = summarise_course(
+        Course(25, 2.0), _weekdays(MONDAY, 25, 2.0), LIMITS, completed=True, time_factor=FOWLER_SQUAMOUS
+    )
+    assert on_time.bed10_gy == pytest.approx(60.0)
+    assert on_time.bed10_time_corrected_gy == pytest.approx(51.528, abs=1e-3)
+    assert on_time.eqd2_10_time_corrected_gy == pytest.approx(42.940, abs=1e-3)
+    gap = summarise_course(
+        Course(25, 2.0),
+        _weekdays(MONDAY, 25, 2.0, skip_days=14, after=10),
+        LIMITS,
+        completed=True,
+        time_factor=FOWLER_SQUAMOUS,
+    )
+    assert gap.overall_time_days == 47
+    assert gap.bed10_time_corrected_gy == pytest.approx(40.746, abs=1e-3)
+
+
+def test_no_time_corrected_values_when_off_or_nothing_given() -> None:
+    off = summarise_course(Course(25, 2.0), _weekdays(MONDAY, 25, 2.0), LIMITS, completed=True)
+    assert (off.bed10_time_corrected_gy, off.eqd2_10_time_corrected_gy) == (None, None)
+    none_given = summarise_course(Course(25, 2.0), [], LIMITS, completed=False, time_factor=FOWLER_SQUAMOUS)
+    assert none_given.bed10_time_corrected_gy is None
+    short = summarise_course(
+        Course(5, 5.0), _weekdays(MONDAY, 5, 5.0), LIMITS, completed=True, time_factor=FOWLER_SQUAMOUS
+    )
+    assert short.bed10_time_corrected_gy == pytest.approx(37.5)  # T = 4 days < Tk: unchanged

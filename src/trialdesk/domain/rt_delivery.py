@@ -6,6 +6,11 @@ and EQD2 of what was delivered, and the deviation class (pure).
 * Overall treatment time (OTT): days from the first to the last fraction, both included. The planned
   OTT gives one fraction each weekday (Monday to Friday) from the first fraction's date: 5 fractions
   started on a Monday take 5 days, started on a Wednesday 7; 25 from a Monday take 33.
+* When the protocol enables it (``rt_quality.time_correction``), the delivered BED10 and EQD2(10) are
+  also reported corrected for repopulation over the delivered overall time
+  (:func:`trialdesk.domain.radiobiology.time_corrected`, Fowler 1989), T counted as the days elapsed
+  from the first to the last fraction, i.e. the OTT above minus one (25 fractions from a Monday:
+  OTT 33 days, T 32 days). They stand beside the uncorrected values; the classification uses neither.
 * Deviation classes follow the usual radiotherapy quality-assurance grading (RTOG/EORTC QA: per
   protocol, minor or major deviation) with the protocol's thresholds
   (:class:`trialdesk.domain.protocol.model.RtQuality`): the delivered total dose's relative
@@ -19,7 +24,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from trialdesk.domain.radiobiology import ALPHA_BETA_LATE_GY, ALPHA_BETA_TUMOUR_GY, Course, bed
+from trialdesk.domain.radiobiology import (
+    ALPHA_BETA_LATE_GY,
+    ALPHA_BETA_TUMOUR_GY,
+    Course,
+    TimeFactor,
+    bed,
+    time_corrected,
+)
 
 A_MONDAY = dt.date(2024, 1, 1)
 """Where a course's planned time is counted from before its first fraction is given."""
@@ -64,6 +76,9 @@ class CourseDelivery:
     eqd2_10_gy: float
     bed3_gy: float
     classification: DeviationClass
+    bed10_time_corrected_gy: float | None = None
+    """Delivered BED10 corrected for repopulation (protocol's time correction on, a fraction given)."""
+    eqd2_10_time_corrected_gy: float | None = None
 
 
 def planned_overall_time(fractions: int, start: dt.date) -> int:
@@ -97,15 +112,27 @@ def classify(deviation: float, prolongation: int | None, limits: QualityThreshol
     return "per_protocol"
 
 
+def _time_corrected(
+    bed10: float, first: dt.date | None, last: dt.date | None, factor: TimeFactor | None
+) -> tuple[float | None, float | None]:
+    """(BED10, EQD2(10)) corrected for repopulation from ``first`` to ``last``, or (None, None)."""
+    if factor is None or first is None or last is None:
+        return None, None
+    corrected = time_corrected(bed10, ALPHA_BETA_TUMOUR_GY, (last - first).days, factor)
+    return corrected.bed_gy, corrected.eqd2_gy
+
+
 def summarise_course(
     prescribed: Course,
     fractions: Sequence[DeliveredFraction],
     limits: QualityThresholds,
     *,
     completed: bool,
+    time_factor: TimeFactor | None = None,
 ) -> CourseDelivery:
     """The delivery of one course; its classification is assessed once the course is over
-    (``completed``: all fractions given or the course stopped), else ``not_assessable``."""
+    (``completed``: all fractions given or the course stopped), else ``not_assessable``. With a
+    ``time_factor`` the delivered BED10/EQD2(10) are also given corrected for repopulation."""
     given = sorted((f for f in fractions if f.dose_gy > 0), key=lambda f: f.date)
     dose = sum(f.dose_gy for f in given)
     first, last = (given[0].date, given[-1].date) if given else (None, None)
@@ -113,6 +140,7 @@ def summarise_course(
     prolongation = max(0, ott - planned_overall_time(len(given), first)) if ott and first else None
     deviation = (dose - prescribed.total_dose_gy) / prescribed.total_dose_gy
     bed10 = delivered_bed(given, ALPHA_BETA_TUMOUR_GY)
+    bed10_t, eqd2_10_t = _time_corrected(bed10, first, last, time_factor)
     return CourseDelivery(
         prescribed_fractions=prescribed.fractions,
         prescribed_dose_gy=prescribed.total_dose_gy,
@@ -128,4 +156,6 @@ def summarise_course(
         eqd2_10_gy=bed10 / (1 + 2 / ALPHA_BETA_TUMOUR_GY),
         bed3_gy=delivered_bed(given, ALPHA_BETA_LATE_GY),
         classification=classify(deviation, prolongation or 0, limits) if completed else "not_assessable",
+        bed10_time_corrected_gy=bed10_t,
+        eqd2_10_time_corrected_gy=eqd2_10_t,
     )

@@ -1,5 +1,7 @@
 """Use cases of radiotherapy delivery: record a fraction, end a course, and each course's delivery
-(dose, overall time, BED/EQD2, deviation class; :mod:`trialdesk.domain.rt_delivery`).
+(dose, overall time, BED/EQD2, deviation class; :mod:`trialdesk.domain.rt_delivery`), with the
+BED10/EQD2(10) corrected for repopulation over the delivered overall time beside them when the
+protocol's ``rt_quality.time_correction`` is enabled.
 
 A fraction is refused, naming the field, when it cannot be true: a course not in the subject's arm, a
 dose outside (0, 2 x the prescribed dose per fraction] (most often cGy typed as Gy), a date in the
@@ -203,6 +205,7 @@ def course_deliveries(
             [DeliveredFraction(f.date, f.dose_gy, f.target) for f in fractions],
             thresholds(protocol),
             completed=ended is not None or len(fractions) >= course.fractions.value,
+            time_factor=protocol.rt_quality.time_correction.factor,
         )
         result[course.id] = (summary, fractions, ended)
     return result

@@ -20,6 +20,7 @@ from trialdesk.adapters.db import subjects as subject_repository
 from trialdesk.adapters.db.models import DrugAdministration, Subject
 from trialdesk.domain.calendar import calendar
 from trialdesk.domain.protocol.model import DrugIntervention, Protocol, RadiotherapyIntervention
+from trialdesk.domain.rt_delivery import CourseDelivery
 from trialdesk.services.calendar import course_of
 from trialdesk.services.deviations import deviations_of
 from trialdesk.services.errors import Conflict
@@ -96,30 +97,40 @@ def _radiotherapy_rows(
     rows: Rows = []
     for arm in protocol.design.arms:
         arm_courses = [c for c in arm.interventions if c in courses]
-        collected: dict[str, list[tuple[float, float, str]]] = {c: [] for c in arm_courses}
+        collected: dict[str, list[CourseDelivery]] = {c: [] for c in arm_courses}
         for subject in by_arm[arm.id]:
             for course_id, (summary, _, _) in course_deliveries(session, protocol, subject, cutoff).items():
                 if summary.fractions:
-                    collected[course_id].append((summary.dose_gy, summary.eqd2_10_gy, summary.classification))
-        for course_id, values in collected.items():
-            if not values:
-                continue
-            course = courses[course_id]
-            classes = Counter(v[2] for v in values)
-            rows.append(
-                {
-                    "Arm": arm.id,
-                    "Course (prescribed)": f"{course.rt_type} {course.fractions.value} x "
-                    f"{course.dose_per_fraction_gy.value:g} Gy",
-                    "Started": f"{len(values)} of {len(by_arm[arm.id])}",
-                    "Dose Gy, median (range)": _median_range([v[0] for v in values], ".1f"),
-                    "EQD2(10) Gy, median": _median([v[1] for v in values], ".1f"),
-                    "Per protocol / minor / major / ongoing": " / ".join(
-                        str(classes[c]) for c in ("per_protocol", "minor", "major", "not_assessable")
-                    ),
-                }
-            )
+                    collected[course_id].append(summary)
+        rows.extend(
+            _radiotherapy_row(protocol, arm.id, courses[course_id], values, len(by_arm[arm.id]))
+            for course_id, values in collected.items()
+            if values
+        )
     return rows
+
+
+def _radiotherapy_row(
+    protocol: Protocol, arm_id: str, course: RadiotherapyIntervention, values: list[CourseDelivery], size: int
+) -> dict[str, str]:
+    """One arm's deliveries of one course; with the protocol's time correction on, the median EQD2(10)
+    corrected for repopulation over each delivered overall time (Fowler 1989) stands beside it."""
+    classes: Counter[str] = Counter(v.classification for v in values)
+    row = {
+        "Arm": arm_id,
+        "Course (prescribed)": f"{course.rt_type} {course.fractions.value} x "
+        f"{course.dose_per_fraction_gy.value:g} Gy",
+        "Started": f"{len(values)} of {size}",
+        "Dose Gy, median (range)": _median_range([v.dose_gy for v in values], ".1f"),
+        "EQD2(10) Gy, median": _median([v.eqd2_10_gy for v in values], ".1f"),
+    }
+    if protocol.rt_quality.time_correction.factor is not None:
+        corrected = [v.eqd2_10_time_corrected_gy for v in values if v.eqd2_10_time_corrected_gy is not None]
+        row["EQD2(10) corrected for overall time Gy, median"] = _median(corrected, ".1f")
+    row["Per protocol / minor / major / ongoing"] = " / ".join(
+        str(classes[c]) for c in ("per_protocol", "minor", "major", "not_assessable")
+    )
+    return row
 
 
 def _visit_rows(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -548,6 +549,7 @@ class IpReceipt(Audited, Base):
     """A shipment of investigational product received by a site pharmacy: lot, expiry, quantity."""
 
     __tablename__ = "ip_receipts"
+    __table_args__ = (Index("ix_ip_receipts_protocol_site", "protocol_id", "site_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     protocol_id: Mapped[str] = mapped_column(String(64))

@@ -20,9 +20,11 @@ from pydantic import BaseModel, Field, model_validator
 
 from trialdesk.domain.common import FrozenModel
 from trialdesk.domain.eligibility.rules import AnyOfRule, Criterion, FindingAbsentRule, Rule
+from trialdesk.domain.plausibility import ImplausibleValue
 from trialdesk.domain.protocol.consent import ConsentVersion, ConsentVersions, default_consent_versions
 from trialdesk.domain.protocol.parameters import Parameter, Provenance
 from trialdesk.domain.protocol.schedule import VisitSchedule
+from trialdesk.domain.radiobiology import TimeFactor
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 DOSE_UNITS = ("mg", "mg/kg", "mg/m2", "AUC")
@@ -95,6 +97,54 @@ def _rt_default(value: float, unit: str | None, rationale: str) -> Parameter[flo
     return Parameter[float](value=value, unit=unit, provenance="default", rationale=rationale)
 
 
+class RtTimeCorrection(FrozenModel):
+    """Whether RT deliveries also report the BED10/EQD2(10) corrected for tumour repopulation during
+    the overall treatment time, and its parameters (:mod:`trialdesk.domain.radiobiology`, Fowler 1989:
+    BED - ln 2 (T - Tk) / (alpha Tpot) beyond the kick-off Tk). The corrected values are shown beside
+    the uncorrected ones, never instead of them; the deviation classes do not use them."""
+
+    enabled: Parameter[bool] = Field(
+        default_factory=lambda: Parameter[bool](
+            value=False,
+            provenance="default",
+            rationale="Off unless the protocol switches it on: the correction is a model whose parameters "
+            "are uncertain (Fowler 1989).",
+        )
+    )
+    alpha: Parameter[float] = Field(
+        default_factory=lambda: _rt_default(
+            0.3, "Gy^-1", "Fowler, Br J Radiol 1989;62:679-694: alpha of squamous carcinoma."
+        )
+    )
+    tk_days: Parameter[float] = Field(
+        default_factory=lambda: _rt_default(
+            21, "days", "Fowler 1989: kick-off of accelerated repopulation (21-28 days, Withers 1988)."
+        )
+    )
+    tpot_days: Parameter[float] = Field(
+        default_factory=lambda: _rt_default(
+            3, "days", "Fowler 1989: potential doubling time of squamous carcinoma clonogens."
+        )
+    )
+
+    @model_validator(mode="after")
+    def _plausible(self) -> RtTimeCorrection:
+        try:
+            self._factor()
+        except ImplausibleValue as exc:  # named by the radiobiology field; say the file's key
+            key = {"tk": "tk_days", "tpot": "tpot_days"}.get(exc.field, exc.field)
+            raise ValueError(f"{key}: {exc.reason}") from exc
+        return self
+
+    def _factor(self) -> TimeFactor:
+        return TimeFactor(self.alpha.value, self.tk_days.value, self.tpot_days.value)
+
+    @property
+    def factor(self) -> TimeFactor | None:
+        """The repopulation parameters when the correction is enabled, else ``None``."""
+        return self._factor() if self.enabled.value else None
+
+
 class RtQuality(FrozenModel):
     """Radiotherapy quality thresholds: a delivered total dose more than ``dose_minor`` (relative)
     from the prescription, or an overall treatment time prolonged more than
@@ -115,6 +165,8 @@ class RtQuality(FrozenModel):
             10, "days", "Treatment time prolonged by more than 10 days is major."
         )
     )
+
+    time_correction: RtTimeCorrection = Field(default_factory=RtTimeCorrection)
 
     @model_validator(mode="after")
     def _ordered(self) -> RtQuality:

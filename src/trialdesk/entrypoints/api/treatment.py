@@ -246,6 +246,12 @@ class CourseOut(BaseModel):
     eqd2_10_gy: float
     bed3_gy: float
     classification: str
+    bed10_time_corrected_gy: float | None = Field(
+        default=None,
+        description="BED10 corrected for repopulation over the delivered overall time (Fowler 1989), "
+        "when the protocol's rt_quality.time_correction is enabled",
+    )
+    eqd2_10_time_corrected_gy: float | None = None
     outcome: str | None
     outcome_reason: str | None
     delivered: list[FractionOut]
