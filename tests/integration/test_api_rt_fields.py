@@ -137,3 +137,38 @@ def test_refusals_name_the_field(api: Api) -> None:
     no_baseline = api.enrolled_subject(SCR, "SCR-F4")
     refused = _flags(api, no_baseline, FLAGS)
     assert refused.status_code == 409 and refused.json()["rule"] == "baseline_first"
+
+
+def test_the_trial_report_tabulates_both_subsets_by_arm(api: Api) -> None:
+    import datetime as dt
+
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.services.rt_fields import FIELD_RESPONSE_TITLE
+    from trialdesk.services.treatment_report import treatment_tables
+
+    visit = {"date": "2026-06-01", "measurements": {"P1": 24, "N1": 12, "L1": 20, "U1": 15}}
+    plans = (
+        [*FLAGS[:2], {"lesion_id": "L1", "in_field": False}, FLAGS[3]],  # out 50 -> 35 (-30 %): abscopal
+        FLAGS,  # out U1 20 -> 15 (-25 %): no; in field 90 -> 56 (-37.78 %)
+    )
+    for number, flags in enumerate(plans):
+        subject_id = _subject_with_baseline(api, f"SCR-FR{number}")
+        assert _flags(api, subject_id, flags).status_code == 200
+        assert api.put("inv1", _url(subject_id, "tumour-assessments/C3"), visit).status_code == 200
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    protocol = api.client.app.state.registry.get(SCR)  # type: ignore[attr-defined]
+    with unit_of_work(engine, "stat", write=False) as session:
+        row = treatment_tables(session, protocol, dt.date(2026, 6, 30))[FIELD_RESPONSE_TITLE][0]
+        before = treatment_tables(session, protocol, dt.date(2026, 5, 15))[FIELD_RESPONSE_TITLE][0]
+    assert row == {
+        "Arm": "A",
+        "Subjects with flagged lesions": "2",
+        "Out-of-field responses": "1 of 2 (50%)",
+        "In-field responses (CR/PR)": "2 of 2 (100%)",
+        "Best change in field, median": "-38.9%",  # median of -40 and -37.78
+        "Best change out of field, median": "-27.5%",  # median of -30 and -25
+    }
+    assert before["Out-of-field responses"] == "0 of 2 (0%)"  # the cut-off applies
+    report = api.get("stat", f"/api/trials/{SCR}/report?cutoff=2026-06-30&format=html")
+    assert report.status_code == 200, report.text
+    assert FIELD_RESPONSE_TITLE in report.text and "1 of 2 (50%)" in report.text

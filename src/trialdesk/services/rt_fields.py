@@ -11,7 +11,9 @@ that course's protocol target (the course's target by default).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,15 +180,19 @@ def _store(
     row.in_field, row.intervention, row.target = entry.in_field, course, target
 
 
-def subject_field_response(session: Session, protocol: Protocol, subject: Subject) -> FieldResponse | None:
-    """The subject's in-field / out-of-field response (``None`` without a baseline or any flag)."""
+def subject_field_response(
+    session: Session, protocol: Protocol, subject: Subject, cutoff: dt.date | None = None
+) -> FieldResponse | None:
+    """The subject's in-field / out-of-field response from the assessments on or before ``cutoff``
+    (``None`` without a baseline or any flag)."""
     baseline = _baseline(session, subject)
     rows = _rows(session, subject)
-    if baseline is None or not rows:
+    if baseline is None or not rows or (cutoff is not None and baseline.date > cutoff):
         return None
     settings = ResponseSettings.from_tumour_assessment(protocol.tumour_assessment)
+    visits = [a for a in _assessments(session, subject) if cutoff is None or a.date <= cutoff]
     try:
-        parsed = parse_response_input(engine_input(baseline, _assessments(session, subject)))
+        parsed = parse_response_input(engine_input(baseline, visits))
         report = assess_response(parsed.baseline, parsed.assessments, settings)
     except RecistInputError:
         return None
@@ -229,3 +235,47 @@ def field_view(session: Session, actor: Actor, protocol: Protocol, subject_id: i
         "lesions": lesions,
         "field_response": response.model_dump(mode="json") if response is not None else None,
     }
+
+
+FIELD_RESPONSE_TITLE = "In-field and out-of-field (abscopal) response"
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count} of {total} ({100 * count / total:.0f}%)" if total else "-"
+
+
+def _median(values: Sequence[float | None]) -> str:
+    present = [v for v in values if v is not None]
+    return f"{statistics.median(present):+.1f}%" if present else "-"
+
+
+def field_response_rows(
+    session: Session, protocol: Protocol, by_arm: Mapping[str, Sequence[Subject]], cutoff: dt.date
+) -> list[dict[str, str]]:
+    """The report's table by arm: subjects with flagged lesions and with non-irradiated target lesions,
+    out-of-field (abscopal) responses among the latter, in-field responses (best subset response CR or
+    PR) among subjects with irradiated target lesions, and the median best % change of each subset's
+    sum (assessments on or before ``cutoff``; an arm without flagged lesions has no row)."""
+    rows: list[dict[str, str]] = []
+    for arm in protocol.design.arms:
+        responses = [subject_field_response(session, protocol, s, cutoff) for s in by_arm.get(arm.id, [])]
+        found = [r for r in responses if r is not None]
+        if not found:
+            continue
+        outside = [r for r in found if r.out_of_field.lesions]
+        inside = [r for r in found if r.in_field.lesions]
+        rows.append(
+            {
+                "Arm": arm.id,
+                "Subjects with flagged lesions": str(len(found)),
+                "Out-of-field responses": _share(sum(r.abscopal == "yes" for r in outside), len(outside)),
+                "In-field responses (CR/PR)": _share(
+                    sum(r.in_field.best_response in ("CR", "PR") for r in inside), len(inside)
+                ),
+                "Best change in field, median": _median([r.in_field.best_pct_from_baseline for r in inside]),
+                "Best change out of field, median": _median(
+                    [r.out_of_field.best_pct_from_baseline for r in outside]
+                ),
+            }
+        )
+    return rows
