@@ -131,7 +131,8 @@ def set_fields(
         raise InvalidInput("give at least one lesion's flag", field="fields")
     courses = rt_courses(protocol, subject)
     if not courses:
-        raise Conflict(f"arm {subject.arm_id} has no radiotherapy course", rule="no_rt_course")
+        which = f"arm {subject.arm_id}" if subject.arm_id else "the subject (no arm yet)"
+        raise Conflict(f"{which} has no radiotherapy course", rule="no_rt_course")
     lesion_ids = {str(lesion.get("id")) for lesion in baseline.lesions}
     ids = [entry.lesion_id for entry in entries]
     if len(set(ids)) != len(ids):
