@@ -422,6 +422,7 @@ class _Demo:
                 subject_id = self.ids[number]
                 investigator = self.staff(self.site_of[subject_id], "investigator")
                 self._tumour(subject_id, course, investigator)
+                self._rt_fields(subject_id, course)
                 self._adverse_events(subject_id, course, investigator)
                 if self.result.lab_results < 2 * LAB_SUBJECTS:
                     self._labs(subject_id, course)
@@ -441,6 +442,31 @@ class _Demo:
             body = scan.model_dump(mode="json")
             self.api.call("PUT", user, f"{base}/tumour-assessments/V{number:02d}", body)
             self.result.assessments += 1
+
+    def _rt_fields(self, subject_id: int, course: SubjectEndpointData) -> None:
+        """The coordinator flags the baseline lesions in an RT field as RT is planned (before the first
+        fraction): the synthetic baseline records metastases (T1 liver, T2 lung, T3 node) and a bone
+        lesion but no primary, so T1 is the lesion irradiated by the arm's course that treats metastases
+        (seed 000 SHFRT; seed 002 arm A LDRT, with the bone lesion); the others are out of field (their
+        change is the out-of-field response). An arm without RT (seed 002 arm B) has no flags."""
+        components = self.protocol.arm(course.arm).interventions
+        courses = [
+            i
+            for i in self.protocol.interventions
+            if isinstance(i, RadiotherapyIntervention) and i.id in components
+        ]
+        if course.tumour is None or not courses:
+            return
+        rt = next((c for c in courses if c.rt_type in ("LDRT", "SHFRT")), courses[0])
+        irradiated = {"T1", "NT1"} if rt.rt_type == "LDRT" else {"T1"}
+        fields = [
+            {"lesion_id": lesion.id, "in_field": lesion.id in irradiated}
+            | ({"intervention": rt.id} if lesion.id in irradiated else {})
+            for lesion in course.tumour.baseline.lesions
+        ]
+        user = self.staff(self.site_of[subject_id], "coordinator")
+        base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
+        self.api.call("PUT", user, f"{base}/lesion-rt-fields", {"fields": fields})
 
     def _adverse_events(self, subject_id: int, course: SubjectEndpointData, user: str) -> None:
         if course.treatment_start is None or course.treatment_start > self.cutoff:

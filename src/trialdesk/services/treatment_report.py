@@ -26,6 +26,7 @@ from trialdesk.services.deviations import deviations_of
 from trialdesk.services.errors import Conflict
 from trialdesk.services.exposure import exposure_by_agent
 from trialdesk.services.radiotherapy import course_deliveries
+from trialdesk.services.rt_fields import FIELD_RESPONSE_TITLE, field_response_rows
 
 Rows = list[dict[str, str]]
 EXPOSURE = "Drug exposure and relative dose intensity"
@@ -199,4 +200,5 @@ def treatment_tables(session: Session, protocol: Protocol, cutoff: dt.date) -> d
         RADIOTHERAPY: _radiotherapy_rows(session, protocol, by_arm, cutoff),
         VISITS: _visit_rows(session, protocol, by_arm, cutoff),
         DEVIATIONS: _deviation_rows(session, protocol, cutoff),
+        FIELD_RESPONSE_TITLE: field_response_rows(session, protocol, by_arm, cutoff),
     }

@@ -41,7 +41,8 @@ def _rule_sets(protocol: Protocol) -> list[Rules]:
     return ["recist1.1", "irecist"] if protocol.tumour_assessment.irecist else ["recist1.1"]
 
 
-def _engine_input(baseline: TumourBaseline, assessments: list[TumourAssessment]) -> dict[str, Any]:
+def engine_input(baseline: TumourBaseline, assessments: list[TumourAssessment]) -> dict[str, Any]:
+    """The response engine's input (the documented JSON format) from the stored rows, by date."""
     return {
         "baseline": {"date": baseline.date.isoformat(), "lesions": baseline.lesions},
         "assessments": [
@@ -83,7 +84,7 @@ def recompute(session: Session, protocol: Protocol, subject: Subject) -> list[Re
     assessments = list(
         session.scalars(select(TumourAssessment).where(TumourAssessment.subject_id == subject.id))
     )
-    data = _engine_input(baseline, assessments)
+    data = engine_input(baseline, assessments)
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     parsed = parse_response_input(data)
     settings = ResponseSettings.from_tumour_assessment(protocol.tumour_assessment)
@@ -164,7 +165,7 @@ def set_baseline(
         session.scalars(select(TumourAssessment).where(TumourAssessment.subject_id == subject.id))
     )
     candidate = TumourBaseline(subject_id=subject.id, date=date, lesions=lesions, created_at=clock.now())
-    _check(protocol, _engine_input(candidate, assessments))
+    _check(protocol, engine_input(candidate, assessments))
     if existing is None:
         session.add(candidate)
     else:
@@ -216,7 +217,7 @@ def record_assessment(
         new_lesions=new_lesions,
         created_at=clock.now(),
     )
-    _check(protocol, _engine_input(baseline, [*others, candidate]))
+    _check(protocol, engine_input(baseline, [*others, candidate]))
     if existing is None:
         session.add(candidate)
     else:

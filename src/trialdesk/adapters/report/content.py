@@ -315,9 +315,32 @@ def _series_groups(snapshot: ReportSnapshot) -> dict[str, list[TargetSumSeries]]
     return out
 
 
+FIELD_RESPONSE_TITLE = "In-field and out-of-field (abscopal) response"
+"""The title :func:`trialdesk.services.rt_fields.field_response_rows` files its table under."""
+
+
+def _field_blocks(snapshot: ReportSnapshot) -> list[Block]:
+    """The in-field / out-of-field response by arm, when lesions have RT-field flags."""
+    rows = (snapshot.treatment_tables or {}).get(FIELD_RESPONSE_TITLE, [])
+    if not rows:
+        return []
+    assessment = snapshot.protocol.tumour_assessment
+    rule = assessment.abscopal
+    confirm = rule.confirmation.value if rule.confirmation else assessment.confirmation_required.value
+    confirmed = f", confirmed >= {assessment.confirmation_min_days.value} days later" if confirm else ""
+    footnote = (
+        "Out-of-field response: the sum of the non-irradiated target lesions at least "
+        f"{rule.min_decrease.value * 100:g}% below its baseline before progression{confirmed} "
+        f"({rule.min_decrease.rationale}); percentages among subjects with non-irradiated (out-of-field) "
+        "or irradiated (in-field) target lesions. In-field response: the best RECIST 1.1 target response "
+        "of the irradiated lesions, unconfirmed."
+    )
+    return [_rows_table(FIELD_RESPONSE_TITLE, rows, footnote)]
+
+
 def _response_section(snapshot: ReportSnapshot, analysis: TrialAnalysis, numbers: _Numbering) -> Section:
     groups = _series_groups(snapshot)
-    blocks: list[Block] = [tables.response_table(snapshot.protocol, analysis)]
+    blocks: list[Block] = [tables.response_table(snapshot.protocol, analysis), *_field_blocks(snapshot)]
     if not groups:
         blocks.append(
             NoteBlock("No target-lesion measurements: waterfall and spider plots are not available.")
@@ -454,7 +477,9 @@ def _treatment_blocks(snapshot: ReportSnapshot) -> list[Block]:
     """Drug exposure (RDI), radiotherapy delivered and visit compliance by arm, when recorded."""
     tables = snapshot.treatment_tables or {}
     blocks: list[Block] = [
-        _rows_table(title, rows) for title, rows in tables.items() if title != DEVIATION_TITLE and rows
+        _rows_table(title, rows)
+        for title, rows in tables.items()
+        if title not in (DEVIATION_TITLE, FIELD_RESPONSE_TITLE) and rows
     ]
     if not blocks:
         return [NoteBlock("No drug administrations or radiotherapy fractions are recorded at the cut-off.")]

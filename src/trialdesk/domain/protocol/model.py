@@ -386,6 +386,33 @@ class LesionCounting(FrozenModel):
     source: str = "RECIST 1.1 (standard)"
 
 
+_ABSCOPAL_SOURCE = (
+    "RECIST 1.1 s4.3.1 partial-response threshold applied to the non-irradiated target lesions, as "
+    "radio-immunotherapy trials report the out-of-field response (Theelen 2019 PEMBRO-RT, JAMA Oncol "
+    "5:1276; Welsh 2020, J Immunother Cancer 8:e001001)"
+)
+
+
+class AbscopalRule(FrozenModel):
+    """The out-of-field ("abscopal") response rule: the sum of diameters of the non-irradiated target
+    lesions at least ``min_decrease`` (a fraction) below its baseline sum; ``confirmation``: confirmed
+    by a later assessment (``None``: as the protocol's ``confirmation_required``)."""
+
+    min_decrease: Parameter[float] = Field(
+        default_factory=lambda: Parameter[float](
+            value=0.30, provenance="default", rationale=f"A >= 30% decrease: {_ABSCOPAL_SOURCE}."
+        )
+    )
+    confirmation: Parameter[bool] | None = None
+
+    @model_validator(mode="after")
+    def _decrease_range(self) -> AbscopalRule:
+        if not 0 < self.min_decrease.value <= 1:
+            value = self.min_decrease.value
+            raise ValueError(f"abscopal min_decrease {value} is outside (0, 1] (0.30 = 30%)")
+        return self
+
+
 class TumourAssessment(FrozenModel):
     """Tumour-response rule set and schedule (RECIST 1.1, Eisenhauer 2009; iRECIST, Seymour 2017)."""
 
@@ -397,6 +424,7 @@ class TumourAssessment(FrozenModel):
     imaging_interval_weeks: Parameter[int]
     baseline_window_days: Parameter[int]
     lesion_counting: LesionCounting = Field(default_factory=LesionCounting)
+    abscopal: AbscopalRule = Field(default_factory=AbscopalRule)
 
 
 class SampleSize(FrozenModel):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import ResponseEvaluation
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
-from trialdesk.services import tumour
+from trialdesk.services import rt_fields, tumour
 
 router = APIRouter(prefix="/api/trials/{protocol_id}/subjects/{subject_id}", tags=["tumour assessments"])
 
@@ -61,6 +61,53 @@ class RulesResponseOut(BaseModel):
 class ResponseViewOut(BaseModel):
     subject_id: int
     responses: dict[str, RulesResponseOut] = Field(description="Rule set (recist1.1, irecist) -> response")
+    field_response: dict[str, Any] | None = Field(
+        default=None,
+        description="Irradiated and non-irradiated target lesions apart, and the out-of-field (abscopal) "
+        "response; null until lesions have RT-field flags",
+    )
+
+
+class LesionFieldIn(BaseModel):
+    lesion_id: str = Field(min_length=1, max_length=64, description="A baseline lesion id")
+    in_field: bool = Field(description="The lesion lies in a radiotherapy field")
+    intervention: str | None = Field(default=None, description="RT course (intervention id) when in field")
+    target: str | None = Field(default=None, description="The course's protocol target (its default)")
+
+
+class LesionFieldsIn(BaseModel):
+    fields: list[LesionFieldIn] = Field(min_length=1)
+    reason: str | None = Field(
+        default=None, description="Required once the subject has had RT and a follow-up assessment"
+    )
+
+
+class LesionFieldOut(BaseModel):
+    lesion_id: str
+    site: str | None
+    role: str | None
+    nodal: bool
+    diameter_mm: float | None
+    in_field: bool | None
+    intervention: str | None
+    target: str | None
+    entered_by: str | None
+
+
+class RtCourseOut(BaseModel):
+    id: str
+    name: str
+    target: str
+
+
+class LesionFieldsOut(BaseModel):
+    subject_id: int
+    locked: bool = Field(
+        description="Flags fixed (RT given and a follow-up assessment): changes need a reason"
+    )
+    courses: list[RtCourseOut]
+    lesions: list[LesionFieldOut]
+    field_response: dict[str, Any] | None
 
 
 class OverrideOut(BaseModel):
@@ -125,10 +172,39 @@ def put_assessment(
 def get_response(
     subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> dict[str, Any]:
-    """Computed responses (RECIST 1.1, and iRECIST when the protocol asks) with overrides beside them."""
+    """Computed responses (RECIST 1.1, and iRECIST when the protocol asks) with overrides beside them,
+    and the in-field / out-of-field response of the target lesions."""
+
+    def work(session: Session) -> dict[str, Any]:
+        view = tumour.response_view(session, actor, protocol, subject_id)
+        view["field_response"] = rt_fields.field_view(session, actor, protocol, subject_id)["field_response"]
+        return view
+
+    return run(request, actor.username, work, write=False)
+
+
+@router.get("/lesion-rt-fields", response_model=LesionFieldsOut)
+def get_lesion_fields(
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+) -> dict[str, Any]:
+    """Each baseline lesion with its RT-field flag, the arm's RT courses and the field response."""
     return run(
-        request, actor.username, lambda s: tumour.response_view(s, actor, protocol, subject_id), write=False
+        request, actor.username, lambda s: rt_fields.field_view(s, actor, protocol, subject_id), write=False
     )
+
+
+@router.put("/lesion-rt-fields", response_model=LesionFieldsOut)
+def put_lesion_fields(
+    subject_id: int, body: LesionFieldsIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
+) -> dict[str, Any]:
+    """Set whether baseline lesions lie in an RT field (course, target); a reason once flags are fixed."""
+    entries = [rt_fields.FieldInput(f.lesion_id, f.in_field, f.intervention, f.target) for f in body.fields]
+
+    def work(session: Session) -> dict[str, Any]:
+        rt_fields.set_fields(session, actor, protocol, subject_id, entries)
+        return rt_fields.field_view(session, actor, protocol, subject_id)
+
+    return run(request, actor.username, work, reason=body.reason)
 
 
 @router.post("/tumour-response/overrides", status_code=201, response_model=OverrideOut)

@@ -23,6 +23,7 @@ from trialdesk.entrypoints.api.deps import ProtocolDep, run
 from trialdesk.entrypoints.web.i18n import Translator
 from trialdesk.entrypoints.web.pages import subject_view as view
 from trialdesk.entrypoints.web.pages.consent_view import consent_context
+from trialdesk.entrypoints.web.pages.rt_field_view import rt_fields_context
 from trialdesk.entrypoints.web.render import FormErrors, language_of, render
 from trialdesk.entrypoints.web.session import PageActor, csrf_protect
 from trialdesk.services import clock, subjects
@@ -271,6 +272,7 @@ def subject_page(
     context = subject_context(record, actor, protocol, tr, typed)
     context.update(treatment_context(treatment, record, protocol, tr))
     context.update(consent_context(request, actor, protocol, subject_id, tr))
+    context.update(rt_fields_context(request, actor, protocol, subject_id, tr))
     context.update(
         form=form,
         errors=errors.by_field if errors else {},
