@@ -206,7 +206,7 @@ def test_admin_creates_a_site_and_a_user_then_deactivates_them(api: Api) -> None
         f"/admin/users/{user_id.group(1)}/password",
         data={"password": "short", "password_reason": "forgotten", "csrf_token": csrf},
     )
-    assert reset.status_code == 422 and "at least 10 characters" in reset.text
+    assert reset.status_code == 422 and "at least 12 characters" in reset.text
 
 
 def test_admin_pages_are_for_admins_only(api: Api) -> None:
@@ -223,7 +223,7 @@ def test_the_api_deactivates_and_resets_passwords_through_the_same_service(api: 
     users = {u["username"]: u["id"] for u in api.get("admin", "/api/users").json()}
     api.headers("inv2")  # an open session, ended by the password reset
     reset = api.post("admin", f"/api/users/{users['inv2']}/password", {"password": "x", "reason": "forgot"})
-    assert reset.status_code == 422 and "at least 10 characters" in reset.text
+    assert reset.status_code == 422 and "at least 12 characters" in reset.text
     new_password = "another horse battery"
     reset = api.post(
         "admin", f"/api/users/{users['inv2']}/password", {"password": new_password, "reason": "forgot"}

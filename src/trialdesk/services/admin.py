@@ -14,7 +14,7 @@ from trialdesk.adapters.db.models import AuthToken, Site, User, UserSite
 from trialdesk.domain.roles import Capability, Role, is_site_limited
 from trialdesk.protocols.loader import ProtocolRegistry
 from trialdesk.services.actors import Actor
-from trialdesk.services.auth import MIN_PASSWORD_LENGTH, hash_password
+from trialdesk.services.auth import check_new_password, hash_password
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -68,8 +68,7 @@ def add_user(
         raise InvalidInput(
             f"unknown role '{role}' (one of {', '.join(r.value for r in Role)})", field="role"
         ) from None
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    check_new_password(password, username)
     if session.scalars(select(User).where(User.username == username)).first() is not None:
         raise Conflict(f"user '{username}' already exists", rule="unique_username")
     sites = _sites(session, site_ids)
@@ -103,6 +102,8 @@ def change_role(
         new_role = Role(role)
     except ValueError:
         raise InvalidInput(f"unknown role '{role}'", field="role") from None
+    if user.id == actor.user_id:
+        raise Conflict("nobody may change their own role: ask another administrator", rule="own_role")
     old_role = user.role
     user.role = new_role.value
     if site_ids is not None:
@@ -164,13 +165,14 @@ def deactivate_user(session: Session, actor: Actor, user_id: int) -> User:
 
 
 def reset_password(session: Session, actor: Actor, user_id: int, password: str) -> User:
-    """Set a new password for a user (the admin hands it over; the hash is never in the audit trail)
-    and end the user's sessions; logged as a security event."""
+    """Set a new password for a user (the admin hands it over; the hash is never in the audit trail),
+    end the user's sessions and make them choose their own password at the next sign-in; logged as a
+    security event."""
     actor.require(Capability.MANAGE_USERS_AND_SITES)
     user = _user(session, user_id)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    check_new_password(password, user.username)
     user.password_hash = hash_password(password)
+    user.must_change_password = True
     session.execute(delete(AuthToken).where(AuthToken.user_id == user.id))
     session.flush()
     log_event(session, "password_reset", "users", str(user.id), reason=session.info.get("reason"))
