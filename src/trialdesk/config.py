@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(default=30, ge=1, le=720, description="Bearer token lifetime")
     host: str = "127.0.0.1"
+    max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=1_073_741_824,
+        description="Largest request body accepted (bytes); larger ones are refused with 413",
+    )
     login_lockout_attempts: int = Field(
         default=5, ge=1, le=100, description="Failed sign-ins of one username that lock it for a while"
     )

@@ -34,6 +34,7 @@ from trialdesk.entrypoints.api import (
 )
 from trialdesk.entrypoints.api.docs import mount_docs
 from trialdesk.entrypoints.api.error_docs import ERROR_RESPONSES
+from trialdesk.entrypoints.api.request_guard import RequestGuard
 from trialdesk.entrypoints.web.app import mount_web
 from trialdesk.protocols import load_registry
 from trialdesk.services.errors import ServiceError, TooManyAttempts, describe
@@ -62,6 +63,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     mount_docs(app, settings.docs_assets_url)
+    app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes)
     app.state.settings = settings
     app.state.registry = load_registry(settings.protocol_dirs)
 
