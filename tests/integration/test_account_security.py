@@ -201,3 +201,38 @@ def test_the_sqlite_file_and_exports_are_private(tmp_path: Path) -> None:
     export.chmod(0o644)
     write_private(export, b"%PDF-")
     assert stat.S_IMODE(export.stat().st_mode) == 0o600 and export.read_bytes() == b"%PDF-"
+
+
+def test_privileged_grants_and_lock_outs_are_security_alerts_for_admins(api: Api) -> None:
+    users = {u["username"]: u["id"] for u in api.get("admin", "/api/users").json()}
+    body = {"role": "statistician", "reason": "takes over the analysis"}
+    assert api.patch("admin", f"/api/users/{users['monitor']}/role", body).status_code == 200
+    created = api.post(
+        "admin",
+        "/api/users",
+        {
+            "username": "dsmb2",
+            "full_name": "D",
+            "role": "safety_reviewer",
+            "password": "a long enough phrase",
+        },
+    )
+    assert created.status_code == 201
+    assert _login(api, "dsmb2", "a long enough phrase").json()["password_change_required"] is True
+    for _ in range(5):
+        _login(api, "coord2", "wrong password here")
+    events = api.get("admin", "/api/audit", params={"table": "users", "page_size": 500}).json()["items"]
+    grants = [e for e in events if e["action"] == "privileged_role_granted"]
+    assert {(g["old_value"], g["new_value"]) for g in grants} >= {
+        ("monitor", "statistician"),
+        (None, "safety_reviewer"),
+    }
+    assert [e["record_id"] for e in events if e["action"] == "account_locked"] == ["coord2"]
+    browser = TestClient(api.client.app)
+    page = browser.get("/login")
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    browser.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": csrf})
+    admin_page = browser.get("/admin").text
+    assert "Security alerts (last 30 days)" in admin_page
+    assert "privileged role granted" in admin_page and "sign-in locked out" in admin_page
+    assert "takes over the analysis" in admin_page

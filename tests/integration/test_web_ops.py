@@ -182,7 +182,9 @@ def test_admin_creates_a_site_and_a_user_then_deactivates_them(api: Api) -> None
         follow_redirects=False,
     )
     assert created.status_code == 303
-    new_user, _ = browser(api, "coord9")  # can sign in
+    new_user, _ = browser(api, "coord9")  # can sign in, and must first choose their own password
+    first = new_user.get("/", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/account/password"
     user_id = re.search(r'href="/admin/users/(\d+)">coord9<', client.get("/admin").text)
     assert user_id
 
@@ -196,7 +198,8 @@ def test_admin_creates_a_site_and_a_user_then_deactivates_them(api: Api) -> None
         follow_redirects=False,
     )
     assert done.status_code == 303
-    assert new_user.get("/", follow_redirects=False).status_code == 303  # the open session ended
+    ended = new_user.get("/", follow_redirects=False)  # the open session ended
+    assert ended.status_code == 303 and ended.headers["location"].startswith("/login")
     login = TestClient(api.client.app)
     token = _csrf(login.get("/login").text)
     refused = login.post("/login", data={"username": "coord9", "password": PASSWORD, "csrf_token": token})

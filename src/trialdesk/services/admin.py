@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.audit import log_event
-from trialdesk.adapters.db.models import AuthToken, Site, User, UserSite
+from trialdesk.adapters.db.models import AuditRecord, AuthToken, Site, User, UserSite
 from trialdesk.domain.roles import Capability, Role, is_site_limited
 from trialdesk.protocols.loader import ProtocolRegistry
 from trialdesk.services.actors import Actor
@@ -55,7 +55,11 @@ def add_user(
     password: str,
     site_ids: Iterable[int] = (),
 ) -> User:
-    """Create a user; site roles must belong to at least one site; ``actor`` None is the bootstrap CLI."""
+    """Create a user; site roles must belong to at least one site; ``actor`` None is the bootstrap CLI.
+
+    A user created by an administrator must choose their own password at the first sign-in (the
+    administrator knew the initial one); granting a privileged role is flagged (see
+    :func:`flag_privileged_grant`)."""
     if actor is not None:
         actor.require(Capability.MANAGE_USERS_AND_SITES)
     if not USERNAME.fullmatch(username):
@@ -81,13 +85,47 @@ def add_user(
         password_hash=hash_password(password),
         active=True,
         created_at=datetime.now(UTC),
+        must_change_password=actor is not None,
     )
     session.add(user)
     session.flush()
     for site in sites:
         session.add(UserSite(user_id=user.id, site_id=site.id))
     session.flush()
+    flag_privileged_grant(session, user, None)
     return user
+
+
+PRIVILEGED_ROLES = frozenset({Role.STATISTICIAN, Role.SAFETY_REVIEWER, Role.ADMIN})
+"""Roles whose grant is a security alert: the statistician holds the allocation seed and sees the arms,
+the safety reviewer unblinded safety data, the admin the accounts."""
+
+SECURITY_ALERT_ACTIONS = ("privileged_role_granted", "account_locked")
+"""Security events shown to administrators to review (from the audit trail)."""
+
+
+def flag_privileged_grant(session: Session, user: User, old_role: str | None) -> None:
+    """Log a ``privileged_role_granted`` security event when ``user`` now holds a privileged role they
+    did not hold before; administrators see it among the security alerts."""
+    if Role(user.role) in PRIVILEGED_ROLES and user.role != old_role:
+        log_event(
+            session,
+            "privileged_role_granted",
+            "users",
+            str(user.id),
+            old_value=old_role,
+            new_value=user.role,
+            reason=session.info.get("reason") or f"user '{user.username}' created",
+        )
+
+
+def security_alerts(session: Session, actor: Actor, days: int = 30) -> list[AuditRecord]:
+    """The security events of the last ``days`` days for administrators to review, newest first:
+    privileged roles granted and usernames locked out after repeated failed sign-ins."""
+    actor.require(Capability.MANAGE_USERS_AND_SITES)
+    since = datetime.now(UTC) - timedelta(days=days)
+    rows = select(AuditRecord).where(AuditRecord.action.in_(SECURITY_ALERT_ACTIONS), AuditRecord.at >= since)
+    return list(session.scalars(rows.order_by(AuditRecord.seq.desc()).limit(200)))
 
 
 def change_role(
@@ -128,6 +166,7 @@ def change_role(
         new_value=new_role.value,
         reason=session.info.get("reason"),
     )
+    flag_privileged_grant(session, user, old_role)
     return user
 
 

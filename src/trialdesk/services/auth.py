@@ -116,8 +116,9 @@ def _lock_remaining(session: Session, username: str, policy: LoginPolicy, now: d
 
 
 def record_login_failure(session: Session, username: str, client: str | None, policy: LoginPolicy) -> None:
-    """Remember a failed sign-in of ``username`` (known or not), forgetting those older than the window.
-    Runs in its own unit of work, since the refused login's own one rolls back."""
+    """Remember a failed sign-in of ``username`` (known or not), forgetting those older than the window;
+    the failure that locks the username is logged as an ``account_locked`` security event. Runs in its
+    own unit of work, since the refused login's own one rolls back."""
     now = datetime.now(UTC)
     session.execute(
         delete(LoginFailure).where(
@@ -126,6 +127,16 @@ def record_login_failure(session: Session, username: str, client: str | None, po
         )
     )
     session.add(LoginFailure(username=username[:MAX_USERNAME_LENGTH], failed_at=now, client=client))
+    session.flush()
+    if _lock_remaining(session, username, policy, now + timedelta(microseconds=1)):
+        log_event(
+            session,
+            "account_locked",
+            "users",
+            username,
+            username=username,
+            reason=f"{policy.attempts} failed sign-ins within {policy.minutes} minutes (last from {client})",
+        )
 
 
 def login(

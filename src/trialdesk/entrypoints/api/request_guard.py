@@ -160,7 +160,7 @@ class RequestGuard:
         except Refused as refused:
             await _answer(scope, send, refused)
             return
-        await self.app(scope, _replay(body), send)
+        await self.app(scope, _replay(body, receive), send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         announced = dict(scope.get("headers") or []).get(b"content-length")
@@ -198,14 +198,16 @@ class RequestGuard:
             check_form(body)
 
 
-def _replay(body: bytes) -> Receive:
-    """A ``receive`` that hands the already-read body to the application once."""
+def _replay(body: bytes, upstream: Receive) -> Receive:
+    """A ``receive`` that hands the already-read body to the application once, then waits on the
+    server's own ``receive`` (which answers ``http.disconnect`` only when the client really leaves:
+    Starlette cancels a streaming response on an early disconnect)."""
     sent = False
 
     async def receive() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await upstream()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
