@@ -2,7 +2,7 @@
 last changed, and the failed sign-ins that lock an account for a while (per username, known or not, so
 that the lock-out does not reveal which usernames exist).
 
-Revision ID: 0009
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02 08:40:00
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
