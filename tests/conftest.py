@@ -17,6 +17,10 @@ os.environ.setdefault("TRIALDESK_PASSWORD_HASH_COST", "test")
 """The suite hashes thousands of passwords: argon2id at its test cost (1 MiB, one pass) instead of
 64 MiB and three passes; servers the tests start inherit it. Tests of the standard cost set it."""
 
+os.environ.setdefault("TRIALDESK_LOGIN_RATE_PER_MINUTE", "10000")
+"""The browser tests sign in dozens of times a minute from 127.0.0.1 against one module-scoped server;
+the per-address limit (default 20 a minute) is tested on its own in test_account_security.py."""
+
 
 def shared_reference_dir() -> Path:
     """Path of ``shared/reference`` (override with TRIALDESK_SHARED_REFERENCE)."""

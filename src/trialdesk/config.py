@@ -61,6 +61,24 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(default=30, ge=1, le=720, description="Bearer token lifetime")
     host: str = "127.0.0.1"
+    max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=1_073_741_824,
+        description="Largest request body accepted (bytes); larger ones are refused with 413",
+    )
+    login_lockout_attempts: int = Field(
+        default=5, ge=1, le=100, description="Failed sign-ins of one username that lock it for a while"
+    )
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, le=1440, description="The lock-out window and duration (minutes)"
+    )
+    login_rate_per_minute: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Sign-in attempts one client address may make per minute (beyond it: 429)",
+    )
     password_hash_cost: Literal["standard", "test"] = Field(
         default="standard",
         description="argon2id cost: 'standard' (argon2-cffi's defaults, 64 MiB, 3 passes) or 'test' (1 MiB, "

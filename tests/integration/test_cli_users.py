@@ -62,7 +62,7 @@ def test_bad_input_is_a_clear_error(
 def test_short_password_is_refused(db_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIALDESK_NEW_USER_PASSWORD", "short")
     result = runner.invoke(app, ["user", "add", "shorty", "--role", "monitor"])
-    assert result.exit_code == 2 and "at least 10 characters" in result.stderr
+    assert result.exit_code == 2 and "at least 12 characters" in result.stderr
 
 
 def test_single_centre_trial_accepts_one_site(db_env: Path) -> None:
@@ -78,3 +78,21 @@ def test_openapi_prints_the_api_document() -> None:
     assert document["info"]["title"] == "trialdesk"
     assert "/api/trials/{protocol_id}/subjects/{subject_id}/randomize" in document["paths"]
     assert "/api/audit" in document["paths"]
+
+
+def test_the_password_is_never_a_command_line_argument(db_env: Path) -> None:
+    result = runner.invoke(app, ["user", "add", "argv", "--role", "monitor", "--password", "visible in ps"])
+    assert result.exit_code == 2 and "No such option" in result.stderr
+
+
+def test_password_from_standard_input(db_env: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["user", "add", "fromstdin", "--role", "monitor", "--password-stdin"],
+        input="a pass phrase from a pipe\n",
+    )
+    assert result.exit_code == 0, result.output
+    common = runner.invoke(
+        app, ["user", "add", "weak", "--role", "monitor", "--password-stdin"], input="1234567890qwerty\n"
+    )
+    assert common.exit_code == 2 and "commonly used" in common.stderr

@@ -159,7 +159,7 @@ def test_serve_demo_uses_the_demo_file_and_prints_the_accounts(
     code, output, started = _serve(tmp_path, monkeypatch, "--no-demo", TRIALDESK_DEMO="1")
     assert code == 0, output
     assert started["TRIALDESK_DEMO"] == "0" and "TRIALDESK_DATABASE_URL" not in started  # the real database
-    assert "demo-admin-2026" not in output
+    assert "demo-sysadm-2026" not in output
 
 
 def demo_database_copy_to(source: Path, folder: Path) -> Path:

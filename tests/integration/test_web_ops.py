@@ -182,7 +182,9 @@ def test_admin_creates_a_site_and_a_user_then_deactivates_them(api: Api) -> None
         follow_redirects=False,
     )
     assert created.status_code == 303
-    new_user, _ = browser(api, "coord9")  # can sign in
+    new_user, _ = browser(api, "coord9")  # can sign in, and must first choose their own password
+    first = new_user.get("/", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/account/password"
     user_id = re.search(r'href="/admin/users/(\d+)">coord9<', client.get("/admin").text)
     assert user_id
 
@@ -196,7 +198,8 @@ def test_admin_creates_a_site_and_a_user_then_deactivates_them(api: Api) -> None
         follow_redirects=False,
     )
     assert done.status_code == 303
-    assert new_user.get("/", follow_redirects=False).status_code == 303  # the open session ended
+    ended = new_user.get("/", follow_redirects=False)  # the open session ended
+    assert ended.status_code == 303 and ended.headers["location"].startswith("/login")
     login = TestClient(api.client.app)
     token = _csrf(login.get("/login").text)
     refused = login.post("/login", data={"username": "coord9", "password": PASSWORD, "csrf_token": token})
@@ -206,7 +209,7 @@ def test_admin_creates_a_site_and_a_user_then_deactivates_them(api: Api) -> None
         f"/admin/users/{user_id.group(1)}/password",
         data={"password": "short", "password_reason": "forgotten", "csrf_token": csrf},
     )
-    assert reset.status_code == 422 and "at least 10 characters" in reset.text
+    assert reset.status_code == 422 and "at least 12 characters" in reset.text
 
 
 def test_admin_pages_are_for_admins_only(api: Api) -> None:
@@ -223,7 +226,7 @@ def test_the_api_deactivates_and_resets_passwords_through_the_same_service(api: 
     users = {u["username"]: u["id"] for u in api.get("admin", "/api/users").json()}
     api.headers("inv2")  # an open session, ended by the password reset
     reset = api.post("admin", f"/api/users/{users['inv2']}/password", {"password": "x", "reason": "forgot"})
-    assert reset.status_code == 422 and "at least 10 characters" in reset.text
+    assert reset.status_code == 422 and "at least 12 characters" in reset.text
     new_password = "another horse battery"
     reset = api.post(
         "admin", f"/api/users/{users['inv2']}/password", {"password": new_password, "reason": "forgot"}

@@ -19,14 +19,14 @@ class DemoAccount(NamedTuple):
 
 
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount("coordinator", "coordinator", "demo-coordinator-2026", "SITE01"),
-    DemoAccount("investigator", "investigator", "demo-investigator-2026", "SITE01"),
-    DemoAccount("coordinator2", "coordinator", "demo-coordinator2-2026", "SITE02"),
-    DemoAccount("investigator2", "investigator", "demo-investigator2-2026", "SITE02"),
-    DemoAccount("safety", "safety_reviewer", "demo-safety-2026", None),
-    DemoAccount("statistician", "statistician", "demo-statistician-2026", None),
-    DemoAccount("monitor", "monitor", "demo-monitor-2026", None),
-    DemoAccount("admin", "admin", "demo-admin-2026", None),
+    DemoAccount("coordinator", "coordinator", "demo-site1-coord-2026", "SITE01"),
+    DemoAccount("investigator", "investigator", "demo-site1-inv-2026", "SITE01"),
+    DemoAccount("coordinator2", "coordinator", "demo-site2-coord-2026", "SITE02"),
+    DemoAccount("investigator2", "investigator", "demo-site2-inv-2026", "SITE02"),
+    DemoAccount("safety", "safety_reviewer", "demo-dsmb-review-2026", None),
+    DemoAccount("statistician", "statistician", "demo-biostat-2026", None),
+    DemoAccount("monitor", "monitor", "demo-cra-visit-2026", None),
+    DemoAccount("admin", "admin", "demo-sysadm-2026", None),
 )
 """One user per role (and a coordinator and an investigator of a second site), with the demo passwords
 (12 characters or more). Site accounts belong to the site of that code in every trial that has one."""

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.audit import log_event
-from trialdesk.adapters.db.models import AuthToken, Site, User, UserSite
+from trialdesk.adapters.db.models import AuditRecord, AuthToken, Site, User, UserSite
 from trialdesk.domain.roles import Capability, Role, is_site_limited
 from trialdesk.protocols.loader import ProtocolRegistry
 from trialdesk.services.actors import Actor
-from trialdesk.services.auth import MIN_PASSWORD_LENGTH, hash_password
+from trialdesk.services.auth import check_new_password, hash_password
 from trialdesk.services.errors import Conflict, InvalidInput, NotFound
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -55,7 +55,11 @@ def add_user(
     password: str,
     site_ids: Iterable[int] = (),
 ) -> User:
-    """Create a user; site roles must belong to at least one site; ``actor`` None is the bootstrap CLI."""
+    """Create a user; site roles must belong to at least one site; ``actor`` None is the bootstrap CLI.
+
+    A user created by an administrator must choose their own password at the first sign-in (the
+    administrator knew the initial one); granting a privileged role is flagged (see
+    :func:`flag_privileged_grant`)."""
     if actor is not None:
         actor.require(Capability.MANAGE_USERS_AND_SITES)
     if not USERNAME.fullmatch(username):
@@ -68,8 +72,7 @@ def add_user(
         raise InvalidInput(
             f"unknown role '{role}' (one of {', '.join(r.value for r in Role)})", field="role"
         ) from None
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    check_new_password(password, username)
     if session.scalars(select(User).where(User.username == username)).first() is not None:
         raise Conflict(f"user '{username}' already exists", rule="unique_username")
     sites = _sites(session, site_ids)
@@ -82,13 +85,47 @@ def add_user(
         password_hash=hash_password(password),
         active=True,
         created_at=datetime.now(UTC),
+        must_change_password=actor is not None,
     )
     session.add(user)
     session.flush()
     for site in sites:
         session.add(UserSite(user_id=user.id, site_id=site.id))
     session.flush()
+    flag_privileged_grant(session, user, None)
     return user
+
+
+PRIVILEGED_ROLES = frozenset({Role.STATISTICIAN, Role.SAFETY_REVIEWER, Role.ADMIN})
+"""Roles whose grant is a security alert: the statistician holds the allocation seed and sees the arms,
+the safety reviewer unblinded safety data, the admin the accounts."""
+
+SECURITY_ALERT_ACTIONS = ("privileged_role_granted", "account_locked")
+"""Security events shown to administrators to review (from the audit trail)."""
+
+
+def flag_privileged_grant(session: Session, user: User, old_role: str | None) -> None:
+    """Log a ``privileged_role_granted`` security event when ``user`` now holds a privileged role they
+    did not hold before; administrators see it among the security alerts."""
+    if Role(user.role) in PRIVILEGED_ROLES and user.role != old_role:
+        log_event(
+            session,
+            "privileged_role_granted",
+            "users",
+            str(user.id),
+            old_value=old_role,
+            new_value=user.role,
+            reason=session.info.get("reason") or f"user '{user.username}' created",
+        )
+
+
+def security_alerts(session: Session, actor: Actor, days: int = 30) -> list[AuditRecord]:
+    """The security events of the last ``days`` days for administrators to review, newest first:
+    privileged roles granted and usernames locked out after repeated failed sign-ins."""
+    actor.require(Capability.MANAGE_USERS_AND_SITES)
+    since = datetime.now(UTC) - timedelta(days=days)
+    rows = select(AuditRecord).where(AuditRecord.action.in_(SECURITY_ALERT_ACTIONS), AuditRecord.at >= since)
+    return list(session.scalars(rows.order_by(AuditRecord.seq.desc()).limit(200)))
 
 
 def change_role(
@@ -103,6 +140,8 @@ def change_role(
         new_role = Role(role)
     except ValueError:
         raise InvalidInput(f"unknown role '{role}'", field="role") from None
+    if user.id == actor.user_id:
+        raise Conflict("nobody may change their own role: ask another administrator", rule="own_role")
     old_role = user.role
     user.role = new_role.value
     if site_ids is not None:
@@ -127,6 +166,7 @@ def change_role(
         new_value=new_role.value,
         reason=session.info.get("reason"),
     )
+    flag_privileged_grant(session, user, old_role)
     return user
 
 
@@ -164,13 +204,14 @@ def deactivate_user(session: Session, actor: Actor, user_id: int) -> User:
 
 
 def reset_password(session: Session, actor: Actor, user_id: int, password: str) -> User:
-    """Set a new password for a user (the admin hands it over; the hash is never in the audit trail)
-    and end the user's sessions; logged as a security event."""
+    """Set a new password for a user (the admin hands it over; the hash is never in the audit trail),
+    end the user's sessions and make them choose their own password at the next sign-in; logged as a
+    security event."""
     actor.require(Capability.MANAGE_USERS_AND_SITES)
     user = _user(session, user_id)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password")
+    check_new_password(password, user.username)
     user.password_hash = hash_password(password)
+    user.must_change_password = True
     session.execute(delete(AuthToken).where(AuthToken.user_id == user.id))
     session.flush()
     log_event(session, "password_reset", "users", str(user.id), reason=session.info.get("reason"))

@@ -54,6 +54,15 @@ class InvalidInput(ServiceError):
     """The input is malformed or implausible (named by ``field``)."""
 
 
+class TooManyAttempts(ServiceError):
+    """Too many attempts (sign-ins of one username, or requests of one client) in a short time: try
+    again after ``retry_after_seconds`` (HTTP 429 with ``Retry-After``)."""
+
+    def __init__(self, message: str, retry_after_seconds: int, *, rule: str) -> None:
+        super().__init__(message, rule=rule)
+        self.retry_after_seconds = retry_after_seconds
+
+
 TrialError = ServiceError | DomainError
 """Any error a use case raises on purpose (what an interface turns into an answer)."""
 
@@ -71,6 +80,7 @@ ERROR_FAMILIES: tuple[tuple[type[Exception], int, int], ...] = (
     (Conflict, 409, CLI_REFUSED),
     (RuleViolation, 409, CLI_REFUSED),
     (InvalidInput, 422, CLI_REFUSED),
+    (TooManyAttempts, 429, CLI_REFUSED),
     (InvalidValue, 422, CLI_REFUSED),
     (ServiceError, 400, CLI_REFUSED),
     (DomainError, 400, CLI_REFUSED),

@@ -8,6 +8,7 @@ SQLite runs in WAL mode with ``synchronous=FULL`` so an acknowledged commit surv
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,11 +35,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _create_private(database: Path) -> None:
+    """Create the SQLite file (and its folder) readable by its owner only (mode 0600; SQLite gives the
+    -wal and -shm files the database file's mode); an existing file is left as it is."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    if not database.exists():
+        os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _configure_sqlite(engine: Engine) -> None:

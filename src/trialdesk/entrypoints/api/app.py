@@ -35,9 +35,10 @@ from trialdesk.entrypoints.api import (
 )
 from trialdesk.entrypoints.api.docs import mount_docs
 from trialdesk.entrypoints.api.error_docs import ERROR_RESPONSES
+from trialdesk.entrypoints.api.request_guard import RequestGuard
 from trialdesk.entrypoints.web.app import mount_web
 from trialdesk.protocols import load_registry
-from trialdesk.services.errors import ServiceError, describe
+from trialdesk.services.errors import ServiceError, TooManyAttempts, describe
 from trialdesk.services.trials import SYSTEM_ACTOR, ensure_trials
 
 
@@ -63,6 +64,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     mount_docs(app, settings.docs_assets_url)
+    app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes)
     app.state.settings = settings
     app.state.registry = load_registry(settings.protocol_dirs)
 
@@ -70,6 +72,8 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         assert isinstance(exc, ServiceError | DomainError)
         answer = describe(exc)
         headers = {"WWW-Authenticate": "Bearer"} if answer.status_code == 401 else None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
         return JSONResponse(status_code=answer.status_code, content=answer.body(), headers=headers)
 
     app.add_exception_handler(ServiceError, trial_error)

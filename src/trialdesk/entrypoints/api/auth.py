@@ -1,15 +1,18 @@
-"""``POST /api/auth/token``: exchange a username and password for a short-lived bearer token."""
+"""``POST /api/auth/token``: exchange a username and password for a short-lived bearer token;
+``POST /api/auth/password``: change one's own password."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from trialdesk.entrypoints.api.deps import CurrentActor, run, settings_of
-from trialdesk.services.auth import login
+from trialdesk.entrypoints.api.deps import CurrentActor, oauth2, run
+from trialdesk.entrypoints.api.error_docs import ErrorOut
+from trialdesk.entrypoints.api.sign_in import sign_in
+from trialdesk.services.auth import change_password, user_for_token
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -18,6 +21,16 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_at: str
+    password_change_required: bool = Field(
+        default=False,
+        description="An administrator reset the password: every call but /api/auth/password and "
+        "/api/auth/me is refused (403) until the user chooses their own",
+    )
+
+
+class PasswordChangeIn(BaseModel):
+    old_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
 
 
 class MeOut(BaseModel):
@@ -28,12 +41,37 @@ class MeOut(BaseModel):
     site_ids: list[int]
 
 
-@router.post("/token", response_model=TokenOut)
+TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorOut, "description": "Too many attempts: wait Retry-After seconds"}
+}
+
+
+@router.post("/token", response_model=TokenOut, responses=TOO_MANY)
 def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
-    """Log in (OAuth2 password form); successes and failures are audited."""
-    ttl = settings_of(request).token_ttl_minutes
-    value, expires = run(request, form.username, lambda s: login(s, form.username, form.password, ttl))
-    return TokenOut(access_token=value, expires_at=expires.isoformat())
+    """Log in (OAuth2 password form); successes and failures are audited. Five failures of one
+    username within 15 minutes lock it for 15 minutes; one address may try 20 times a minute (both
+    settings)."""
+    issued = sign_in(request, form.username, form.password)
+    return TokenOut(
+        access_token=issued.token,
+        expires_at=issued.expires_at.isoformat(),
+        password_change_required=issued.password_change_required,
+    )
+
+
+@router.post("/password", status_code=204)
+def password(
+    request: Request, body: PasswordChangeIn, actor: CurrentActor, token: Annotated[str, Depends(oauth2)]
+) -> None:
+    """Change one's own password (the current one is required; the new one must meet the policy:
+    12+ characters, not a common password, two kinds of characters, not containing the username).
+    The user's other sessions end; this one stays."""
+    run(
+        request,
+        actor.username,
+        lambda s: change_password(s, user_for_token(s, token), body.old_password, body.new_password, token),
+        reason="password changed by its owner",
+    )
 
 
 @router.get("/me", response_model=MeOut)

@@ -20,7 +20,7 @@ from trialdesk.domain.protocol.model import Protocol
 from trialdesk.protocols.loader import ProtocolRegistry
 from trialdesk.services.actors import Actor, actor_for
 from trialdesk.services.auth import user_for_token
-from trialdesk.services.errors import NotFound, ServiceError
+from trialdesk.services.errors import NotFound, PermissionDenied, ServiceError
 
 T = TypeVar("T")
 
@@ -42,10 +42,22 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
+PASSWORD_CHANGE_PATHS = frozenset({"/api/auth/me", "/api/auth/password"})
+"""What a user whose password an administrator reset may still call: everything else is 403 until
+they have chosen their own password."""
+
+
 def current_actor(request: Request, token: Annotated[str, Depends(oauth2)]) -> Actor:
-    """The authenticated user of this request (401 for a missing, wrong or expired token)."""
+    """The authenticated user of this request (401 for a missing, wrong or expired token; 403 for
+    anything but the password change while a forced change is pending)."""
     with unit_of_work(engine_of(request), None, write=False) as session:
-        return actor_for(session, user_for_token(session, token))
+        user = user_for_token(session, token)
+        if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+            raise PermissionDenied(
+                "an administrator reset your password: choose your own first (POST /api/auth/password)",
+                rule="password_change_required",
+            )
+        return actor_for(session, user)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from trialdesk.entrypoints.cli.output import console, fail, print_json
+from trialdesk.entrypoints.cli.output import console, fail, print_json, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.entrypoints.demo import ProgressCallback, run_demo
 
@@ -61,7 +61,7 @@ def demo_command(
         except RuntimeError as exc:
             fail(str(exc))
     target = out or Path(f"demo-report-{protocol.id}.{fmt}")
-    target.write_bytes(result.report)
+    write_private(target, result.report)
     summary = {
         "protocol": result.protocol_id,
         "cutoff": result.cutoff.isoformat(),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -30,3 +32,12 @@ def fail_with(exc: TrialError) -> NoReturn:
     """Exit with the message and exit code :func:`trialdesk.services.errors.describe` gives ``exc``."""
     answer = describe(exc)
     fail(answer.cli_message(), answer.exit_code)
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Write an export (patient data) readable by its owner only: a new file is created with mode
+    0600, and an existing one is narrowed to 0600 before it is overwritten."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)

@@ -12,7 +12,7 @@ import typer
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.migrate import is_current
 from trialdesk.entrypoints.cli.database import engine_from_settings
-from trialdesk.entrypoints.cli.output import console, fail, fail_with
+from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.services.errors import TRIAL_ERRORS
 from trialdesk.services.reporting import trial_report
@@ -44,5 +44,5 @@ def report_command(
     except TRIAL_ERRORS as exc:
         fail_with(exc)
     target = out or Path(f"report-{protocol.id}-{cutoff_date or dt.date.today()}.{fmt}")
-    target.write_bytes(content)
+    write_private(target, content)
     console.print(f"[green]report written[/]: {target} ({len(content) // 1024} KiB)")

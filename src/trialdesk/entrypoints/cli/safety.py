@@ -19,7 +19,7 @@ from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.migrate import is_current
 from trialdesk.adapters.report.safety_report import render_safety_report
 from trialdesk.entrypoints.cli.database import engine_from_settings
-from trialdesk.entrypoints.cli.output import console, fail, fail_with
+from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.entrypoints.cli.users import CLI_ACTOR
 from trialdesk.services.errors import TRIAL_ERRORS
@@ -63,7 +63,7 @@ def report_command(
         engine.dispose()
     if output_format == ReportFormat.pdf:
         assert output is not None
-        output.write_bytes(render_safety_report(document, protocol, "pdf"))
+        write_private(output, render_safety_report(document, protocol, "pdf"))
     else:
         text = (
             json.dumps(document, indent=2, ensure_ascii=False) if output_format == ReportFormat.json else ""
@@ -72,5 +72,5 @@ def report_command(
         if output is None:
             typer.echo(text)
             return
-        output.write_text(text, encoding="utf-8")
+        write_private(output, text.encode("utf-8"))
     console.print(f"[green]safety report ({output_format.value}) written to {output}[/]")

@@ -56,7 +56,12 @@ def serve_command(
     # the app factory reads the environment: never the demo banner on real data
     os.environ["TRIALDESK_DEMO"] = "1" if demo else "0"
     uvicorn.run(
-        "trialdesk.entrypoints.api.app:create_app", factory=True, host=host, port=port, log_level="info"
+        "trialdesk.entrypoints.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,  # no "server: uvicorn" banner
     )
 
 

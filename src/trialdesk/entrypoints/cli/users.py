@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
+import sys
 
 import typer
 
@@ -28,11 +30,16 @@ def add_user_command(
     role: str = typer.Option(..., help="coordinator|investigator|statistician|safety_reviewer|monitor|admin"),
     full_name: str = typer.Option("", help="Full name shown on signatures"),
     site: list[int] = typer.Option([], help="Site id (repeat for several); required for site roles"),
-    password: str = typer.Option(
-        ..., prompt=True, hide_input=True, confirmation_prompt=True, envvar="TRIALDESK_NEW_USER_PASSWORD"
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of standard input"
     ),
 ) -> None:
-    """Create a user directly in the database (e.g. the first admin); audited as the OS user."""
+    """Create a user directly in the database (e.g. the first admin); audited as the OS user.
+
+    The password is never a command-line argument (it would be in the shell history and the process
+    list): it is asked for twice at the terminal, or read from ``--password-stdin``, or from the
+    environment variable TRIALDESK_NEW_USER_PASSWORD."""
+    password = _new_password(password_stdin)
     engine = engine_from_settings()
     upgrade(engine)
     try:
@@ -50,6 +57,19 @@ def add_user_command(
     except TRIAL_ERRORS as exc:
         fail_with(exc)
     console.print(f"[green]user '{username}' created[/] (id {user_id}, role {role})")
+
+
+PASSWORD_ENV = "TRIALDESK_NEW_USER_PASSWORD"
+
+
+def _new_password(from_stdin: bool) -> str:
+    """The new user's password from standard input, the environment or a hidden double prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
 
 
 @site_app.command("add")

@@ -35,7 +35,12 @@ from trialdesk.entrypoints.web.pages import (
     subject_forms,
 )
 from trialdesk.entrypoints.web.render import language_of, render
-from trialdesk.entrypoints.web.session import CsrfRejected, LoginRequired
+from trialdesk.entrypoints.web.session import (
+    PASSWORD_PATH,
+    CsrfRejected,
+    LoginRequired,
+    PasswordChangeRequired,
+)
 from trialdesk.services.errors import TRIAL_ERRORS, describe
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -91,10 +96,14 @@ SECURITY_HEADERS = {
 async def _security_headers(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
-    """Every answer refuses MIME sniffing, framing and referrers; pages and their assets also carry
-    the content-security policy (the API documentation pages, with their inline start-up script, do not)."""
+    """Every answer refuses MIME sniffing, framing and referrers, and everything but the static assets
+    is ``Cache-Control: no-store``; pages and their assets also carry the content-security policy
+    (the API documentation pages, with their inline start-up script, do not)."""
     response = await call_next(request)
     response.headers.update(SECURITY_HEADERS)
+    if not request.url.path.startswith("/static/"):
+        # patient data and reports must not stay in a shared browser's or proxy's cache
+        response.headers.setdefault("Cache-Control", "no-store")
     if is_page_request(request):
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return response
@@ -106,6 +115,12 @@ def mount_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in PAGE_ROUTERS:
         app.include_router(router)
+
+    @app.exception_handler(PasswordChangeRequired)
+    def password_change_required(request: Request, exc: PasswordChangeRequired) -> Response:
+        if request.headers.get("HX-Request"):
+            return Response(status_code=401, headers={"HX-Redirect": PASSWORD_PATH})
+        return RedirectResponse(PASSWORD_PATH, status_code=303)
 
     @app.exception_handler(LoginRequired)
     def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -42,6 +42,13 @@ class LoginRequired(Exception):
         self.reason = reason
 
 
+class PasswordChangeRequired(Exception):
+    """An administrator reset the user's password: every page redirects to the password change."""
+
+
+PASSWORD_PATH = "/account/password"
+
+
 class CsrfRejected(Exception):
     """A state-changing request without the session's CSRF token (403)."""
 
@@ -87,8 +94,12 @@ def page_actor(request: Request) -> Actor:
             user = user_for_token(session, token)
             extend_token(session, token, ttl)
             actor = actor_for(session, user)
+            forced_change = bool(user.must_change_password)
     except NotAuthenticated as exc:
         raise LoginRequired(_next_path(request), exc.message) from None
+    request.state.password_change_required = forced_change
+    if forced_change and request.url.path != PASSWORD_PATH:
+        raise PasswordChangeRequired()
     request.state.actor = actor
     request.state.csrf_token = csrf_token_for(token)
     request.state.idle_seconds = ttl * 60

@@ -41,6 +41,7 @@ def _directory(request: Request, actor: Actor) -> dict[str, Any]:
     def work(session: Session) -> dict[str, Any]:
         users, sites, memberships = admin.users_and_sites(session, actor)
         site_codes = {s.id: f"{s.protocol_id} {s.code}" for s in sites}
+        usernames = {str(u.id): u.username for u in users}
         return {
             "users": [
                 {
@@ -55,6 +56,17 @@ def _directory(request: Request, actor: Actor) -> dict[str, Any]:
             ],
             "sites": [
                 {"id": s.id, "protocol_id": s.protocol_id, "code": s.code, "name": s.name} for s in sites
+            ],
+            "security_alerts": [
+                {
+                    "at": row.at.strftime("%Y-%m-%d %H:%M UTC"),
+                    "action": row.action,
+                    "by": row.username,
+                    "user": usernames.get(row.record_id, row.record_id),
+                    "role": row.new_value,
+                    "reason": row.reason,
+                }
+                for row in admin.security_alerts(session, actor)
             ],
         }
 

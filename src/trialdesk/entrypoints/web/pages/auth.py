@@ -1,4 +1,4 @@
-"""Sign-in, sign-out, the language switch and the idle-timeout keep-alive."""
+"""Sign-in, sign-out, one's own password change, the language switch and the idle-timeout keep-alive."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from trialdesk.entrypoints.api.deps import run, settings_of
+from trialdesk.entrypoints.api.sign_in import sign_in
 from trialdesk.entrypoints.demo_accounts import DEMO_ACCOUNTS
 from trialdesk.entrypoints.web.i18n import LANG_COOKIE, LANGUAGES, Translator
-from trialdesk.entrypoints.web.render import FORM_ERROR, language_of, render
+from trialdesk.entrypoints.web.render import FORM_ERROR, FormErrors, language_of, render
 from trialdesk.entrypoints.web.session import (
+    PASSWORD_PATH,
     PRELOGIN_COOKIE,
     SESSION_COOKIE,
     PageActor,
@@ -23,7 +25,7 @@ from trialdesk.entrypoints.web.session import (
     set_session_cookie,
 )
 from trialdesk.services import auth
-from trialdesk.services.errors import NotAuthenticated
+from trialdesk.services.errors import InvalidInput, NotAuthenticated, TooManyAttempts
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -38,7 +40,9 @@ def local_path(target: str | None, default: str = "/") -> str:
     return target
 
 
-def _login_page(request: Request, next_path: str, username: str = "", error: str = "") -> Response:
+def _login_page(
+    request: Request, next_path: str, username: str = "", error: str = "", status_code: int = 401
+) -> Response:
     prelogin = request.cookies.get(PRELOGIN_COOKIE) or secrets.token_urlsafe(24)
     request.state.csrf_token = csrf_token_for(prelogin)
     response = render(
@@ -50,7 +54,7 @@ def _login_page(request: Request, next_path: str, username: str = "", error: str
             "errors": {FORM_ERROR: error} if error else {},
             "demo_accounts": DEMO_ACCOUNTS if settings_of(request).demo else [],
         },
-        status_code=401 if error else 200,
+        status_code=status_code if error else 200,
     )
     response.set_cookie(PRELOGIN_COOKIE, prelogin, httponly=True, samesite="strict", path="/")
     return response
@@ -69,17 +73,76 @@ def login(
     password: Annotated[str, Form(max_length=256)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Check the credentials (audited like the API's), start a browser session, go to ``next``."""
-    ttl = settings_of(request).token_ttl_minutes
+    """Check the credentials (audited, rate-limited and locked out like the API's), start a browser
+    session, go to ``next`` (or to the password change an administrator's reset requires)."""
+    tr = Translator(language_of(request))
     try:
-        token, _ = run(request, username, lambda s: auth.login(s, username, password, ttl))
-    except NotAuthenticated:
-        message = Translator(language_of(request)).gettext("Wrong username or password.")
-        return _login_page(request, local_path(next), username, message)
-    response = RedirectResponse(local_path(next), status_code=303)
-    set_session_cookie(request, response, token)
+        issued = sign_in(request, username, password)
+    except (NotAuthenticated, InvalidInput):
+        return _login_page(request, local_path(next), username, tr.gettext("Wrong username or password."))
+    except TooManyAttempts as exc:
+        message = tr.gettext("Too many sign-in attempts: wait %(minutes)s minute(s) and try again.") % {
+            "minutes": -(-exc.retry_after_seconds // 60)
+        }
+        response = _login_page(request, local_path(next), username, message, status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
+    target = PASSWORD_PATH if issued.password_change_required else local_path(next)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(request, response, issued.token)
     response.delete_cookie(PRELOGIN_COOKIE, path="/")
     return response
+
+
+def _password_page(
+    request: Request, errors: dict[str, str] | None = None, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "account_password.html",
+        {
+            "errors": errors or {},
+            "forced": getattr(request.state, "password_change_required", False),
+            "changed": False,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get(PASSWORD_PATH)
+def password_page(request: Request, actor: PageActor) -> Response:
+    """The form to change one's own password."""
+    return _password_page(request)
+
+
+@router.post(PASSWORD_PATH)
+def change_password(
+    request: Request,
+    actor: PageActor,
+    old_password: Annotated[str, Form(max_length=256)],
+    new_password: Annotated[str, Form(max_length=256)],
+    confirm_password: Annotated[str, Form(max_length=256)],
+) -> Response:
+    """Change one's own password (the API's service and policy); the other sessions end."""
+    tr = Translator(language_of(request))
+    if new_password != confirm_password:
+        mismatch = {"confirm_password": tr.gettext("The two new passwords differ.")}
+        return _password_page(request, mismatch, status_code=422)
+    token = request.cookies.get(SESSION_COOKIE, "")
+    try:
+        run(
+            request,
+            actor.username,
+            lambda s: auth.change_password(
+                s, auth.user_for_token(s, token), old_password, new_password, token
+            ),
+            reason="password changed by its owner",
+        )
+    except InvalidInput as exc:
+        errors = FormErrors.from_error(exc, fields={"old_password", "new_password"})
+        return _password_page(request, errors.by_field, status_code=422)
+    request.state.password_change_required = False
+    return render(request, "account_password.html", {"errors": {}, "changed": True, "forced": False})
 
 
 @router.post("/logout")
