@@ -96,6 +96,7 @@ class LoginFailure(Base):
     event); rows older than the window are deleted."""
 
     __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_username", "username", "failed_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
