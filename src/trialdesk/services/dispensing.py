@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -479,6 +480,48 @@ def reconcile(
         ),
         units={d.id: _unit(d) for d in products},
     )
+
+
+def reconciliation_data(found: Reconciliation) -> dict[str, Any]:
+    """The reconciliation as plain data (the API's answer and ``trialdesk ip reconcile --json``)."""
+    return {
+        "protocol_id": found.protocol_id,
+        "as_of": found.as_of,
+        "sites": found.sites,
+        "units": found.units,
+        "lots": [
+            {
+                "site_code": b.site,
+                "agent": b.agent,
+                "lot_number": b.lot,
+                "expiry_date": b.expiry,
+                "received": b.received,
+                "dispensed": b.dispensed,
+                "returned": b.returned,
+                "available": b.available,
+                "on_hand": b.on_hand,
+                "expired": b.expired,
+                "expired_on_hand": b.expired_on_hand,
+            }
+            for b in found.lots
+        ],
+        "subjects": [
+            {
+                "site_code": c.site,
+                "screening_number": c.subject,
+                "agent": c.agent,
+                "doses": c.doses,
+                "units_expected": c.expected,
+                "units_dispensed": c.dispensed,
+                "units_returned": c.returned,
+                "units_used": c.used,
+                "difference": c.difference,
+                "flagged": c.flagged,
+            }
+            for c in found.subjects
+        ],
+        "flagged": len(found.flagged),
+    }
 
 
 def site_log(

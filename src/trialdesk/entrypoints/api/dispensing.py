@@ -123,45 +123,7 @@ def dispensation_out(row: IpDispensation) -> DispensationOut:
 
 
 def reconciliation_out(found: Reconciliation) -> ReconciliationOut:
-    """The JSON of a reconciliation (shared by the API and ``trialdesk ip reconcile --json``)."""
-    return ReconciliationOut(
-        protocol_id=found.protocol_id,
-        as_of=found.as_of,
-        sites=found.sites,
-        units=found.units,
-        lots=[
-            LotOut(
-                site_code=b.site,
-                agent=b.agent,
-                lot_number=b.lot,
-                expiry_date=b.expiry,
-                received=b.received,
-                dispensed=b.dispensed,
-                returned=b.returned,
-                available=b.available,
-                on_hand=b.on_hand,
-                expired=b.expired,
-                expired_on_hand=b.expired_on_hand,
-            )
-            for b in found.lots
-        ],
-        subjects=[
-            SubjectCheckOut(
-                site_code=c.site,
-                screening_number=c.subject,
-                agent=c.agent,
-                doses=c.doses,
-                units_expected=c.expected,
-                units_dispensed=c.dispensed,
-                units_returned=c.returned,
-                units_used=c.used,
-                difference=c.difference,
-                flagged=c.flagged,
-            )
-            for c in found.subjects
-        ],
-        flagged=len(found.flagged),
-    )
+    return ReconciliationOut.model_validate(dispensing.reconciliation_data(found))
 
 
 @router.post("/ip/receipts", response_model=ReceiptOut, status_code=201)
