@@ -266,3 +266,46 @@ def test_reconciliation_by_role_and_site(api: Api) -> None:
     receipts = api.get("coord2", f"{BASE}/ip/receipts").json()
     assert [(r["site_code"], r["lot_number"]) for r in receipts] == [("S02", "IVO-S02")]
     assert api.get("coord1", "/api/trials/scr-escc-01/ip/reconciliation").json()["lots"] == []
+
+
+def test_the_trial_report_has_the_reconciliation_per_site(api: Api) -> None:
+    from trialdesk.services.treatment_report import IP_RECONCILIATION, treatment_tables
+
+    subject_id = add_subject(api, "IP-009")
+    assert _receipt(api).status_code == 201
+    assert (
+        _receipt(api, user="coord2", site_code="S02", lot_number="OLD", expiry_date="2026-04-30").status_code
+        == 201
+    )
+    _dose(api, subject_id, 1, "2026-03-09", 1200)
+    assert _dispense(api, subject_id, quantity=7).status_code == 201
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    registry = api.client.app.state.registry  # type: ignore[attr-defined]
+    with unit_of_work(engine, None, write=False) as session:
+        rows = treatment_tables(session, registry.get(TRIAL), dt.date(2026, 6, 1))[IP_RECONCILIATION]
+        before = treatment_tables(session, registry.get(TRIAL), dt.date(2026, 3, 1))[IP_RECONCILIATION]
+    assert rows == [
+        {
+            "Site": "S01",
+            "Product (unit)": "ivonescimab (vial)",
+            "Lots": "1",
+            "Received": "60",
+            "Dispensed": "7",
+            "Returned": "0",
+            "On hand": "53",
+            "Expired on hand": "0",
+            "Subjects: log vs doses disagree": "1 of 1",
+        },
+        {
+            "Site": "S02",
+            "Product (unit)": "ivonescimab (vial)",
+            "Lots": "1",
+            "Received": "60",
+            "Dispensed": "0",
+            "Returned": "0",
+            "On hand": "60",
+            "Expired on hand": "60",
+            "Subjects: log vs doses disagree": "0 of 0",
+        },
+    ]
+    assert before == []  # nothing received by the cut-off
