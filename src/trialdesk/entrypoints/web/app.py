@@ -23,6 +23,7 @@ from trialdesk.entrypoints.web.i18n import Translator
 from trialdesk.entrypoints.web.pages import (
     admin,
     auth,
+    dispensing,
     home,
     monitor,
     reports,
@@ -49,6 +50,7 @@ PAGE_ROUTERS = (
     statistics.router,
     monitor.router,
     admin.router,
+    dispensing.router,
 )
 
 
