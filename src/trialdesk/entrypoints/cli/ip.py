@@ -6,6 +6,7 @@ import datetime as dt
 import getpass
 
 import typer
+from rich import box
 from rich.table import Table
 
 from trialdesk.adapters.db.engine import unit_of_work
@@ -28,44 +29,49 @@ def _as_of(text: str | None) -> dt.date | None:
         fail(f"--as-of: '{text}' is not a date (YYYY-MM-DD)")
 
 
-def _lot_table(found: Reconciliation) -> Table:
-    table = Table(title=f"{found.protocol_id}: investigational product by site and lot, as of {found.as_of}")
-    for column in ("site", "product", "lot", "expiry", "received", "dispensed", "returned", "on hand"):
-        table.add_column(
-            column, justify="right" if column in ("received", "dispensed", "returned") else "left"
-        )
-    table.add_column("expired on hand", justify="right")
-    for lot in found.lots:
-        expired = f"[bold red]{lot.expired_on_hand}[/]" if lot.expired_on_hand else "0"
+def _lot_table(found: Reconciliation, agent: str) -> Table:
+    unit = found.units[agent]
+    table = Table(
+        title=f"{agent} ({unit}s) by site and lot, as of {found.as_of}",
+        caption="on hand = received - dispensed + returned (returns quarantined); expired: held past expiry",
+        box=box.SIMPLE_HEAD,
+    )
+    lots = [b for b in found.lots if b.agent == agent]
+    table.add_column("site", no_wrap=True)
+    table.add_column("lot", no_wrap=True, min_width=max([3, *(len(b.lot) for b in lots)]))
+    table.add_column("expiry", no_wrap=True, min_width=10)
+    for column in ("received", "dispensed", "returned", "on hand", "expired"):
+        table.add_column(column, justify="right")
+    for lot in lots:
         table.add_row(
             lot.site,
-            lot.agent,
             lot.lot,
             lot.expiry.isoformat(),
             str(lot.received),
             str(lot.dispensed),
             str(lot.returned),
-            f"{lot.on_hand} ({lot.available} available)",
-            expired,
+            str(lot.on_hand),
+            f"[bold red]{lot.expired_on_hand}[/]" if lot.expired_on_hand else "0",
         )
     return table
 
 
-def _subject_table(found: Reconciliation) -> Table:
-    table = Table(title="Units per subject: expected from the doses given vs dispensed minus returned")
-    for column in ("site", "subject", "product", "doses", "expected", "dispensed", "returned", "difference"):
-        table.add_column(column, justify="left" if column in ("site", "subject", "product") else "right")
-    for check in found.subjects:
-        difference = f"[bold red]{check.difference:+d}[/]" if check.flagged else "0"
+def _subject_table(found: Reconciliation, agent: str) -> Table:
+    table = Table(
+        title=f"{agent} per subject: {found.units[agent]}s the doses needed vs dispensed minus returned",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("site", "subject", "doses", "needed", "dispensed", "returned", "difference"):
+        table.add_column(column, justify="left" if column in ("site", "subject") else "right")
+    for check in (c for c in found.subjects if c.agent == agent):
         table.add_row(
             check.site,
             check.subject,
-            check.agent,
             str(check.doses),
             str(check.expected),
             str(check.dispensed),
             str(check.returned),
-            difference,
+            f"[bold red]{check.difference:+d}[/]" if check.flagged else "0",
         )
     return table
 
@@ -95,8 +101,9 @@ def reconcile_command(
     if not protocol.investigational_products():
         console.print(f"{protocol.id} has no investigational product with a dispensing log.")
         return
-    console.print(_lot_table(found))
-    console.print(_subject_table(found))
+    for agent in found.units:
+        console.print(_lot_table(found, agent))
+        console.print(_subject_table(found, agent))
     flagged = len(found.flagged)
     style = "bold red" if flagged else "green"
     console.print(f"[{style}]{flagged} subject(s) whose dispensing log and doses disagree[/]")
