@@ -138,6 +138,10 @@ def units_for_dose(dose_mg: float, strength_mg: float) -> int:
         mg of drug in one unit (> 0), e.g. 200 mg per ivonescimab vial.
 
     Examples: 1200 mg (20 mg/kg x 60 kg) of 200 mg vials = 6 vials; 1000 mg = 5; 1010 mg = 6.
+
+    References: the part-vial of a single-use vial is discarded, so a dose takes the next whole number
+    of vials (Bach et al., "Overspending driven by oversized single dose vials of cancer drugs", BMJ
+    2016;352:i788).
     """
     if strength_mg <= 0:
         raise ValueError("strength_mg must be positive")
