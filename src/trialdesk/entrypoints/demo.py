@@ -45,6 +45,7 @@ from trialdesk.adapters.db.audit import verify_chain
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.analysis.synthetic import synthetic_snapshot
 from trialdesk.config import Settings
+from trialdesk.domain.dispensing import units_for_dose
 from trialdesk.domain.dosing import BodySize, DoseUnit, planned_dose_mg
 from trialdesk.domain.eligibility.rules import AttestationRule
 from trialdesk.domain.endpoints import SubjectEndpointData
@@ -429,6 +430,7 @@ class _Demo:
                 self._dates(subject_id, course, investigator)
                 self._treatment(subject_id, course)
                 self._visits(subject_id, course)
+                self._dispensing(subject_id)
 
     def _tumour(self, subject_id: int, course: SubjectEndpointData, user: str) -> None:
         if course.tumour is None:
@@ -604,6 +606,46 @@ class _Demo:
             else:
                 continue
             self.api.call("PUT", user, f"{base}/visits/{visit['visit_id']}", body)
+
+    def _dispensing(self, subject_id: int) -> None:
+        """The site pharmacy's log of each investigational product the subject was given: every dose's
+        vials (those of the planned dose) dispensed on the day from the site's lot of that quarter, and the
+        vials a reduced dose left unused returned the same day. A quarter's lot is received a week before
+        the quarter starts (50 vials per subject of the site, more than five 8-vial cycles need) and
+        expires a year after it starts, so the oldest lots show expired stock on hand."""
+        products = {d.id: d for d in self.protocol.investigational_products() if d.dispensing is not None}
+        if not products:
+            return
+        site = self.site_of[subject_id]
+        user, code = self.staff(site, "coordinator"), self.sites[site]
+        base = f"/api/trials/{self.protocol.id}"
+        received = {r["lot_number"] for r in self.api.call("GET", user, f"{base}/ip/receipts").json()}
+        doses = self.api.call("GET", user, f"{base}/subjects/{subject_id}/administrations").json()
+        for dose in (d for d in doses["administrations"] if d["agent"] in products and d["given_dose_mg"]):
+            drug = products[dose["agent"]]
+            day = dt.date.fromisoformat(dose["date"])
+            quarter = dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+            lot = f"{drug.id[:3].upper()}{quarter.year % 100:02d}Q{(quarter.month + 2) // 3}-{code[-2:]}"
+            if lot not in received:
+                received.add(lot)
+                receipt = {
+                    "site_code": code,
+                    "agent": drug.id,
+                    "lot_number": lot,
+                    "expiry_date": (quarter + dt.timedelta(days=365)).isoformat(),
+                    "quantity": min(5000, 50 * sum(1 for s in self.site_of.values() if s == site)),
+                    "received_date": (quarter - dt.timedelta(days=7)).isoformat(),
+                }
+                self.api.call("POST", user, f"{base}/ip/receipts", receipt)
+            strength = drug.dispensing.strength_mg.value if drug.dispensing else 1.0
+            given = units_for_dose(dose["given_dose_mg"], strength)
+            out = max(given, units_for_dose(dose["planned_dose_mg"], strength))
+            body = {"agent": drug.id, "lot_number": lot, "quantity": out, "dispensed_date": dose["date"]}
+            url = f"{base}/subjects/{subject_id}/dispensations"
+            row = self.api.call("POST", user, url, {**body, "cycle": dose["cycle"]}).json()
+            if out > given:
+                back = {"quantity_returned": out - given, "returned_date": dose["date"]}
+                self.api.call("PUT", user, f"{base}/dispensations/{row['id']}/return", back)
 
     def _doses(
         self, base: str, user: str, drug: DrugIntervention, body: BodySize, start: dt.date, last: dt.date

@@ -23,6 +23,7 @@ from trialdesk.domain.protocol.model import DrugIntervention, Protocol, Radiothe
 from trialdesk.domain.rt_delivery import CourseDelivery
 from trialdesk.services.calendar import course_of
 from trialdesk.services.deviations import deviations_of
+from trialdesk.services.dispensing import reconcile
 from trialdesk.services.errors import Conflict
 from trialdesk.services.exposure import exposure_by_agent
 from trialdesk.services.radiotherapy import course_deliveries
@@ -32,6 +33,7 @@ Rows = list[dict[str, str]]
 EXPOSURE = "Drug exposure and relative dose intensity"
 RADIOTHERAPY = "Radiotherapy delivered"
 VISITS = "Visit compliance"
+IP_RECONCILIATION = "Investigational product reconciliation"
 DEVIATIONS = "Protocol deviations"
 
 
@@ -191,6 +193,35 @@ def _deviation_rows(session: Session, protocol: Protocol, cutoff: dt.date) -> Ro
     ]
 
 
+def _ip_rows(session: Session, protocol: Protocol, cutoff: dt.date) -> Rows:
+    """Per site and investigational product: the lots' units received, dispensed, returned, on hand and
+    expired on hand at the cut-off, and the subjects whose dispensing log and doses disagree."""
+    if not protocol.investigational_products():
+        return []
+    found = reconcile(session, None, protocol, as_of=cutoff)
+    rows: Rows = []
+    for site in found.sites:
+        for agent, unit in found.units.items():
+            lots = [b for b in found.lots if b.site == site and b.agent == agent]
+            checks = [c for c in found.subjects if c.site == site and c.agent == agent]
+            if not lots and not checks:
+                continue
+            rows.append(
+                {
+                    "Site": site,
+                    "Product (unit)": f"{agent} ({unit})",
+                    "Lots": str(len(lots)),
+                    "Received": str(sum(b.received for b in lots)),
+                    "Dispensed": str(sum(b.dispensed for b in lots)),
+                    "Returned": str(sum(b.returned for b in lots)),
+                    "On hand": str(sum(b.on_hand for b in lots)),
+                    "Expired on hand": str(sum(b.expired_on_hand for b in lots)),
+                    "Subjects: log vs doses disagree": f"{sum(c.flagged for c in checks)} of {len(checks)}",
+                }
+            )
+    return rows
+
+
 def treatment_tables(session: Session, protocol: Protocol, cutoff: dt.date) -> dict[str, Rows]:
     """Title -> rows of the report's treatment tables at ``cutoff`` (all sites); an arm/agent or arm/course
     with nobody treated, and an arm with no visit due, has no row."""
@@ -199,6 +230,7 @@ def treatment_tables(session: Session, protocol: Protocol, cutoff: dt.date) -> d
         EXPOSURE: _exposure_rows(session, protocol, by_arm, cutoff),
         RADIOTHERAPY: _radiotherapy_rows(session, protocol, by_arm, cutoff),
         VISITS: _visit_rows(session, protocol, by_arm, cutoff),
+        IP_RECONCILIATION: _ip_rows(session, protocol, cutoff),
         DEVIATIONS: _deviation_rows(session, protocol, cutoff),
         FIELD_RESPONSE_TITLE: field_response_rows(session, protocol, by_arm, cutoff),
     }

@@ -473,11 +473,23 @@ def _rows_table(title: str, rows: list[dict[str, str]], footnote: str | None = N
     return Table(title, columns, [[row[c] for c in columns] for row in rows], footnote=footnote)
 
 
+TREATMENT_FOOTNOTES = {
+    "Investigational product reconciliation": (
+        "Units in the protocol's dispensing unit. On hand = received - dispensed + returned (returned units "
+        "are quarantined, never dispensed again); expired on hand: units of lots past their expiry at the "
+        "cut-off. A subject disagrees when the units dispensed minus returned differ from the units the "
+        "doses given needed (ceil(dose / strength) per administration)."
+    )
+}
+"""Footnotes of the treatment tables that need one, by title."""
+
+
 def _treatment_blocks(snapshot: ReportSnapshot) -> list[Block]:
-    """Drug exposure (RDI), radiotherapy delivered and visit compliance by arm, when recorded."""
+    """Drug exposure (RDI), radiotherapy delivered, visit compliance by arm and the investigational-product
+    reconciliation by site, when recorded."""
     tables = snapshot.treatment_tables or {}
     blocks: list[Block] = [
-        _rows_table(title, rows)
+        _rows_table(title, rows, TREATMENT_FOOTNOTES.get(title))
         for title, rows in tables.items()
         if title not in (DEVIATION_TITLE, FIELD_RESPONSE_TITLE) and rows
     ]

@@ -44,8 +44,34 @@ class SizeRange(FrozenModel):
         return self
 
 
+MAX_DISPENSING_UNIT_LENGTH = 16
+"""The longest dispensing unit name (``vial``, ``tablet``): the width of the dispensing log's column."""
+
+
+class Dispensing(FrozenModel):
+    """How an investigational product is dispensed and counted: the unit (``vial``) and the strength,
+    the mg of drug in one unit. The units a dose needs are ``ceil(dose mg / strength_mg)``
+    (:func:`trialdesk.domain.dispensing.units_for_dose`)."""
+
+    unit: Parameter[str]
+    strength_mg: Parameter[float]
+
+    @model_validator(mode="after")
+    def _sane(self) -> Dispensing:
+        if not 0 < len(self.unit.value.strip()) <= MAX_DISPENSING_UNIT_LENGTH:
+            raise ValueError(f"dispensing unit must be 1-{MAX_DISPENSING_UNIT_LENGTH} characters")
+        if not 0 < self.strength_mg.value <= 100_000:
+            raise ValueError("dispensing strength_mg must be a positive mg per unit (at most 100 g)")
+        return self
+
+
 class DrugIntervention(FrozenModel):
-    """A systemic drug: dose, route and cycle length (dose values the seed omits are defaults)."""
+    """A systemic drug: dose, route and cycle length (dose values the seed omits are defaults).
+
+    ``investigational`` marks an investigational product (IP), the drug whose supply the trial
+    accounts for unit by unit (ICH E6(R2) 4.6: receipt, dispensing, return and reconciliation at each
+    site); an IP needs its ``dispensing`` unit and strength. A drug without ``investigational`` is
+    not an IP (standard of care supplied by the hospital)."""
 
     kind: Literal["drug"]
     id: str = Field(pattern=ID_PATTERN)
@@ -60,6 +86,23 @@ class DrugIntervention(FrozenModel):
         description="Relative deviation of a given dose from the planned one that needs no reason "
         "(default 0.10)",
     )
+    investigational: Parameter[bool] | None = Field(
+        default=None, description="Whether the drug is an investigational product (dispensing log)"
+    )
+    dispensing: Dispensing | None = Field(
+        default=None, description="Dispensing unit and strength (mg per unit) of an investigational product"
+    )
+
+    @property
+    def is_investigational_product(self) -> bool:
+        """Whether the trial keeps a dispensing log and reconciliation of this drug."""
+        return self.investigational is not None and self.investigational.value
+
+    @model_validator(mode="after")
+    def _ip_has_dispensing(self) -> DrugIntervention:
+        if self.is_investigational_product and self.dispensing is None:
+            raise ValueError(f"intervention '{self.id}': an investigational product needs 'dispensing'")
+        return self
 
     @model_validator(mode="after")
     def _dose_unit_known(self) -> DrugIntervention:
@@ -720,6 +763,12 @@ class Protocol(FrozenModel):
             if consent.version == version:
                 return consent
         raise KeyError(version)
+
+    def investigational_products(self) -> list[DrugIntervention]:
+        """The drugs the trial dispenses and reconciles as investigational products, in file order."""
+        return [
+            i for i in self.interventions if isinstance(i, DrugIntervention) and i.is_investigational_product
+        ]
 
     def open_parameters(self) -> list[tuple[str, Parameter[object]]]:
         """Every parameter whose value is a documented default (left open by the seed), with its path."""

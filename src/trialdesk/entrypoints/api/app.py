@@ -26,6 +26,7 @@ from trialdesk.entrypoints.api import (
     audit,
     auth,
     consent,
+    dispensing,
     protocols,
     safety,
     subjects,
@@ -102,8 +103,20 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         """Liveness and what is loaded."""
         return {"status": "ok", "version": __version__, "protocols": [p.id for p in app.state.registry]}
 
-    for module in (protocols, auth, admin, trials, subjects, safety, tumour, treatment, audit):
+    routers = (
+        protocols,
+        auth,
+        admin,
+        trials,
+        subjects,
+        safety,
+        tumour,
+        treatment,
+        consent,
+        dispensing,
+        audit,
+    )
+    for module in routers:
         app.include_router(module.router, responses=ERROR_RESPONSES)
-    app.include_router(consent.router, responses=ERROR_RESPONSES)
     mount_web(app)
     return app

@@ -11,6 +11,7 @@ from trialdesk.entrypoints.cli import (
     database,
     demo,
     design,
+    ip,
     protocol,
     recist,
     report,
@@ -40,6 +41,7 @@ app.add_typer(safety.app, name="safety")
 app.add_typer(data.app, name="data")
 app.add_typer(rt.app, name="rt")
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(ip.app, name="ip")
 app.command("openapi")(users.openapi_command)
 app.command("screen")(screen.screen_command)
 app.command("recist")(recist.recist_command)

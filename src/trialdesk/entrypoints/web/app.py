@@ -24,6 +24,7 @@ from trialdesk.entrypoints.web.pages import (
     admin,
     auth,
     consent,
+    dispensing,
     home,
     monitor,
     reports,
@@ -58,6 +59,7 @@ PAGE_ROUTERS = (
     statistics.router,
     monitor.router,
     admin.router,
+    dispensing.router,
 )
 
 

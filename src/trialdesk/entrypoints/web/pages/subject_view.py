@@ -288,6 +288,11 @@ def trial_links(actor: Actor, protocol: Protocol, tr: Translator) -> list[TrialL
         (can(role, Capability.VIEW_ALLOCATION_LIST), "/allocation-lists", tr.gettext("Allocation lists")),
         (can(role, Capability.RUN_ANALYSES), "/design", tr.gettext("Design check")),
         (can(role, Capability.RUN_ANALYSES), "/simulate", tr.gettext("Simulation")),
+        (
+            can(role, Capability.READ_SUBJECTS) and bool(protocol.investigational_products()),
+            "/ip",
+            tr.gettext("Investigational product"),
+        ),
     ]
     return [TrialLink(base + path, label) for allowed, path, label in candidates if allowed]
 
