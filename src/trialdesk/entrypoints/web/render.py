@@ -85,6 +85,7 @@ def role_labels(tr: Translator) -> dict[str, str]:
         "statistician": tr.gettext("statistician"),
         "safety_reviewer": tr.gettext("safety reviewer"),
         "monitor": tr.gettext("monitor"),
+        "data_manager": tr.gettext("data manager"),
         "admin": tr.gettext("administrator"),
     }
 
