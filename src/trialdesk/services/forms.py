@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.audit import audit_reason
 from trialdesk.adapters.db.models import FormRecord, FormValue, Subject
-from trialdesk.domain.calendar import calendar
+from trialdesk.domain.calendar import ScheduledVisit, calendar
 from trialdesk.domain.forms import SCREENING_VISIT_ID, CleanValue, Entry, FormDefinition, validate_record
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
@@ -256,3 +256,26 @@ def subject_records(session: Session, actor: Actor, protocol: Protocol, subject_
     return sorted(
         rows, key=lambda r: (order.get(r.form_id, len(order)), r.created_at, r.visit_id or "", r.repeat_index)
     )
+
+
+@dataclass(frozen=True)
+class FillableVisit:
+    """A visit of the subject at which forms may be filled: id, kind, label and the calendar's visit
+    (None for screening)."""
+
+    visit_id: str
+    kind: str
+    label: str
+    scheduled: ScheduledVisit | None = None
+
+
+def fillable_visits(
+    session: Session, actor: Actor, protocol: Protocol, subject_id: int
+) -> list[FillableVisit]:
+    """Screening, then every visit of the subject's calendar once treatment has started, in date order."""
+    subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
+    visits = [FillableVisit(SCREENING_VISIT_ID, "screening", "Screening")]
+    if subject.treatment_start_date is None or subject.arm_id is None:
+        return visits
+    scheduled = calendar(protocol, course_of(session, protocol, subject), clock.today())
+    return visits + [FillableVisit(v.visit_id, v.kind, v.label, v) for v in scheduled]
