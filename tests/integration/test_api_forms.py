@@ -219,3 +219,21 @@ def test_log_forms_repeat_without_a_visit_and_without_gaps(api: Api) -> None:
             connection.execute(select(FormRecord.id)).all()
             and len(connection.execute(select(FormValue.id)).all()) == 10
         )
+
+
+def test_marked_screening_fields_feed_the_reports_baseline_characteristics(api: Api) -> None:
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.services.trial_data import endpoint_data
+
+    subject_id = api.enrolled_subject(IVO, "IVO-F-7")
+    api.enrolled_subject(IVO, "IVO-F-8")  # no forms: counted missing
+    assert _save(api, subject_id, "demographics", DEMOGRAPHICS).status_code == 200
+    app = api.client.app  # type: ignore[attr-defined]
+    with unit_of_work(app.state.engine, None, write=False) as session:
+        subjects = {s.subject_id: s for s in endpoint_data(session, app.state.registry.get(IVO))}
+    filled = subjects["IVO-F-7"].baseline_characteristics
+    assert filled["Weight (kg)"] == 68.0388555 and filled["Height (cm)"] == 170
+    assert filled["Location of the primary tumour in the oesophagus"] == "Middle thoracic"
+    assert filled["Smoking"] == "Former smoker" and filled["PD-L1 combined positive score (CPS)"] == 5
+    empty = subjects["IVO-F-8"].baseline_characteristics
+    assert empty["Weight (kg)"] is None and "Sex" in empty  # the screening record's characteristics stay

@@ -137,3 +137,9 @@ def test_forms_file_is_read_beside_the_protocol(tmp_path: Path) -> None:
         broken["forms_file"] = bad
         with pytest.raises(ProtocolFileError, match=words.replace(".", r"\.")):
             parse_protocol(broken, tmp_path / "ivo-shfrt-2l.yaml")
+
+
+def test_baseline_table_fields_belong_to_a_screening_form() -> None:
+    form = _form(repeating=True, fields=[_field(baseline_table=True)])
+    with pytest.raises(ProtocolFileError, match="baseline_table fields need a non-repeating screening form"):
+        parse_protocol(_with_forms([form]), "test.yaml")

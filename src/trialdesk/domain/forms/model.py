@@ -117,6 +117,10 @@ class FormField(FrozenModel):
     pattern_hint: str | None = Field(default=None, description="What the pattern means, for the error")
     help: str | None = None
     source: str | None = Field(default=None, description="Seed passage or standard the field comes from")
+    baseline_table: bool = Field(
+        default=False,
+        description="Shown in the trial report's baseline characteristics (value at screening)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> FormField:
@@ -181,6 +185,8 @@ class FormDefinition(FrozenModel):
         visit_duplicates = sorted(v for v, n in Counter(self.visits).items() if n > 1)
         if visit_duplicates:
             raise ValueError(f"form '{self.id}': visit kind(s) listed twice: {', '.join(visit_duplicates)}")
+        if any(f.baseline_table for f in self.fields) and (self.repeating or "screening" not in self.visits):
+            raise ValueError(f"form '{self.id}': baseline_table fields need a non-repeating screening form")
         for form_field in self.fields:
             if form_field.show_if is None:
                 continue
