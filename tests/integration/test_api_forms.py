@@ -4,12 +4,17 @@ audit trail, site isolation and visit rules. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from tests.integration.api_helpers import Api
+from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.models import AuditRecord, FormRecord, FormValue
+from trialdesk.services.trial_data import endpoint_data
 
 IVO = "ivo-shfrt-2l"
 SCR = "scr-escc-01"
@@ -222,9 +227,6 @@ def test_log_forms_repeat_without_a_visit_and_without_gaps(api: Api) -> None:
 
 
 def test_marked_screening_fields_feed_the_reports_baseline_characteristics(api: Api) -> None:
-    from trialdesk.adapters.db.engine import unit_of_work
-    from trialdesk.services.trial_data import endpoint_data
-
     subject_id = api.enrolled_subject(IVO, "IVO-F-7")
     api.enrolled_subject(IVO, "IVO-F-8")  # no forms: counted missing
     assert _save(api, subject_id, "demographics", DEMOGRAPHICS).status_code == 200
@@ -237,3 +239,23 @@ def test_marked_screening_fields_feed_the_reports_baseline_characteristics(api: 
     assert filled["Smoking"] == "Former smoker" and filled["PD-L1 combined positive score (CPS)"] == 5
     empty = subjects["IVO-F-8"].baseline_characteristics
     assert empty["Weight (kg)"] is None and "Sex" in empty  # the screening record's characteristics stay
+
+
+def test_one_record_per_subject_form_visit_and_repeat_even_for_log_forms(api: Api) -> None:
+    """The database itself refuses a second record with the same key (visit NULL included)."""
+
+    subject_id = api.enrolled_subject(IVO, "IVO-F-9")
+    now = dt.datetime.now(dt.UTC)
+    key = {
+        "subject_id": subject_id,
+        "form_id": "concomitant_medications",
+        "visit_id": None,
+        "repeat_index": 1,
+    }
+    row = {**key, "status": "complete", "entered_by": "coord1", "created_at": now, "updated_at": now}
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    with unit_of_work(engine, "coord1") as session:
+        session.add(FormRecord(**row))
+    with pytest.raises(IntegrityError), unit_of_work(engine, "coord1") as session:
+        session.add(FormRecord(**row))
+        session.flush()
