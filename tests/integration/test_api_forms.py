@@ -259,3 +259,13 @@ def test_one_record_per_subject_form_visit_and_repeat_even_for_log_forms(api: Ap
     with pytest.raises(IntegrityError), unit_of_work(engine, "coord1") as session:
         session.add(FormRecord(**row))
         session.flush()
+
+
+def test_no_form_date_after_the_subjects_death(api: Api) -> None:
+    subject_id = api.enrolled_subject(IVO, "IVO-F-10")
+    dates = {"treatment_start_date": "2026-03-09", "death_date": "2026-04-01"}
+    assert api.put("inv1", f"{BASE}/{subject_id}/follow-up", dates).status_code == 200, "follow-up"
+    late = _save(api, subject_id, "vital_signs", {**VITALS, "measured_on": "2026-04-10"}, visit="C1")
+    assert late.status_code == 422 and late.json()["field"] == "measured_on"
+    assert "after the subject's recorded death (2026-04-01)" in late.json()["detail"]
+    assert _save(api, subject_id, "vital_signs", VITALS, visit="C1").status_code == 200

@@ -102,6 +102,17 @@ def _check_visit(
         )
 
 
+def _check_dates_against_death(subject: Subject, values: Mapping[str, CleanValue]) -> None:
+    """No date of a form may fall after the subject's recorded death."""
+    if subject.death_date is None:
+        return
+    for field_id, value in values.items():
+        if isinstance(value.value, dt.date) and value.value > subject.death_date:
+            raise InvalidInput(
+                f"{value.value} is after the subject's recorded death ({subject.death_date})", field=field_id
+            )
+
+
 def _find(
     session: Session, subject_id: int, form_id: str, visit_id: str | None, repeat: int
 ) -> FormRecord | None:
@@ -195,6 +206,7 @@ def save_record(
     form = form_of(protocol, form_id)
     _check_visit(session, protocol, subject, form, visit_id)
     values = validate_record(form, entries, clock.today(), complete=status == "complete")
+    _check_dates_against_death(subject, values)
     record = _find(session, subject.id, form.id, visit_id, repeat)
     now = clock.now()
     if record is None:
