@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.audit import audit_reason
@@ -113,15 +113,19 @@ def _check_dates_against_death(subject: Subject, values: Mapping[str, CleanValue
             )
 
 
+def _same_visit(visit_id: str | None) -> ColumnElement[bool]:
+    """The records at this visit (a log form's records have no visit)."""
+    return FormRecord.visit_id.is_(None) if visit_id is None else FormRecord.visit_id == visit_id
+
+
 def _find(
     session: Session, subject_id: int, form_id: str, visit_id: str | None, repeat: int
 ) -> FormRecord | None:
-    visit_clause = FormRecord.visit_id.is_(None) if visit_id is None else FormRecord.visit_id == visit_id
     return session.scalars(
         select(FormRecord).where(
             FormRecord.subject_id == subject_id,
             FormRecord.form_id == form_id,
-            visit_clause,
+            _same_visit(visit_id),
             FormRecord.repeat_index == repeat,
         )
     ).one_or_none()
@@ -136,10 +140,9 @@ def _check_repeat(
         return
     if not 1 <= repeat <= MAX_REPEATS:
         raise InvalidInput(f"repeat must be 1-{MAX_REPEATS}", field="repeat")
-    visit_clause = FormRecord.visit_id.is_(None) if visit_id is None else FormRecord.visit_id == visit_id
     highest = session.scalar(
         select(func.max(FormRecord.repeat_index)).where(
-            FormRecord.subject_id == subject_id, FormRecord.form_id == form.id, visit_clause
+            FormRecord.subject_id == subject_id, FormRecord.form_id == form.id, _same_visit(visit_id)
         )
     )
     following = (highest or 0) + 1
