@@ -81,6 +81,12 @@ def known_unit(code: str) -> Unit:
         raise UnitError(f"unit '{code}' is not a known UCUM unit (known: {', '.join(UNITS)})") from None
 
 
+def display_unit(code: str | None) -> str:
+    """A unit as people read it: UCUM annotations lose their braces ('{score}' -> 'score',
+    '{drinks}/wk' -> 'drinks/wk'); other codes are shown as written."""
+    return (code or "").replace("{", "").replace("}", "")
+
+
 def convert(value: float, from_code: str, to_code: str) -> float:
     """``value`` given in ``from_code`` expressed in ``to_code`` (same dimension; UCUM factors).
 

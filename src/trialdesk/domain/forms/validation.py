@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from trialdesk.domain.errors import InvalidValue
 from trialdesk.domain.forms.expressions import Value
 from trialdesk.domain.forms.model import FormDefinition, FormField
-from trialdesk.domain.forms.units import UnitError, convert
+from trialdesk.domain.forms.units import UnitError, convert, display_unit
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
@@ -169,7 +169,7 @@ def clean_value(field: FormField, entry: Entry, today: dt.date) -> CleanValue:
     if field.type in ("integer", "decimal"):
         value = _in_field_unit(value, entry.unit, field)
         if field.range is not None and not field.range.contains(float(value)):  # type: ignore[arg-type]
-            unit = f" {field.unit}" if field.unit else ""
+            unit = f" {display_unit(field.unit)}" if field.unit else ""
             raise _Refused(f"{value:g}{unit} is outside the plausible range {field.range.describe()}{unit}")
     return CleanValue(value, field.unit)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from trialdesk.adapters.db.audit import ReasonRequired
 from trialdesk.adapters.db.models import FormRecord
 from trialdesk.domain.forms import Entry, FormDefinition, FormField, FormRecordInvalid
-from trialdesk.domain.forms.units import UNITS
+from trialdesk.domain.forms.units import UNITS, display_unit
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability, can
 from trialdesk.entrypoints.api.deps import ProtocolDep, run
@@ -117,6 +117,7 @@ class FieldView:
     hint: str | None
     options: list[tuple[str, str]]
     units: list[tuple[str, str]]
+    unit: str
 
 
 def _hint(field: FormField, tr: Translator) -> str | None:
@@ -142,7 +143,15 @@ def field_views(form: FormDefinition, tr: Translator) -> list[FieldView]:
     """The entry page's fields, labels and code labels in the page's language (the built-in forms'
     labels are in the catalogue; a label it lacks shows in the protocol's words)."""
     return [
-        FieldView(f, f"{VALUE}{f.id}", tr.gettext(f.label), _hint(f, tr), _options(f, tr), _unit_options(f))
+        FieldView(
+            f,
+            f"{VALUE}{f.id}",
+            tr.gettext(f.label),
+            _hint(f, tr),
+            _options(f, tr),
+            _unit_options(f),
+            display_unit(f.unit),
+        )
         for f in form.fields
     ]
 
@@ -153,7 +162,7 @@ def _unit_options(field: FormField) -> list[tuple[str, str]]:
         return []
     dimension = UNITS[field.unit].dimension
     others = [code for code, unit in UNITS.items() if unit.dimension == dimension and code != field.unit]
-    return [(field.unit, field.unit)] + [(code, code) for code in others]
+    return [(field.unit, display_unit(field.unit))] + [(code, display_unit(code)) for code in others]
 
 
 def _entry_page(
