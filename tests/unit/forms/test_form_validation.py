@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from trialdesk.domain.forms import Entry, FormDefinition, FormRecordInvalid, shown_fields, validate_record
-from trialdesk.domain.forms.units import UnitError, convert
+from trialdesk.domain.forms.units import UnitError, convert, display_unit
 from trialdesk.domain.protocol.model import Protocol
 
 TODAY = dt.date(2026, 3, 1)
@@ -173,3 +173,15 @@ def test_stop_date_required_only_when_not_ongoing(ivo_shfrt: Protocol) -> None:
         "hidden"
         in _issues(form, {**entries, "ongoing": Entry(True), "stop_date": Entry("2026-02-01")})["stop_date"]
     )
+
+
+def test_units_as_people_read_them() -> None:
+    assert [display_unit(u) for u in ("kg", "Cel", "[lb_av]", "{score}", "{drinks}/wk", "mm[Hg]", None)] == [
+        "kg",
+        "°C",
+        "lb",
+        "score",
+        "drinks/wk",
+        "mm[Hg]",
+        "",
+    ]

@@ -81,10 +81,15 @@ def known_unit(code: str) -> Unit:
         raise UnitError(f"unit '{code}' is not a known UCUM unit (known: {', '.join(UNITS)})") from None
 
 
+_SYMBOLS = {"Cel": "°C", "[lb_av]": "lb", "[in_i]": "in", "a": "yr"}
+
+
 def display_unit(code: str | None) -> str:
-    """A unit as people read it: UCUM annotations lose their braces ('{score}' -> 'score',
-    '{drinks}/wk' -> 'drinks/wk'); other codes are shown as written."""
-    return (code or "").replace("{", "").replace("}", "")
+    """A unit as people read it: the usual symbol of a UCUM code ('Cel' -> '°C', '[lb_av]' -> 'lb',
+    'a' -> 'yr'), and annotations without their braces ('{score}' -> 'score'); otherwise the code."""
+    if code is None:
+        return ""
+    return _SYMBOLS.get(code, code.replace("{", "").replace("}", ""))
 
 
 def convert(value: float, from_code: str, to_code: str) -> float:
