@@ -431,6 +431,7 @@ class _Demo:
                 self._treatment(subject_id, course)
                 self._visits(subject_id, course)
                 self._dispensing(subject_id)
+                self._case_report_forms(subject_id, course)
 
     def _tumour(self, subject_id: int, course: SubjectEndpointData, user: str) -> None:
         if course.tumour is None:
@@ -646,6 +647,53 @@ class _Demo:
             if out > given:
                 back = {"quantity_returned": out - given, "returned_date": dose["date"]}
                 self.api.call("PUT", user, f"{base}/dispensations/{row['id']}/return", back)
+
+    def _case_report_forms(self, subject_id: int, course: SubjectEndpointData) -> None:
+        """The screening case report forms, entered by the site's coordinator: demographics and baseline
+        characteristics, ECOG, and the PG-SGA where the protocol has it (its own random stream per
+        subject, so the rest of the demo draws the same numbers)."""
+        rng = np.random.default_rng(subject_id)
+        screening = course.origin_date - dt.timedelta(days=2)
+        metastatic = self.protocol.id == "scr-escc-01" or rng.random() < 0.6
+        smoking, alcohol = (str(rng.choice(["never", "former", "current"])) for _ in range(2))
+        ecog = int(course.strata.get("ecog", rng.choice([0, 1])))
+        pdl1 = rng.random() < 0.7
+        demographics = {
+            "sex": "male" if rng.random() < 0.75 else "female",  # ESCC: about 3 men for 1 woman
+            "birth_date": (screening - dt.timedelta(days=int(rng.integers(45 * 365, 78 * 365)))).isoformat(),
+            "ethnicity": "han",
+            "height": round(float(rng.uniform(155, 180)), 1),
+            "weight": round(float(rng.uniform(48, 80)), 1),
+            "ecog": ecog,
+            "smoking": smoking,
+            "pack_years": round(float(rng.uniform(5, 50))) if smoking != "never" else None,
+            "alcohol": alcohol,
+            "drinks_per_week": int(rng.integers(2, 20)) if alcohol == "current" else None,
+            "tumour_location": str(rng.choice(["upper", "middle", "lower"], p=[0.2, 0.5, 0.3])),
+            "histology": "escc",
+            "diagnosis_date": (screening - dt.timedelta(days=int(rng.integers(20, 300)))).isoformat(),
+            "disease_setting": "metastatic" if metastatic else "unresectable_locally_advanced",
+            "m_category": "M1" if metastatic else "M0",
+            "stage": "IVB" if metastatic else "III",
+            "pdl1_known": pdl1,
+            "pdl1_cps": int(rng.integers(0, 60)) if pdl1 else None,
+        }
+        score = int(rng.integers(0, 9))  # eligible: exclusion 6 is a score >= 9
+        records: dict[str, dict[str, Any]] = {
+            "demographics": demographics,
+            "ecog": {"assessed_on": screening.isoformat(), "ecog": ecog},
+            "pg_sga": {
+                "assessed_on": screening.isoformat(),
+                "total_score": score,
+                "category": "AB"[score >= 4],
+            },
+        }
+        user = self.staff(self.site_of[subject_id], "coordinator")
+        base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}/forms"
+        for form in self.protocol.forms:
+            if form.id in records:
+                values = {k: v for k, v in records[form.id].items() if v is not None}
+                self.api.call("PUT", user, f"{base}/{form.id}", {"values": values}, visit="SCR")
 
     def _doses(
         self, base: str, user: str, drug: DrugIntervention, body: BodySize, start: dt.date, last: dt.date

@@ -56,10 +56,16 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+FORMS_SUFFIX = ".forms.yaml"
+"""A file of case report forms named by a protocol's ``forms_file`` (not a protocol of its own)."""
+
+
 def parse_protocol(data: Any, file: Path | str = "<data>") -> Protocol:
-    """Validate already-parsed YAML/JSON data as a protocol."""
+    """Validate already-parsed YAML/JSON data as a protocol (a ``forms_file`` is read beside ``file``)."""
     if not isinstance(data, dict):
         raise ProtocolFileError(file, [ProtocolIssue("", "the file must hold a mapping at the top level")])
+    if "forms_file" in data:
+        data = _with_forms_file(data, Path(file))
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
@@ -68,6 +74,39 @@ def parse_protocol(data: Any, file: Path | str = "<data>") -> Protocol:
             for err in exc.errors(include_url=False)
         ]
         raise ProtocolFileError(file, issues) from None
+
+
+def _with_forms_file(data: dict[str, Any], file: Path) -> dict[str, Any]:
+    """``data`` with ``forms`` read from the file its ``forms_file`` names: relative to the protocol
+    file's folder, else to the built-in protocols' folder (whose forms live in ``forms/``), so another
+    protocol may reuse a built-in forms file."""
+    data = dict(data)
+    name = data.pop("forms_file")
+    if "forms" in data:
+        raise ProtocolFileError(file, [ProtocolIssue("forms_file", "give 'forms' or 'forms_file', not both")])
+    relative = Path(name) if isinstance(name, str) else None
+    if (
+        relative is None
+        or relative.is_absolute()
+        or ".." in relative.parts
+        or not name.endswith(FORMS_SUFFIX)
+    ):
+        issue = ProtocolIssue(
+            "forms_file", f"must name a '*{FORMS_SUFFIX}' file in or below the protocol's folder"
+        )
+        raise ProtocolFileError(file, [issue])
+    candidates = [file.parent / relative, builtin_protocol_dir() / relative]
+    forms_path = next((path for path in candidates if path.is_file()), candidates[0])
+    try:
+        forms = yaml.safe_load(forms_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ProtocolFileError(
+            file, [ProtocolIssue("forms_file", f"cannot read {forms_path}: {exc}")]
+        ) from None
+    if not isinstance(forms, dict) or not isinstance(forms.get("forms"), list):
+        raise ProtocolFileError(forms_path, [ProtocolIssue("forms", "the file must hold a 'forms:' list")])
+    data["forms"] = forms["forms"]
+    return data
 
 
 def _message(err: Any) -> str:
@@ -129,4 +168,4 @@ def load_registry(extra_dirs: Iterable[Path] = ()) -> ProtocolRegistry:
     files = sorted(builtin_protocol_dir().glob("*.yaml"))
     for folder in extra_dirs:
         files.extend(sorted(Path(folder).glob("*.yaml")))
-    return ProtocolRegistry(load_protocol_file(f) for f in files)
+    return ProtocolRegistry(load_protocol_file(f) for f in files if not f.name.endswith(FORMS_SUFFIX))

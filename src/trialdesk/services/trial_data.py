@@ -29,6 +29,7 @@ from trialdesk.domain.measures import age_in_years
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.recist.io import parse_response_input
 from trialdesk.domain.subjects import SubjectStatus
+from trialdesk.services.form_baseline import baseline_from_forms
 
 NOT_ENROLLED = (SubjectStatus.screening.value, SubjectStatus.screen_failed.value)
 STUDY_EXITS = {
@@ -133,6 +134,7 @@ def endpoint_data_with_issues(
         )
     )
     exits = _status_dates(session, [s.id for s in subjects if s.status in STUDY_EXITS], set(STUDY_EXITS))
+    from_forms = baseline_from_forms(session, protocol, [s.id for s in subjects])
     exits.update({s.id: s.status_date for s in subjects if s.status in STUDY_EXITS and s.status_date})
     out: list[SubjectEndpointData] = []
     issues: list[DataIssue] = []
@@ -160,7 +162,7 @@ def endpoint_data_with_issues(
                     treatment_start=subject.treatment_start_date,
                     treatment_end=subject.treatment_end_date,
                     off_treatment_reason=subject.discontinuation_reason,
-                    baseline_characteristics=_characteristics(subject),
+                    baseline_characteristics=_characteristics(subject) | from_forms.get(subject.id, {}),
                     tumour=tumour_data(session, subject.id),
                     death_date=subject.death_date,
                     last_known_alive_date=subject.last_known_alive_date,

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -617,3 +619,48 @@ class LesionRtField(Audited, Base):
     target: Mapped[str | None] = mapped_column(String(200), nullable=True)
     entered_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FormRecord(Audited, Base):
+    """One case report form filled for a subject at a visit (``visit_id`` None: a log form), the
+    ``repeat_index``-th of a repeating form; ``status`` incomplete or complete. ``updated_at`` is not
+    audited (the audit row of each value change carries its own time)."""
+
+    __tablename__ = "form_records"
+    __audit_exclude__ = frozenset({"updated_at"})
+    __table_args__ = (
+        CheckConstraint("repeat_index >= 1", name="ck_form_records_repeat_index"),
+        Index(
+            "uq_form_records_key",
+            "subject_id",
+            "form_id",
+            text("coalesce(visit_id, '')"),
+            "repeat_index",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    form_id: Mapped[str] = mapped_column(String(64))
+    visit_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    repeat_index: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    entered_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FormValue(Audited, Base):
+    """One field's value of a form record, as JSON text (dates ISO), in the field's unit."""
+
+    __tablename__ = "form_values"
+    __table_args__ = (UniqueConstraint("record_id", "field_id", name="uq_form_values_field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("form_records.id"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    field_id: Mapped[str] = mapped_column(String(64))
+    value_json: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    entered_by: Mapped[str] = mapped_column(String(64))

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from trialdesk.domain.common import FrozenModel
 from trialdesk.domain.eligibility.rules import AnyOfRule, Criterion, FindingAbsentRule, Rule
+from trialdesk.domain.forms.model import FormDefinition, check_forms
 from trialdesk.domain.plausibility import ImplausibleValue
 from trialdesk.domain.protocol.consent import ConsentVersion, ConsentVersions, default_consent_versions
 from trialdesk.domain.protocol.parameters import Parameter, Provenance
@@ -667,6 +668,33 @@ class Protocol(FrozenModel):
     visit_schedule: VisitSchedule = Field(default_factory=VisitSchedule)
     rt_quality: RtQuality = Field(default_factory=RtQuality)
     consent_versions: ConsentVersions = Field(default_factory=default_consent_versions)
+    forms: list[FormDefinition] = Field(
+        default_factory=list,
+        description="Case report forms (or in a file named by 'forms_file' beside the protocol file)",
+    )
+
+    @model_validator(mode="after")
+    def _forms_fit_schedule(self) -> Protocol:
+        check_forms(self.forms, self.visit_kinds())
+        return self
+
+    def visit_kinds(self) -> set[str]:
+        """The visit kinds this protocol's schedule has (screening, and what the calendar plans)."""
+        kinds = {"screening", "tumour_assessment", "end_of_treatment", "survival"}
+        if any(isinstance(i, DrugIntervention) for i in self.interventions):
+            kinds.add("cycle")
+        if self.visit_schedule.radiotherapy:
+            kinds.add("radiotherapy")
+        if self.visit_schedule.safety_follow_up_days.value:
+            kinds.add("safety_follow_up")
+        return kinds
+
+    def form(self, form_id: str) -> FormDefinition:
+        """Return the form with this id (``KeyError`` if there is none)."""
+        for form in self.forms:
+            if form.id == form_id:
+                return form
+        raise KeyError(form_id)
 
     @model_validator(mode="after")
     def _schedule_radiotherapy_known(self) -> Protocol:

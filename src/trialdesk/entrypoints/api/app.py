@@ -27,6 +27,7 @@ from trialdesk.entrypoints.api import (
     auth,
     consent,
     dispensing,
+    forms,
     protocols,
     safety,
     subjects,
@@ -114,6 +115,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         treatment,
         consent,
         dispensing,
+        forms,
         audit,
     )
     for module in routers:

@@ -11,12 +11,15 @@ from rich.table import Table
 from rich.tree import Tree
 
 from trialdesk.config import get_settings
+from trialdesk.domain.forms import FormDefinition
 from trialdesk.domain.protocol import Protocol
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.protocols import ProtocolFileError, load_protocol_file, load_registry
 from trialdesk.protocols.loader import ProtocolRegistry
 
-app = typer.Typer(help="Protocol specification files: list, show, validate.", no_args_is_help=True)
+app = typer.Typer(
+    help="Protocol specification files: list, show, validate, case report forms.", no_args_is_help=True
+)
 
 JSON_OPTION = typer.Option(False, "--json", help="Machine-readable JSON output")
 
@@ -85,6 +88,44 @@ def show_command(
         print_json(protocol.model_dump(mode="json"))
         return
     _render_protocol(protocol)
+
+
+@app.command("forms")
+def forms_command(
+    protocol_id: str = typer.Argument(..., help="Protocol id"), json_output: bool = JSON_OPTION
+) -> None:
+    """List the protocol's case report forms and their fields (type, unit, range, codes, show_if)."""
+    protocol = get_protocol(protocol_id)
+    if json_output:
+        print_json([form.model_dump(mode="json") for form in protocol.forms])
+        return
+    if not protocol.forms:
+        console.print(f"protocol {protocol.id} declares no case report forms")
+    for form in protocol.forms:
+        console.print(_form_table(form))
+
+
+def _form_table(form: FormDefinition) -> Table:
+    where = ", ".join(form.visits) if form.visits else "log (no visit)"
+    repeats = ", repeating" if form.repeating else ""
+    table = Table(title=escape(f"{form.id}: {form.title} [{where}{repeats}] ({form.provenance})"))
+    for column in ("field", "label", "type", "unit", "range / codes", "required", "shown if"):
+        table.add_column(column, overflow="fold", no_wrap=column == "field")
+    for item in form.fields:
+        if item.codes:
+            allowed = ", ".join(c.code for c in item.codes)
+        else:
+            allowed = item.range.describe() if item.range else (item.pattern or "")
+        table.add_row(
+            item.id,
+            item.label,
+            item.type,
+            item.unit or "",
+            escape(allowed),
+            "yes" if item.required else "",
+            escape(item.show_if or ""),
+        )
+    return table
 
 
 @app.command("validate")
