@@ -664,3 +664,109 @@ class FormValue(Audited, Base):
     value_json: Mapped[str] = mapped_column(Text)
     unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
     entered_by: Mapped[str] = mapped_column(String(64))
+
+
+class DataQuery(Audited, Base):
+    """A question on a field (or a whole record) of a subject's data: opened by a monitor, a data
+    manager or an edit check (``origin`` system, with ``check_id``/``check_version`` and the
+    idempotency ``system_key``), answered by the site, closed, re-opened or cancelled by the monitor or
+    data manager. ``target_table``/``target_id``/``field`` name the value questioned."""
+
+    __tablename__ = "data_queries"
+    __table_args__ = (
+        UniqueConstraint("system_key", name="uq_data_queries_system_key"),
+        Index("ix_data_queries_protocol_status", "protocol_id", "status"),
+        Index("ix_data_queries_target", "target_table", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    target_table: Mapped[str] = mapped_column(String(64))
+    target_id: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    form_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    visit_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    origin: Mapped[str] = mapped_column(String(16))
+    check_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    check_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    system_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QueryMessage(Audited, Base):
+    """One message of a query's thread: the opening question, an answer, a closing or re-opening note."""
+
+    __tablename__ = "query_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("data_queries.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SdvMark(Audited, Base):
+    """A monitor's source data verification of one field (``field`` "*": the whole record), bound to the
+    SHA-256 of the value verified: a later change of the value makes it unverified again."""
+
+    __tablename__ = "sdv_marks"
+    __table_args__ = (UniqueConstraint("target_table", "target_id", "field", name="uq_sdv_marks_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    target_table: Mapped[str] = mapped_column(String(64))
+    target_id: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(64))
+    value_sha256: Mapped[str] = mapped_column(String(64))
+    verified_by: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CasebookSignoff(Audited, Base):
+    """The investigator's sign-off of a subject's casebook: an e-signature bound to the SHA-256 of the
+    data signed; any later change of that data invalidates it (``invalidated_at``)."""
+
+    __tablename__ = "casebook_signoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    signature_id: Mapped[int] = mapped_column(ForeignKey("signatures.id"))
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    invalidated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    invalidation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class DataLock(Audited, Base):
+    """A freeze or lock of trial data: ``scope`` form_record, subject, cutoff (all data up to a date) or
+    database; a freeze stops entry until it is lifted with a reason, a lock stops every change and is
+    released only by two people of two unlocking roles, each with a reason (a request, then a release).
+    ``content_sha256`` is the hash of the data locked (the report built from it says so)."""
+
+    __tablename__ = "data_locks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(String(64), index=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), nullable=True, index=True)
+    form_record_id: Mapped[int | None] = mapped_column(ForeignKey("form_records.id"), nullable=True)
+    cutoff_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    release_requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    release_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    release_request_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    released_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    release_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
