@@ -25,6 +25,7 @@ from trialdesk.entrypoints.api import (
     admin,
     audit,
     auth,
+    disposition,
     protocols,
     safety,
     subjects,
@@ -97,7 +98,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         """Liveness and what is loaded."""
         return {"status": "ok", "version": __version__, "protocols": [p.id for p in app.state.registry]}
 
-    for module in (protocols, auth, admin, trials, subjects, safety, tumour, treatment, audit):
+    for module in (protocols, auth, admin, trials, subjects, safety, tumour, treatment, disposition, audit):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     mount_web(app)
     return app
