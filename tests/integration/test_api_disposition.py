@@ -5,10 +5,14 @@ written."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from tests.integration.api_helpers import Api
 from tests.integration.test_api_integrity import nothing_written, refused
+from trialdesk.adapters.db.engine import unit_of_work
+from trialdesk.analysis.snapshot import consort_arms
+from trialdesk.services.trial_data import endpoint_data
 
 IVO = "ivo-shfrt-2l"
 BASE = f"/api/trials/{IVO}/subjects"
@@ -171,3 +175,35 @@ def test_never_treated_subject_leaves_the_study_without_an_end_of_treatment(api:
     left = _eos(api, subject_id, reason="withdrawal_by_subject")
     assert left.status_code == 200, left.text
     assert left.json()["end_of_treatment_date"] is None and left.json()["status"] == "withdrawn"
+
+
+def test_consort_counts_treatment_discontinuation_and_study_exit_by_coded_reason(api: Api) -> None:
+    """CONSORT 2010 flow diagram (Schulz et al., BMJ 2010;340:c332, figure 1): "discontinued
+    intervention (give reasons)" and "lost to follow-up (give reasons)" are separate boxes; here the
+    coded EOT and EOS reasons fill them and the subjects off treatment but in the study stay in
+    follow-up."""
+    progressed, toxic, withdrawn, lost, ongoing = (_treated(api, f"IVO-C0{n}") for n in range(1, 6))
+    assert _eot(api, progressed, reason="progressive_disease").status_code == 200
+    ae_id = _ae(api, toxic)
+    assert _eot(api, toxic, reason="adverse_event", adverse_event_id=ae_id).status_code == 200
+    assert _eos(api, withdrawn, reason="withdrawal_by_subject").status_code == 200  # EOT implied
+    assert _eot(api, lost, reason="physician_decision").status_code == 200
+    assert _eos(api, lost, reason="lost_to_follow_up").status_code == 200
+    assert ongoing
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    protocol = api.client.app.state.registry.get(IVO)  # type: ignore[attr-defined]
+    with unit_of_work(engine, "bootstrap") as session:
+        subjects = endpoint_data(session, protocol)
+    (arm,) = consort_arms(protocol, subjects, dt.date(2026, 12, 1))
+    assert arm.allocated == arm.treated == 5
+    assert arm.discontinued == {
+        "progressive disease": 1,
+        "adverse event": 1,
+        "withdrawal by subject": 1,
+        "physician decision": 1,
+    }
+    assert arm.ongoing == 1
+    assert arm.left_study == {"withdrawal of consent": 1, "lost to follow-up": 1}
+    assert arm.lost_to_follow_up == 1 and arm.in_follow_up == 3
+    (before,) = consort_arms(protocol, subjects, dt.date(2026, 7, 1))  # before the exits (2026-08-01)
+    assert before.left_study == {} and before.in_follow_up == 5 and before.ongoing == 2
