@@ -23,6 +23,7 @@ from trialdesk.entrypoints.web.i18n import Translator
 from trialdesk.entrypoints.web.pages import (
     admin,
     auth,
+    disposition,
     home,
     monitor,
     reports,
@@ -43,6 +44,7 @@ PAGE_ROUTERS = (
     home.router,
     subject.router,
     subject_forms.router,
+    disposition.router,
     safety.router,
     reports.router,
     screening.router,
