@@ -207,3 +207,22 @@ def test_consort_counts_treatment_discontinuation_and_study_exit_by_coded_reason
     assert arm.lost_to_follow_up == 1 and arm.in_follow_up == 3
     (before,) = consort_arms(protocol, subjects, dt.date(2026, 7, 1))  # before the exits (2026-08-01)
     assert before.left_study == {} and before.in_follow_up == 5 and before.ongoing == 2
+
+
+def test_follow_up_dates_cannot_contradict_the_end_of_study(api: Api) -> None:
+    subject_id = _treated(api, "IVO-D10")
+    url = f"{BASE}/{subject_id}/follow-up"
+    assert _eos(api, subject_id, reason="withdrawal_by_subject").status_code == 200
+    with nothing_written(api):
+        late = {"treatment_end_date": "2026-08-02", "discontinuation_reason": "x", "reason": "fix"}
+        refused(api.put("inv1", url, late), 422, field="treatment_end_date")
+    untreated = api.enrolled_subject(IVO, "IVO-D12")
+    assert _eos(api, untreated, reason="lost_to_follow_up").status_code == 200
+    before = {"death_date": "2026-07-01"}
+    body = refused(api.put("inv1", f"{BASE}/{untreated}/follow-up", before), 422, field="death_date")
+    assert "end of study" in body["detail"]
+    dead = _treated(api, "IVO-D11")
+    assert api.put("inv1", f"{BASE}/{dead}/follow-up", {"death_date": "2026-07-10"}).status_code == 200
+    assert _eos(api, dead, reason="death", date="2026-07-10").status_code == 200
+    moved = {"death_date": "2026-07-11", "reason": "misread"}
+    refused(api.put("inv1", f"{BASE}/{dead}/follow-up", moved), 422, field="death_date")
