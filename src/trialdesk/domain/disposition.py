@@ -251,3 +251,42 @@ def _check_implied_end_of_treatment(day: dt.date, start: dt.date, last: DatedRec
         raise ImplausibleValue("date", f"{day} is before the subject's treatment start {start}")
     if last is not None and day < last.date:
         raise ImplausibleValue("date", f"{day} is before the {last.label} on {last.date}")
+
+
+@dataclass(frozen=True)
+class StoredDisposition:
+    """A subject's stored status, treatment end, death and coded EOT/EOS (for ``trialdesk data check``)."""
+
+    status: str
+    treatment_end: dt.date | None
+    end_of_treatment_reason: str | None
+    end_of_study: dt.date | None
+    end_of_study_reason: str | None
+    death: dt.date | None
+
+
+def stored_violations(stored: StoredDisposition) -> list[ImplausibleValue]:
+    """The disposition rules a stored row breaks (rows written before the rules, or edited outside the
+    services): an EOT after the EOS, an EOS after the death or, for death, not on the death date, a coded
+    reason outside the vocabulary, a study-exit status without its end of study."""
+    found: list[ImplausibleValue] = []
+    end, eos = stored.treatment_end, stored.end_of_study
+    if end is not None and eos is not None and end > eos:
+        found.append(ImplausibleValue("treatment_end_date", f"{end} is after the end of study {eos}"))
+    if eos is not None and stored.death is not None and eos > stored.death:
+        found.append(ImplausibleValue("end_of_study_date", f"{eos} is after the death date {stored.death}"))
+    if stored.end_of_study_reason == EndOfStudyReason.death.value and eos != stored.death:
+        found.append(
+            ImplausibleValue("end_of_study_date", f"an end of study for death on {eos}, not the death date")
+        )
+    for name, value, codes in (
+        ("end_of_treatment_reason", stored.end_of_treatment_reason, EndOfTreatmentReason),
+        ("end_of_study_reason", stored.end_of_study_reason, EndOfStudyReason),
+    ):
+        if value is not None and value not in {c.value for c in codes}:
+            found.append(ImplausibleValue(name, f"'{value}' is not a coded reason"))
+    if stored.status in {s.value for s in STATUS_EOS} and stored.end_of_study_reason is None:
+        found.append(
+            ImplausibleValue("end_of_study_reason", f"status '{stored.status}' without a coded end of study")
+        )
+    return found

@@ -16,10 +16,12 @@ from trialdesk.domain.disposition import (
     DispositionFacts,
     EndOfStudyReason,
     EndOfTreatmentReason,
+    StoredDisposition,
     check_end_of_study,
     check_end_of_treatment,
     eos_label,
     eot_label,
+    stored_violations,
 )
 from trialdesk.domain.plausibility import DatedRecord, ImplausibleValue
 from trialdesk.domain.subjects import SubjectStatus, is_terminal
@@ -166,3 +168,19 @@ def test_end_of_study_refusals_name_the_field(
     with pytest.raises(ImplausibleValue) as caught:
         check_end_of_study(day, reason, facts)
     assert caught.value.field == field and words in caught.value.reason
+
+
+def test_data_check_finds_stored_rows_that_break_the_disposition_rules() -> None:
+    clean = StoredDisposition(
+        "withdrawn", D(2026, 6, 1), "progressive_disease", D(2026, 8, 1), "withdrawal_by_subject", None
+    )
+    assert stored_violations(clean) == []
+    broken = StoredDisposition("died", D(2026, 8, 2), "boredom", D(2026, 8, 1), "death", D(2026, 7, 30))
+    assert [v.field for v in stored_violations(broken)] == [
+        "treatment_end_date",
+        "end_of_study_date",
+        "end_of_study_date",
+        "end_of_treatment_reason",
+    ]
+    legacy = StoredDisposition("lost_to_follow_up", None, None, None, None, None)
+    assert [v.field for v in stored_violations(legacy)] == ["end_of_study_reason"]
