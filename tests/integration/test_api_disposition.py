@@ -142,7 +142,7 @@ def test_refusals_name_the_field_and_write_nothing(api: Api) -> None:
     assert _eot(api, subject_id, reason="progressive_disease").status_code == 200
     with nothing_written(api):
         refused(_eos(api, subject_id, reason="lost_to_follow_up", date="2026-05-01"), 422, field="date")
-        refused(_eot(api, subject_id, reason="physician_decision"), 422, field="reason")  # a correction
+        refused(_eot(api, subject_id, reason="physician_decision"), 422, field="correction_reason")
         refused(_eot(api, subject_id, reason="progressive_disease", user="coord2"), 404)
         refused(_eot(api, subject_id, reason="progressive_disease", user="monitor"), 403)
 

@@ -48,6 +48,9 @@ def test_end_of_treatment_then_end_of_study_from_the_subject_page(api: Api) -> N
     assert ended.headers["location"].endswith("#disposition")
     shown = client.get(page).text
     assert f"{_days_ago(10)} · progressive disease" in shown and "off treatment" in shown
+    assert f'id="eot-date" name="date" type="text" value="{_days_ago(10)}"' in shown  # ready to correct
+    unchanged = _post(client, page, "/end-of-treatment", {**toxicity, "reason": "physician_decision"})
+    assert unchanged.status_code == 422 and 'id="correction_reason-error"' in unchanged.text
     early = _post(client, page, "/end-of-study", {"date": _days_ago(11), "reason": "lost_to_follow_up"})
     assert early.status_code == 422 and 'id="date-error"' in early.text
     left = _post(client, page, "/end-of-study", {"date": _days_ago(2), "reason": "lost_to_follow_up"})

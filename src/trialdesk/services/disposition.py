@@ -14,7 +14,7 @@ status:
   treatment had not ended gets the implied EOT the same day.
 
 The first entry is audited with a reason derived from the coded event; correcting a recorded EOT or
-EOS needs the user's reason (422 naming ``reason`` otherwise).
+EOS needs the user's reason (422 naming ``correction_reason`` otherwise: ``reason`` is the coded reason).
 """
 
 from __future__ import annotations
@@ -155,7 +155,9 @@ def _adverse_event(session: Session, subject: Subject, ae_id: int | None) -> Adv
 
 def _require_reason_for_correction(session: Session, recorded: bool, what: str) -> None:
     if recorded and not (session.info.get("reason") or "").strip():
-        raise InvalidInput(f"correcting the recorded {what} needs a reason", field="reason")
+        raise InvalidInput(
+            f"correcting the recorded {what} needs a reason (correction_reason)", field="correction_reason"
+        )
 
 
 def _set_end_of_treatment(
