@@ -17,6 +17,7 @@ from pydantic import Field
 
 import trialdesk
 from trialdesk.domain.common import FrozenModel
+from trialdesk.domain.disposition import EOS_LABELS, EndOfStudyReason
 from trialdesk.domain.endpoints import AnalysisDataset, SubjectEndpointData, apply_cutoff, derive_endpoints
 from trialdesk.domain.protocol import Protocol
 
@@ -133,11 +134,11 @@ class ConsortCounts(FrozenModel):
         return errors
 
 
-LOST_TO_FOLLOW_UP = "lost to follow-up"
+LOST_TO_FOLLOW_UP = EOS_LABELS[EndOfStudyReason.lost_to_follow_up]
 """Study-exit reason of a subject lost to follow-up (CDISC DS term LOST TO FOLLOW-UP)."""
-WITHDRAWAL = "withdrawal of consent"
+WITHDRAWAL = EOS_LABELS[EndOfStudyReason.withdrawal_by_subject]
 """Study-exit reason of a subject who withdrew consent (CDISC DS term WITHDRAWAL BY SUBJECT)."""
-DEATH = "death"
+DEATH = EOS_LABELS[EndOfStudyReason.death]
 
 
 class ScreeningRecord(FrozenModel):

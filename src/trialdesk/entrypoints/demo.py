@@ -58,6 +58,13 @@ from trialdesk.services import admin, clock
 
 AE_TERMS = ("Fatigue", "Anemia", "Esophagitis", "Pneumonitis", "Hypothyroidism", "Nausea")
 LEVELS = ("unrelated", "unlikely", "possible", "probable", "definite")
+DEMO_EOT_REASONS = {
+    "progressive disease": "progressive_disease",
+    "adverse event": "adverse_event",
+    "death": "death",
+    "lost to follow-up": "lost_to_follow_up",
+}
+"""The synthetic course's reason for ending treatment -> the coded end-of-treatment reason."""
 ProgressCallback = Callable[[str, int, int], None]
 DEMO_SUBJECTS = {"ivo-shfrt-2l": 10, "scr-escc-01": 28}
 """Enrolled subjects of each trial in the demo database: few enough to build in seconds, enough for a
@@ -432,6 +439,7 @@ class _Demo:
                 self._visits(subject_id, course)
                 self._dispensing(subject_id)
                 self._case_report_forms(subject_id, course)
+                self._disposition(subject_id, course)
 
     def _tumour(self, subject_id: int, course: SubjectEndpointData, user: str) -> None:
         if course.tumour is None:
@@ -560,6 +568,35 @@ class _Demo:
                     f"{base}/status",
                     {"status": status, "reason": f"{status} (synthetic)", "date": happened},
                 )
+
+    def _disposition(self, subject_id: int, course: SubjectEndpointData) -> None:
+        """The coded end of treatment of every subject whose treatment ended by the cut-off (a toxicity
+        names the subject's first adverse event by then; without one, the investigator's decision), and
+        the end of study of the subjects lost to follow-up by then, entered by the investigator."""
+        end = course.treatment_end
+        if course.treatment_start is None or end is None or end > self.cutoff:
+            return
+        base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
+        user = self.staff(self.site_of[subject_id], "investigator")
+        reason = DEMO_EOT_REASONS.get(course.off_treatment_reason or "", "physician_decision")
+        body: dict[str, Any] = {
+            "date": end.isoformat(),
+            "reason": reason,
+            "detail": course.off_treatment_reason,
+        }
+        if reason == "adverse_event":
+            events = self.api.call("GET", user, f"{base}/adverse-events").json()
+            onsets = sorted((e["onset_date"], e["id"]) for e in events if e["onset_date"] <= end.isoformat())
+            if onsets:
+                body["adverse_event_id"] = onsets[0][1]
+            else:
+                body["reason"] = "physician_decision"
+        with clock.pinned_at(_at(self.cutoff, 19)):
+            self.api.call("POST", user, f"{base}/end-of-treatment", body)
+            left = course.discontinuation_date
+            if course.discontinuation_reason == "lost to follow-up" and left and left <= self.cutoff:
+                eos = {"date": max(left, end).isoformat(), "reason": "lost_to_follow_up"}
+                self.api.call("POST", user, f"{base}/end-of-study", eos)
 
     def _treatment(self, subject_id: int, course: SubjectEndpointData) -> None:
         """Doses of each drug of the arm every cycle (some delayed a week, some reduced) and every

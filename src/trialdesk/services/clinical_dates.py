@@ -25,6 +25,7 @@ from trialdesk.adapters.db.models import (
     TumourAssessment,
     TumourBaseline,
 )
+from trialdesk.domain.disposition import StoredDisposition, stored_violations
 from trialdesk.domain.plausibility import (
     DatedRecord,
     ImplausibleValue,
@@ -164,6 +165,16 @@ def _subject_row_violations(subject: Subject, events: list[DatedRecord]) -> Iter
     start, end = subject.treatment_start_date, subject.treatment_end_date
     if start is not None and end is not None and end < start:
         yield ImplausibleValue("treatment_end_date", f"{end} is before the treatment start {start}")
+    yield from stored_violations(
+        StoredDisposition(
+            subject.status,
+            end,
+            subject.end_of_treatment_reason,
+            subject.end_of_study_date,
+            subject.end_of_study_reason,
+            subject.death_date,
+        )
+    )
 
 
 _AFTER_START_LABELS = ("last known alive date", "new anti-cancer therapy", "treatment end")

@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import Subject, Trial
+from trialdesk.domain.disposition import STATUS_EOS
 from trialdesk.domain.eligibility.patient import PatientRecord
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.randomization.errors import IneligibleSubject
@@ -21,6 +22,7 @@ from trialdesk.services import clock
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.clinical_dates import check_event_date, check_free_text
 from trialdesk.services.consent_records import record_screening_consent
+from trialdesk.services.disposition import EndOfStudyInput, close_study
 from trialdesk.services.errors import Conflict, InvalidInput
 from trialdesk.services.signatures import evidence_sha256, sign
 from trialdesk.services.subjects import attestation_rows, evaluate_subject
@@ -158,7 +160,10 @@ def change_status(
     """Move a subject along the lifecycle (the allowed transitions are enforced, 409 otherwise).
 
     ``on`` is the clinical date of the change (default: today on the trial clock): a clinical date not
-    before screening nor after the death; for ``died`` it is the death date."""
+    before screening nor after the death; for ``died`` it is the death date. A study exit (``died``,
+    ``withdrawn``, ``lost_to_follow_up``, ``completed``) records the end of study with the matching coded
+    reason, by the rules of :func:`trialdesk.services.disposition.close_study` (and the end of treatment
+    the same day when the treatment had not ended)."""
     actor.require(Capability.ENTER_DATA)
     subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id, for_update=True)
     if target == SubjectStatus.enrolled.value:
@@ -181,6 +186,9 @@ def change_status(
     check_event_date(subject, "date", day)
     if day < subject.screening_date:
         raise InvalidInput(f"date: {day} is before the screening {subject.screening_date}", field="date")
+    exit_reason = STATUS_EOS.get(SubjectStatus(target))
+    if exit_reason is not None:  # a study exit is the end of study (and of treatment, when ongoing)
+        close_study(session, subject, EndOfStudyInput(day, exit_reason, detail=reason))
     subject.status_date = day
     subject.status = target
     subject.status_reason = reason.strip()

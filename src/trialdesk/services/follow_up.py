@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import Subject, TumourAssessment, TumourBaseline
+from trialdesk.domain.disposition import EndOfStudyReason
 from trialdesk.domain.plausibility import (
     DatedRecord,
     ImplausibleValue,
@@ -95,12 +96,35 @@ def _check(session: Session, subject: Subject, merged: dict[str, object]) -> Non
         raise InvalidInput(
             f"last known alive {alive} is after the death date {death}", field="last_known_alive_date"
         )
+    _check_against_end_of_study(subject, merged)
     if isinstance(death, dt.date):
         if death < subject.screening_date:
             raise InvalidInput(
                 f"death date {death} is before screening {subject.screening_date}", field="death_date"
             )
         _check_death(session, subject, merged, death)
+
+
+def _check_against_end_of_study(subject: Subject, merged: dict[str, object]) -> None:
+    """A recorded end of study bounds the treatment end, and an end of study for death is the death date
+    (:mod:`trialdesk.domain.disposition`): correct the end of study first to move them."""
+    eos, end, death = subject.end_of_study_date, merged["treatment_end_date"], merged["death_date"]
+    if eos is None:
+        return
+    if isinstance(end, dt.date) and end > eos:
+        raise InvalidInput(
+            f"treatment end {end} is after the subject's end of study {eos}", field="treatment_end_date"
+        )
+    if subject.end_of_study_reason == EndOfStudyReason.death.value and death != eos:
+        raise InvalidInput(
+            f"the end of study for death is dated {eos}: the death date must stay {eos} "
+            "(correct the end of study first)",
+            field="death_date",
+        )
+    if isinstance(death, dt.date) and death < eos:
+        raise InvalidInput(
+            f"death date {death} is before the subject's end of study {eos}", field="death_date"
+        )
 
 
 def _check_death(session: Session, subject: Subject, merged: dict[str, object], death: dt.date) -> None:

@@ -24,6 +24,7 @@ from trialdesk.adapters.db.models import (
     TumourBaseline,
 )
 from trialdesk.analysis.snapshot import LOST_TO_FOLLOW_UP, WITHDRAWAL, DataIssue, ScreeningRecord
+from trialdesk.domain.disposition import eos_label, eot_label
 from trialdesk.domain.endpoints.model import SubjectEndpointData, TumourData
 from trialdesk.domain.measures import age_in_years
 from trialdesk.domain.protocol.model import Protocol
@@ -113,10 +114,11 @@ def endpoint_data_with_issues(
     """The subjects as :func:`endpoint_data`, the records that could not be read (with the reason) and
     the origin date of each of those records (screening number -> date).
 
-    ``off_treatment_reason`` is the treatment-discontinuation reason; ``discontinuation_reason`` /
-    ``discontinuation_date`` the study exit (withdrawal of consent, lost to follow-up), dated by the
-    status change's clinical date (``status_date``; rows from before it existed: the day the change
-    was recorded in the audit trail).
+    ``off_treatment_reason`` is the treatment-discontinuation reason (the coded end-of-treatment reason's
+    words, else the free text); ``discontinuation_reason`` / ``discontinuation_date`` the end of study
+    (the coded EOS reason and date; rows without one: the exit status, dated by the status change's
+    clinical date ``status_date``, or, from before it existed, the day the change was recorded in the
+    audit trail).
     """
     phases = {p.id: p for p in protocol.design.phases}
     sites = dict(
@@ -161,14 +163,14 @@ def endpoint_data_with_issues(
                     origin_date=origin,
                     treatment_start=subject.treatment_start_date,
                     treatment_end=subject.treatment_end_date,
-                    off_treatment_reason=subject.discontinuation_reason,
+                    off_treatment_reason=_off_treatment_reason(subject),
                     baseline_characteristics=_characteristics(subject) | from_forms.get(subject.id, {}),
                     tumour=tumour_data(session, subject.id),
                     death_date=subject.death_date,
                     last_known_alive_date=subject.last_known_alive_date,
                     new_anticancer_therapy_date=subject.new_anticancer_therapy_date,
-                    discontinuation_date=exits.get(subject.id),
-                    discontinuation_reason=STUDY_EXITS.get(subject.status),
+                    discontinuation_date=subject.end_of_study_date or exits.get(subject.id),
+                    discontinuation_reason=_study_exit_reason(subject),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
@@ -182,6 +184,20 @@ def endpoint_data_with_issues(
                 )
             )
     return out, issues, origins
+
+
+def _off_treatment_reason(subject: Subject) -> str | None:
+    """The CONSORT "discontinued treatment" reason: the coded EOT reason's words, else the free text."""
+    if subject.end_of_treatment_reason:
+        return eot_label(subject.end_of_treatment_reason)
+    return subject.discontinuation_reason
+
+
+def _study_exit_reason(subject: Subject) -> str | None:
+    """The CONSORT "left the study" reason: the coded EOS reason's words, else the exit status's."""
+    if subject.end_of_study_reason:
+        return eos_label(subject.end_of_study_reason)
+    return STUDY_EXITS.get(subject.status)
 
 
 def _first_line(exc: Exception) -> str:
@@ -235,7 +251,7 @@ def screening_records(session: Session, protocol: Protocol) -> list[ScreeningRec
 
 def consort_counts(session: Session, protocol: Protocol) -> dict[str, Any]:
     """CONSORT flow counts: screened, screen failures by criterion, enrolled/randomized by arm,
-    treated, discontinued with reasons."""
+    treated, discontinued treatment and left the study with their (coded) reasons."""
     subjects = list(session.scalars(select(Subject).where(Subject.protocol_id == protocol.id)))
     failures: Counter[str] = Counter()
     for subject in subjects:
@@ -261,10 +277,9 @@ def consort_counts(session: Session, protocol: Protocol) -> dict[str, Any]:
         "randomized_by_arm": dict(Counter(a.arm_id for a in allocations)),
         "treated_by_arm": dict(Counter(s.arm_id for s in enrolled if s.treatment_start_date and s.arm_id)),
         "discontinued_by_reason": dict(
-            Counter(
-                s.discontinuation_reason
-                for s in enrolled
-                if s.treatment_end_date and s.discontinuation_reason
-            )
+            Counter(reason for s in enrolled if s.treatment_end_date and (reason := _off_treatment_reason(s)))
+        ),
+        "left_study_by_reason": dict(
+            Counter(reason for s in enrolled if s.end_of_study_date and (reason := _study_exit_reason(s)))
         ),
     }

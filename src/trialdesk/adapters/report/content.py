@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from trialdesk.adapters.report import figures, tables
 from trialdesk.adapters.report.design_notes import one_sample_test_note
+from trialdesk.adapters.report.disposition import disposition_table
 from trialdesk.adapters.report.safety import safety_report_tables
 from trialdesk.adapters.report.style import ARM_COLOURS
 from trialdesk.adapters.report.tables import PARAM_NAMES, Table, group_label
@@ -164,7 +165,7 @@ def build_content(snapshot: ReportSnapshot) -> ReportContent:
     numbers = _Numbering()
     colour = {arm.id: ARM_COLOURS[i % len(ARM_COLOURS)] for i, arm in enumerate(protocol.design.arms)}
     sections = [
-        Section("CONSORT flow diagram", [_consort_block(snapshot, numbers)]),
+        Section("CONSORT flow diagram", [_consort_block(snapshot, numbers), *_disposition_blocks(snapshot)]),
         Section("Baseline characteristics", [tables.baseline_table(protocol, dataset.subjects)]),
         _survival_section(snapshot, dataset, analysis, "PFS", numbers, colour),
         _survival_section(snapshot, dataset, analysis, "OS", numbers, colour),
@@ -188,6 +189,12 @@ def build_content(snapshot: ReportSnapshot) -> ReportContent:
         _data_issues_section(snapshot),
     ]
     return ReportContent(snapshot, dataset, analysis, sections)
+
+
+def _disposition_blocks(snapshot: ReportSnapshot) -> list[Block]:
+    """The subject-disposition table beside the CONSORT diagram (none before any allocation)."""
+    table = disposition_table(snapshot.protocol, snapshot.consort)
+    return [table] if table is not None else []
 
 
 def _consort_block(snapshot: ReportSnapshot, numbers: _Numbering) -> FigureBlock:

@@ -17,11 +17,15 @@ Definitions (``docs/analysis.md``):
     (:func:`trialdesk.domain.calendar.count_missed_assessments`): the scheduled assessments, every
     imaging interval from treatment start (the origin if untreated), after the last adequate one whose
     window closed before the event with no adequate assessment inside it;
+  - the subject left the study (end of study other than death: consent withdrawn, lost to follow-up,
+    study terminated, completed) before progression or death: censored at the last adequate assessment
+    on or before the end-of-study date (an event after the exit is not counted);
   - otherwise no event: censored at the last adequate assessment.
 
   An *adequate* assessment is a post-baseline time point whose overall response is evaluable (not NE).
 * **OS**: origin to death from any cause, censored at the last date known alive (at the cut-off when
-  known alive then).
+  known alive then); a subject who left the study is censored at the end-of-study date (lost to
+  follow-up: at the last date known alive when that is earlier), see :func:`os_outcome`.
 * **DOR** (responders only): first documented CR/PR to progression or death, with the PFS censoring
   rules.
 * **TTR** (responders only): origin to the first documented CR/PR (always an event).
@@ -37,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from trialdesk.domain.calendar import count_missed_assessments
+from trialdesk.domain.disposition import EOS_LABELS, EndOfStudyReason
 from trialdesk.domain.endpoints.cutoff import apply_cutoff
 from trialdesk.domain.endpoints.model import (
     DAYS_PER_MONTH,
@@ -259,6 +264,9 @@ def _progression_or_death(
     ):
         last = _last_on_or_before(adequate, therapy, start)
         return _Outcome(last, False, "censored: new anticancer therapy before progression")
+    left = _exit_censoring(start, adequate, events[0][0] if events else None, subject)
+    if left is not None:
+        return left
     if not events:
         last = adequate[-1] if adequate else start
         return _Outcome(last, False, "censored: last adequate assessment")
@@ -285,11 +293,46 @@ def _last_before(dates: Sequence[dt.date], limit: dt.date, default: dt.date) -> 
     return earlier[-1] if earlier else default
 
 
+def study_exit(subject: SubjectEndpointData) -> tuple[dt.date, str] | None:
+    """(end-of-study date, reason) of a subject who left the study other than by death, else ``None``."""
+    day, reason = subject.discontinuation_date, subject.discontinuation_reason
+    if day is None or not reason or reason.strip().lower() == EOS_LABELS[EndOfStudyReason.death]:
+        return None
+    return day, reason
+
+
+def _exit_censoring(
+    start: dt.date, adequate: Sequence[dt.date], event: dt.date | None, subject: SubjectEndpointData
+) -> _Outcome | None:
+    """PFS/DOR of a subject who left the study before the event (or with none): censored at the last
+    adequate assessment on or before the end of study; ``None`` when the end of study changes nothing
+    (no exit, the event came first, or no assessment after the exit)."""
+    left = study_exit(subject)
+    if left is None or left[0] < start or (event is not None and event <= left[0]):
+        return None
+    last = _last_on_or_before(adequate, left[0], start)
+    if event is None and last == (adequate[-1] if adequate else start):
+        return None  # the usual "last adequate assessment" censoring, same date
+    return _Outcome(last, False, f"censored: end of study ({left[1]}) before progression")
+
+
 def os_outcome(subject: SubjectEndpointData, cutoff: dt.date) -> _Outcome:
-    """OS date, event flag and rule: death, else the last date known alive (the cut-off at most)."""
+    """OS date, event flag and rule: death, else the last date known alive (the cut-off at most).
+
+    A subject who left the study (EOS other than death, e.g. consent withdrawn) is censored at the EOS
+    date: known alive that day (the subject withdrew, completed, or the sponsor ended the study) and
+    followed no further. A subject lost to follow-up is censored at the EOS date only when known alive
+    then; otherwise at the last date known alive (the usual rule). A death recorded later (vital status
+    from public records) stays an event (the intention-to-treat principle, ICH E9 section 5.2.1).
+    """
     if subject.death_date is not None:
         return _Outcome(subject.death_date, True, "event: death")
     last_alive = subject.last_known_alive_date or _latest_known_date(subject)
+    left = study_exit(subject)
+    if left is not None and (
+        left[1] != EOS_LABELS[EndOfStudyReason.lost_to_follow_up] or last_alive >= left[0]
+    ):
+        return _Outcome(max(left[0], subject.origin_date), False, f"censored: end of study ({left[1]})")
     if last_alive >= cutoff:
         return _Outcome(cutoff, False, "censored: data cut-off")
     return _Outcome(max(last_alive, subject.origin_date), False, "censored: last known alive")

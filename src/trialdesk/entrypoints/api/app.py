@@ -27,6 +27,7 @@ from trialdesk.entrypoints.api import (
     auth,
     consent,
     dispensing,
+    disposition,
     forms,
     protocols,
     safety,
@@ -116,6 +117,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         consent,
         dispensing,
         forms,
+        disposition,
         audit,
     )
     for module in routers:

@@ -36,6 +36,10 @@ class SubjectOut(BaseModel):
     new_anticancer_therapy_date: str | None = None
     last_known_alive_date: str | None = None
     death_date: str | None = None
+    end_of_treatment_reason: str | None = Field(default=None, description="Coded EOT reason (NCOMPLT)")
+    end_of_treatment_ae_id: int | None = None
+    end_of_study_date: str | None = None
+    end_of_study_reason: str | None = Field(default=None, description="Coded EOS reason (NCOMPLT)")
     eligibility: EvaluationOut | None = None
     proposed_attestations: dict[str, Any] = Field(
         default_factory=dict,
@@ -184,6 +188,10 @@ def subject_out(subject: Subject, evaluation: EligibilityEvaluation | None = Non
         new_anticancer_therapy_date=_iso(subject.new_anticancer_therapy_date),
         last_known_alive_date=_iso(subject.last_known_alive_date),
         death_date=_iso(subject.death_date),
+        end_of_treatment_reason=subject.end_of_treatment_reason,
+        end_of_treatment_ae_id=subject.end_of_treatment_ae_id,
+        end_of_study_date=_iso(subject.end_of_study_date),
+        end_of_study_reason=subject.end_of_study_reason,
         eligibility=evaluation_out(evaluation),
         proposed_attestations=dict(subject.proposed_attestations or {}),
     )
