@@ -22,6 +22,7 @@ outcome model comes from :func:`trialdesk.analysis.synthetic.synthetic_snapshot`
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sqlite3
 import warnings
@@ -252,6 +253,8 @@ class _Demo:
         self.protocol = protocol
         self.progress = progress
         self.rng = np.random.default_rng(seed)
+        # the allocation list's seed follows the demo's, so the same demo randomizes the same arms
+        self.allocation_seed_hex = hashlib.sha256(f"trialdesk demo {protocol.id} {seed}".encode()).hexdigest()
         snapshot = synthetic_snapshot(protocol, subjects, seed)
         # replay the simulated calendar so that the data cut-off is yesterday: nothing is dated in the future
         shift = dt.timedelta(
@@ -370,7 +373,8 @@ class _Demo:
                     "evidence_sha256": evidence["evidence_sha256"],
                 },
             )
-            self.api.call("POST", self.statistician, f"{base}/randomization-lists", {"slots_per_stratum": 60})
+            body = {"slots_per_stratum": 60, "seed_hex": self.allocation_seed_hex}
+            self.api.call("POST", self.statistician, f"{base}/randomization-lists", body)
 
     def enrol_all(self) -> None:
         ordered = sorted(self.timelines, key=lambda s: (s.origin_date, s.subject_id))
