@@ -19,9 +19,13 @@ from typer.testing import CliRunner
 
 from tests.integration.api_helpers import PASSWORD, Api, build_api
 from trialdesk.adapters.db.audit import verify_chain
-from trialdesk.adapters.db.engine import make_engine
-from trialdesk.adapters.db.models import AuditRecord, LabResultRow
+from trialdesk.adapters.db.engine import make_engine, unit_of_work
+from trialdesk.adapters.db.models import AuditRecord, LabResultRow, Subject
 from trialdesk.entrypoints.cli.main import app
+from trialdesk.services.auth import login
+from trialdesk.services.errors import InvalidInput
+from trialdesk.services.lab_import import import_results
+from trialdesk.services.labs import LabInput
 
 IVO = "ivo-shfrt-2l"
 HEADER = ["test", "value", "unit", "lln", "uln", "collected_date", "is_baseline"]
@@ -200,3 +204,61 @@ def test_a_large_import_lets_other_users_sign_in(tmp_path: Path, monkeypatch: py
         f"\n{LARGE} rows imported and graded in {outcome['seconds']:.1f} s; sign-ins during the import "
         f"took {', '.join(f'{w * 1000:.0f}' for w in waits)} ms ({overlapped} of 3 overlapped)"
     )
+
+
+def test_a_failure_between_chunks_undoes_the_committed_ones(enrolled: tuple[Api, str, str]) -> None:
+    """All or nothing by compensation: the subject's death is recorded (2026-05-01) after the first
+    chunk committed, so the second chunk's later results are refused; the first chunk's rows are
+    deleted again with an audited reason and the chain still verifies."""
+    api, url, number = enrolled
+    engine = make_engine(url)
+    protocol = api.client.app.state.registry.get(IVO)  # type: ignore[attr-defined]
+    with unit_of_work(engine, "coord1") as session:
+        token = login(session, "coord1", PASSWORD, 30).token
+    items = [
+        LabInput(
+            r[0], float(r[1]), r[2], dt.date.fromisoformat(r[5]), uln=float(r[4]), is_baseline=r[6] == "true"
+        )
+        for r in history(2_500)
+    ]
+
+    def die_after_first_chunk(stage: str, done: int, _total: int) -> None:
+        if (stage, done) == ("storing", 1_000):
+            with unit_of_work(engine, "inv1", reason="test: death reported") as session:
+                subject = session.scalars(select(Subject).where(Subject.screening_number == number)).one()
+                subject.death_date = dt.date(2026, 5, 1)
+
+    try:
+        with pytest.raises(InvalidInput, match="death") as refused:
+            import_results(engine, token, protocol, number, items, label=lambda i: f"row {i + 2}",
+                           progress=die_after_first_chunk)  # fmt: skip
+        assert (refused.value.field or "").startswith("row ")
+        with engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(LabResultRow)).scalar_one() == 0
+            reasons = set(
+                connection.scalars(
+                    select(AuditRecord.reason).where(
+                        AuditRecord.table_name == "lab_results", AuditRecord.action == "delete"
+                    )
+                )
+            )
+            assert len(reasons) == 1 and "lab import aborted after 1000 of 2500 rows" in str(reasons.pop())
+            assert verify_chain(connection).ok
+    finally:
+        engine.dispose()
+
+
+def test_the_api_batch_states_and_enforces_its_maximum(enrolled: tuple[Api, str, str]) -> None:
+    api, _url, _number = enrolled
+    subject_id = api.get("coord1", f"/api/trials/{IVO}/subjects").json()[0]["id"]
+    url = f"/api/trials/{IVO}/subjects/{subject_id}/labs"
+    one = {"test": "alt", "value": 30, "unit": "U/L", "uln": 40, "collected_date": "2026-05-01"}
+    too_many = api.post("coord1", url, {"results": [one] * 5_001})
+    assert too_many.status_code == 422 and "results" in too_many.text
+    long_unit = api.post("coord1", url, {"results": [{**one, "unit": "U" * 65}]})
+    assert long_unit.status_code == 422 and "unit" in long_unit.text
+    empty = api.post("coord1", url, {"results": []})
+    assert empty.status_code == 422
+    assert lab_count(_url) == 0
+    ok = api.post("coord1", url, {"results": [one] * 3})
+    assert ok.status_code == 201 and len(ok.json()["results"]) == 3
