@@ -110,6 +110,9 @@ def test_import_stores_grades_and_audits_every_row(enrolled: tuple[Api, str, str
         engine.dispose()
     listed = api.get("inv1", f"/api/trials/{IVO}/subjects/{summary['subject_id']}/labs")
     assert len(listed.json()) == 40 and {r["source"] for r in listed.json()} == {"imported"}
+    again = runner.invoke(app, ["labs", "import", IVO, number, str(file), "--user", "coord1"])
+    assert again.exit_code == 0, again.output
+    assert "40 lab results imported" in again.output and "grade 3: 4" in again.output
 
 
 def test_bad_rows_are_named_and_nothing_is_written(enrolled: tuple[Api, str, str], tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ MAX_FILE_ROWS = 1_000_000
 """Rows one import accepts (a bound, like the API's per-request maximum)."""
 
 
-def _number(text: str, column: str, *, optional: bool = False) -> float | None:
+def _number(text: str, *, optional: bool = False) -> float | None:
     if optional and not text.strip():
         return None
     try:
@@ -63,12 +63,13 @@ def _boolean(text: str) -> bool:
 
 
 def _parse_row(row: dict[str, str]) -> LabInput:
-    """One CSV row as a :class:`LabInput`; ``KeyError(column)`` wrapping the column's problem."""
+    """One CSV row as a :class:`LabInput`; :class:`InvalidInput` naming the column that does not parse
+    (the lab rules themselves are checked by the service)."""
     parsed: dict[str, object] = {}
     for column, parse in (
-        ("value", lambda t: _number(t, "value")),
-        ("lln", lambda t: _number(t, "lln", optional=True)),
-        ("uln", lambda t: _number(t, "uln", optional=True)),
+        ("value", _number),
+        ("lln", lambda t: _number(t, optional=True)),
+        ("uln", lambda t: _number(t, optional=True)),
         ("collected_date", dt.date.fromisoformat),
         ("is_baseline", _boolean),
     ):
