@@ -29,7 +29,6 @@ import statistics
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ from trialdesk.protocols import load_registry
 from trialdesk.services import admin
 from trialdesk.services.auth import login, logout
 from trialdesk.services.lab_import import import_results
-from trialdesk.services.labs import LabInput, proposals_for
+from trialdesk.services.labs import GradedResult, LabInput, proposals_for
 from trialdesk.services.trials import SYSTEM_ACTOR, ensure_trials
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,38 +72,23 @@ def history(count: int, days: int) -> list[LabInput]:
     return items
 
 
-@dataclass
-class Row:
-    """What the grading reads of a stored result (the ORM row's attributes), in the canonical unit."""
-
-    id: int
-    subject_id: int
-    test: str
-    value: float
-    unit: str
-    lln: float | None
-    uln: float | None
-    value_canonical: float
-    uln_canonical: float | None
-    collected_date: dt.date
-    is_baseline: bool
-
-
-def rows_of(items: list[LabInput]) -> list[Row]:
+def rows_of(items: list[LabInput]) -> list[GradedResult]:
     # every panel unit is its test's canonical unit, so the canonical copies are the values
     return [
-        Row(i + 1, 1, x.test, x.value, x.unit, x.lln, x.uln, x.value, x.uln, x.collected_date, x.is_baseline)
+        GradedResult(
+            i + 1, 1, x.test, x.value, x.unit, x.lln, x.uln, x.value, x.uln, x.collected_date, x.is_baseline
+        )
         for i, x in enumerate(items)
     ]
 
 
-def grade(rows: list[Row], *, linear: bool) -> tuple[float, list[Any]]:
+def grade(rows: list[GradedResult], *, linear: bool) -> tuple[float, list[Any]]:
     options = load_registry([]).get(PROTOCOL).lab_grading.enabled()
     started = time.perf_counter()
     if linear:
-        proposals = proposals_for(rows, {}, options, baseline_for=lambda r: baseline_of(rows, r))  # type: ignore[arg-type]
+        proposals = proposals_for(rows, {}, options, baseline_for=lambda r: baseline_of(rows, r))
     else:
-        proposals = proposals_for(rows, {}, options)  # type: ignore[arg-type]
+        proposals = proposals_for(rows, {}, options)
     return time.perf_counter() - started, proposals
 
 

@@ -263,5 +263,14 @@ def test_the_api_batch_states_and_enforces_its_maximum(enrolled: tuple[Api, str,
     empty = api.post("coord1", url, {"results": []})
     assert empty.status_code == 422
     assert lab_count(_url) == 0
-    ok = api.post("coord1", url, {"results": [one] * 3})
-    assert ok.status_code == 201 and len(ok.json()["results"]) == 3
+    baseline = {**one, "collected_date": "2026-04-20", "is_baseline": True}
+    ok = api.post("coord1", url, {"results": [baseline, *[{**one, "value": v} for v in (30, 130, 250)]]})
+    assert ok.status_code == 201 and len(ok.json()["results"]) == 4
+    later = api.post("coord1", url, {"results": [{**one, "value": 900, "collected_date": "2026-06-01"}]})
+    assert later.status_code == 201
+    # grading a new batch reads only it and the baselines: the same proposals as grading everything
+    everything = api.get("coord1", f"/api/trials/{IVO}/subjects/{subject_id}/lab-grade-proposals").json()
+    assert [p for p in everything if p["value"] != 900] == ok.json()["proposals"]
+    assert [p for p in everything if p["value"] == 900] == later.json()["proposals"]
+    # CTCAE v5.0 ALT increased, ULN 40, baseline normal: G2 > 3-5 x ULN, G3 > 5-20 x ULN, G4 > 20 x ULN
+    assert [p["grade"] for p in everything] == [0, 2, 3, 4]

@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.ctcae_data import lab_grading_table
@@ -49,6 +49,11 @@ GRADED_TESTS: tuple[str, ...] = tuple(dict.fromkeys(t.test for t in lab_grading_
 """Tests with a CTCAE v5.0 lab term: hemoglobin, wbc, anc, lymphocytes, platelets, alt, ast,
 total_bilirubin, creatinine, albumin, alp, ggt, sodium, potassium, calcium_corrected, calcium_ionized,
 magnesium."""
+
+
+FEW_RESULTS = 1_000
+"""Up to this many result ids, grading some results (a new batch, one confirmation) reads only them
+and the subject's baselines, not the whole history (and stays within every SQLite's parameter limit)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,24 @@ class Proposal:
     def proposable(self) -> bool:
         """Whether there is a grade >= 1 to confirm and it is not confirmed yet."""
         return bool(self.grade.grade) and self.confirmed_ae_id is None
+
+
+@dataclass(frozen=True, slots=True)
+class GradedResult:
+    """What grading reads of a stored result (plain columns: reading 100,000 of these is several times
+    faster than loading ORM rows)."""
+
+    id: int
+    subject_id: int
+    test: str
+    value: float
+    unit: str
+    lln: float | None
+    uln: float | None
+    value_canonical: float
+    uln_canonical: float | None
+    collected_date: dt.date
+    is_baseline: bool
 
 
 def _canonical(test: LabTest, value: float | None, unit: str, where: str) -> float | None:
@@ -172,12 +195,12 @@ def _in_unit(test: LabTest, canonical: float | None, unit: str) -> float | None:
 
 
 def proposals_for(
-    results: Sequence[LabResultRow],
+    results: Sequence[GradedResult],
     confirmed: dict[tuple[int, str], int],
     options: frozenset[str],
     *,
     only: Collection[int] | None = None,
-    baseline_for: Callable[[LabResultRow], LabResultRow | None] | None = None,
+    baseline_for: Callable[[GradedResult], GradedResult | None] | None = None,
 ) -> list[Proposal]:
     """The grade proposals of ``results`` (one subject's, all of them: baselines are picked among
     them), by collection date; ``only``: the proposals of these result ids only.
@@ -234,6 +257,16 @@ def subject_results(
     )
 
 
+def _graded_results(session: Session, subject_id: int, only: Collection[int] | None) -> list[GradedResult]:
+    """The subject's results for grading; with ``only`` (at most :data:`FEW_RESULTS` ids), just those
+    and the baselines they may be graded against."""
+    columns = [getattr(LabResultRow, name) for name in GradedResult.__dataclass_fields__]
+    query = select(*columns).where(LabResultRow.subject_id == subject_id)
+    if only is not None and len(only) <= FEW_RESULTS:
+        query = query.where(or_(LabResultRow.id.in_(list(only)), LabResultRow.is_baseline.is_(True)))
+    return [GradedResult(*row) for row in session.execute(query)]
+
+
 def _confirmed(session: Session, subject_id: int) -> dict[tuple[int, str], int]:
     rows = session.execute(
         select(AdverseEvent.lab_result_id, AdverseEvent.term, AdverseEvent.id).where(
@@ -253,9 +286,10 @@ def grade_proposals(
 ) -> list[Proposal]:
     """The CTCAE v5.0 grade proposal of every graded, non-baseline result of the subject (``only``:
     of these result ids). Reads only: callers run it outside the write unit of work."""
-    results = subject_results(session, actor, protocol, subject_id)
+    subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id)
+    results = _graded_results(session, subject.id, only)
     options = protocol.lab_grading.enabled()
-    return proposals_for(results, _confirmed(session, subject_id), options, only=only)
+    return proposals_for(results, _confirmed(session, subject.id), options, only=only)
 
 
 def confirm_proposal(
