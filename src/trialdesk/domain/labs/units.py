@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from trialdesk.domain.labs.catalogue import LabTest
 
@@ -115,12 +116,14 @@ TESTS: dict[LabTest, TestUnits] = {
 """Per test: label, canonical unit, accepted units with their factor to canonical, plausible range."""
 
 
+@lru_cache(maxsize=1024)
 def normalise_unit(unit: str) -> str:
     """The key of a unit, matched CASE-SENSITIVELY as UCUM codes are ("G/L" is not g/L, "u/L" is not
     U/L): micro sign to ``u``, no spaces, no leading ``x`` before a power of ten, superscripts written
     out, and the litre written ``L`` (UCUM accepts ``l`` and ``L`` for the litre alike).
 
     ``"x10^9/L"``, ``"× 10^9/L"`` and ``"10^9/l"`` all map to ``"10^9/L"``; ``"µmol/l"`` to ``"umol/L"``.
+    Cached (a pure function of the spelling; a lab history repeats a handful of spellings; bounded).
     """
     key = unit.strip().replace("µ", "u").replace("μ", "u").replace(" ", "")
     for prefix in ("x", "×", "*"):

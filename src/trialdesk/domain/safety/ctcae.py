@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -419,7 +419,10 @@ def grade_result(
             )
             continue
         canonical = LabReferences(
-            *(None if x is None else to_canonical(test, x, unit) for x in astuple(refs))
+            *(
+                None if x is None else to_canonical(test, x, unit)
+                for x in (refs.lln, refs.uln, refs.baseline, refs.baseline_uln)
+            )
         )
         value_canonical = to_canonical(test, value, unit)
         grades.append(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import Site, User, UserSite
 from trialdesk.domain.roles import Capability
+from trialdesk.entrypoints.api.bounds import LIST_MAX, NAME_MAX, TEXT_MAX, Code, Name, Secret
 from trialdesk.entrypoints.api.deps import CurrentActor, registry_of, run
 from trialdesk.services import admin
 
@@ -16,9 +17,9 @@ router = APIRouter(prefix="/api", tags=["admin"])
 
 
 class SiteIn(BaseModel):
-    protocol_id: str
-    code: str
-    name: str = Field(min_length=2)
+    protocol_id: Code
+    code: Code
+    name: str = Field(min_length=2, max_length=NAME_MAX)
 
 
 class SiteOut(BaseModel):
@@ -29,17 +30,17 @@ class SiteOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    username: str
-    full_name: str
-    role: str
-    password: str
-    site_ids: list[int] = Field(default_factory=list)
+    username: Code
+    full_name: Name
+    role: Code
+    password: Secret
+    site_ids: list[int] = Field(default_factory=list, max_length=LIST_MAX)
 
 
 class RoleChangeIn(BaseModel):
-    role: str
-    site_ids: list[int] | None = None
-    reason: str = Field(min_length=3)
+    role: Code
+    site_ids: list[int] | None = Field(default=None, max_length=LIST_MAX)
+    reason: str = Field(min_length=3, max_length=TEXT_MAX)
 
 
 class UserOut(BaseModel):
@@ -130,12 +131,12 @@ def change_role(user_id: int, body: RoleChangeIn, request: Request, actor: Curre
 
 
 class DeactivateIn(BaseModel):
-    reason: str = Field(min_length=3)
+    reason: str = Field(min_length=3, max_length=TEXT_MAX)
 
 
 class PasswordResetIn(BaseModel):
-    password: str
-    reason: str = Field(min_length=3)
+    password: Secret
+    reason: str = Field(min_length=3, max_length=TEXT_MAX)
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserOut)

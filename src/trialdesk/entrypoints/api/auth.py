@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, Request
 from pydantic import BaseModel, Field
 
+from trialdesk.entrypoints.api.bounds import CODE_MAX, SECRET_MAX, TEXT_MAX
 from trialdesk.entrypoints.api.deps import CurrentActor, oauth2, run
 from trialdesk.entrypoints.api.error_docs import ErrorOut
 from trialdesk.entrypoints.api.sign_in import sign_in
@@ -29,8 +30,8 @@ class TokenOut(BaseModel):
 
 
 class PasswordChangeIn(BaseModel):
-    old_password: str = Field(max_length=256)
-    new_password: str = Field(max_length=256)
+    old_password: str = Field(max_length=SECRET_MAX)
+    new_password: str = Field(max_length=SECRET_MAX)
 
 
 class MeOut(BaseModel):
@@ -46,8 +47,31 @@ TOO_MANY: dict[int | str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class PasswordForm:
+    """The OAuth2 password form (RFC 6749 section 4.3.2), every field bounded in the schema."""
+
+    username: str
+    password: str
+
+
+def password_form(
+    username: Annotated[str, Form(max_length=SECRET_MAX)],
+    password: Annotated[str, Form(max_length=SECRET_MAX, json_schema_extra={"format": "password"})],
+    grant_type: Annotated[str | None, Form(pattern="^password$", max_length=CODE_MAX)] = None,
+    scope: Annotated[str, Form(max_length=TEXT_MAX)] = "",
+    client_id: Annotated[str | None, Form(max_length=SECRET_MAX)] = None,
+    client_secret: Annotated[str | None, Form(max_length=SECRET_MAX)] = None,
+) -> PasswordForm:
+    """Read the form as FastAPI's ``OAuth2PasswordRequestForm`` does (``grant_type`` optional, scopes
+    and client credentials accepted and unused), with a maximum length on every field; a username over
+    64 characters still gets the sign-in's own 422 (:func:`sign_in`)."""
+    del grant_type, scope, client_id, client_secret
+    return PasswordForm(username, password)
+
+
 @router.post("/token", response_model=TokenOut, responses=TOO_MANY)
-def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+def token(request: Request, form: Annotated[PasswordForm, Depends(password_form)]) -> TokenOut:
     """Log in (OAuth2 password form); successes and failures are audited. Five failures of one
     username within 15 minutes lock it for 15 minutes; one address may try 20 times a minute (both
     settings)."""

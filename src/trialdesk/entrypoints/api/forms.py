@@ -16,13 +16,16 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import FormRecord
 from trialdesk.domain.forms import Entry
+from trialdesk.entrypoints.api.bounds import Code, Text
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, protocol_of, run
 from trialdesk.services import forms
 from trialdesk.services.forms import FormRecordView
 
 router = APIRouter(prefix="/api", tags=["case report forms"])
 
-Scalar = int | float | str | bool | None
+Scalar = int | float | Text | bool | None
+FORM_FIELDS_MAX = 200
+"""Most fields one form record may carry in a request (the largest built-in form has about 20)."""
 
 
 class ValueIn(BaseModel):
@@ -31,8 +34,9 @@ class ValueIn(BaseModel):
 
 
 class RecordIn(BaseModel):
-    values: dict[str, ValueIn | Scalar] = Field(
-        description="Field id -> value, or {value, unit} for a number in another unit of the same dimension"
+    values: dict[Code, ValueIn | Scalar] = Field(
+        max_length=FORM_FIELDS_MAX,
+        description="Field id -> value, or {value, unit} for a number in another unit of the same dimension",
     )
     status: Literal["incomplete", "complete"] = Field(
         default="complete", description="complete: required fields must be given"

@@ -20,6 +20,7 @@ from trialdesk.adapters.db.models import AdverseEvent, LabResultRow, SafetyAlert
 from trialdesk.adapters.report.safety_report import render_safety_report
 from trialdesk.domain.safety.adverse_event import AdverseEventInput
 from trialdesk.domain.safety.ctcae import LabGradingTable, TermCatalogue
+from trialdesk.entrypoints.api.bounds import LIST_MAX, MAP_MAX, TEXT_MAX, Code, Name, Text
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
 from trialdesk.entrypoints.api.safety_schemas import (
     AdverseEventOut,
@@ -39,23 +40,27 @@ TRIAL = "/api/trials/{protocol_id}"
 
 
 class AdverseEventIn(BaseModel):
-    term: str = Field(description="CTCAE v5.0 term from the catalogue (or free text with free_text=true)")
+    term: Name = Field(description="CTCAE v5.0 term from the catalogue (or free text with free_text=true)")
     grade: int = Field(description="CTCAE grade 1-5 (5 = death; needs death_date)")
     onset_date: dt.date
     death_date: dt.date | None = None
-    attributions: dict[str, str] = Field(
-        default_factory=dict, description="treatment component of the subject's arm -> attribution level"
+    attributions: dict[Code, Code] = Field(
+        default_factory=dict,
+        max_length=MAP_MAX,
+        description="treatment component of the subject's arm -> attribution level",
     )
     free_text: bool = Field(
         default=False, description="Record a term not in the catalogue (flagged for coding)"
     )
-    soc: str | None = None
-    verbatim: str | None = None
+    soc: Name | None = None
+    verbatim: Text | None = None
     resolution_date: dt.date | None = None
-    sae_criteria: list[str] = Field(default_factory=list, description="ICH E2A criteria; empty = not serious")
+    sae_criteria: list[Code] = Field(
+        default_factory=list, max_length=LIST_MAX, description="ICH E2A criteria; empty = not serious"
+    )
     site_aware_at: dt.datetime | None = Field(default=None, description="When the site learned of the SAE")
-    outcome: str | None = None
-    action_taken: str | None = None
+    outcome: Text | None = None
+    action_taken: Text | None = None
     baseline_condition: bool = Field(
         default=False,
         description="Present before consent (medical history / baseline sign): its onset may precede consent",
@@ -63,20 +68,20 @@ class AdverseEventIn(BaseModel):
 
 
 class AdverseEventPatch(BaseModel):
-    term: str | None = None
+    term: Name | None = None
     grade: int | None = None
     onset_date: dt.date | None = None
     death_date: dt.date | None = None
     free_text: bool | None = None
-    soc: str | None = None
-    verbatim: str | None = None
+    soc: Name | None = None
+    verbatim: Text | None = None
     resolution_date: dt.date | None = None
-    sae_criteria: list[str] | None = None
+    sae_criteria: list[Code] | None = Field(default=None, max_length=LIST_MAX)
     site_aware_at: dt.datetime | None = None
-    outcome: str | None = None
-    action_taken: str | None = None
+    outcome: Text | None = None
+    action_taken: Text | None = None
     baseline_condition: bool | None = None
-    reason: str = Field(min_length=3)
+    reason: str = Field(min_length=3, max_length=TEXT_MAX)
 
 
 class EpisodeIn(BaseModel):
@@ -85,40 +90,49 @@ class EpisodeIn(BaseModel):
         description="The day the grade changed: the old episode ends, the new starts"
     )
     death_date: dt.date | None = None
-    sae_criteria: list[str] = Field(default_factory=list)
+    sae_criteria: list[Code] = Field(default_factory=list, max_length=LIST_MAX)
     site_aware_at: dt.datetime | None = None
-    reason: str = Field(min_length=3)
+    reason: str = Field(min_length=3, max_length=TEXT_MAX)
 
 
 class AttributionIn(BaseModel):
-    attributions: dict[str, str]
-    reason: str = Field(min_length=3)
+    attributions: dict[Code, Code] = Field(max_length=MAP_MAX)
+    reason: str = Field(min_length=3, max_length=TEXT_MAX)
 
 
 class LabIn(BaseModel):
-    test: str = Field(
+    test: Code = Field(
         description="hemoglobin, wbc, anc, lymphocytes, platelets, alt, ast, total_bilirubin, ..."
     )
     value: float
-    unit: str
+    unit: Code
     collected_date: dt.date
     lln: float | None = Field(default=None, description="Lower limit of normal, in the result's unit")
     uln: float | None = Field(default=None, description="Upper limit of normal, in the result's unit")
     is_baseline: bool = False
 
 
+LAB_BATCH_MAX = 5_000
+"""Results per request (about 0.8 MiB of JSON, within the request guard's 1 MiB); larger imports go
+through ``trialdesk labs import`` (CSV, bounded transactions)."""
+
+
 class LabBatchIn(BaseModel):
-    results: list[LabIn]
+    results: list[LabIn] = Field(
+        min_length=1,
+        max_length=LAB_BATCH_MAX,
+        description="At most 5,000 results; import more with the CLI `trialdesk labs import`",
+    )
     source: Literal["entered", "imported"] = "entered"
 
 
 class ConfirmIn(BaseModel):
-    term: str | None = Field(default=None, description="Which proposal, when a result grades several terms")
-    attributions: dict[str, str] = Field(default_factory=dict)
+    term: Name | None = Field(default=None, description="Which proposal, when a result grades several terms")
+    attributions: dict[Code, Code] = Field(default_factory=dict, max_length=MAP_MAX)
 
 
 class AcknowledgeIn(BaseModel):
-    note: str = Field(min_length=3)
+    note: str = Field(min_length=3, max_length=TEXT_MAX)
 
 
 # ---- rendering ----------------------------------------------------------------------------------
@@ -337,18 +351,22 @@ def update_attributions(
 def record_labs(
     subject_id: int, body: LabBatchIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> dict[str, Any]:
-    """Enter or import lab results (all or none); returns them with the CTCAE grade proposals."""
+    """Enter or import lab results (all or none, at most 5,000 per request; larger imports go through
+    ``trialdesk labs import``); returns them with their CTCAE grade proposals, graded after the short
+    write transaction has committed (other writers never wait for the grading)."""
     items = [LabInput(**item.model_dump()) for item in body.results]
 
-    def work(session: Session) -> dict[str, Any]:
+    def write(session: Session) -> list[dict[str, Any]]:
         stored = labs.record_results(session, actor, protocol, subject_id, items, source=body.source)
-        ids = {r.id for r in stored}
-        proposals = [
-            p for p in labs.grade_proposals(session, actor, protocol, subject_id) if p.lab_result_id in ids
-        ]
-        return {"results": [lab_out(r) for r in stored], "proposals": [proposal_out(p) for p in proposals]}
+        return [lab_out(r) for r in stored]
 
-    return run(request, actor.username, work)
+    results = run(request, actor.username, write)
+    ids = {int(r["id"]) for r in results}
+
+    def grade(session: Session) -> list[dict[str, Any]]:
+        return [proposal_out(p) for p in labs.grade_proposals(session, actor, protocol, subject_id, only=ids)]
+
+    return {"results": results, "proposals": run(request, actor.username, grade, write=False)}
 
 
 @router.get(TRIAL + "/subjects/{subject_id}/labs", response_model=list[LabResultOut])

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from trialdesk.entrypoints.api.bounds import MAP_MAX, TEXT_MAX, Code, Name, Secret, Text
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
 from trialdesk.entrypoints.api.schemas import EnrolmentSignatureOut, RandomizedOut, SubjectOut, subject_out
 from trialdesk.services import enrolment, randomization, signatures, subjects
@@ -21,30 +22,30 @@ router = APIRouter(prefix="/api/trials/{protocol_id}", tags=["subjects"])
 
 
 class ScreenIn(BaseModel):
-    site_code: str
+    site_code: Code
     patient: dict[str, Any] = Field(description="trialdesk patient JSON or a FHIR R4 Bundle")
 
 
 class RecordIn(BaseModel):
     patient: dict[str, Any]
-    reason: str = Field(min_length=3)
+    reason: str = Field(min_length=3, max_length=TEXT_MAX)
 
 
 class AttestIn(BaseModel):
-    criterion_id: str
+    criterion_id: Code
     answer: bool
-    reason: str | None = Field(default=None, description="Required when changing an earlier answer")
+    reason: Text | None = Field(default=None, description="Required when changing an earlier answer")
 
 
 class EnrolIn(BaseModel):
     consent_date: dt.date
-    password: str = Field(description="The investigator re-enters their password to sign")
-    meaning: str = "I confirm this patient is eligible and consented, and I enrol them"
+    password: Secret = Field(description="The investigator re-enters their password to sign")
+    meaning: Text = "I confirm this patient is eligible and consented, and I enrol them"
 
 
 class StatusIn(BaseModel):
-    status: str
-    reason: str = Field(min_length=3)
+    status: Code
+    reason: str = Field(min_length=3, max_length=TEXT_MAX)
     date: dt.date | None = Field(
         default=None, description="Clinical date of the change (default today; for 'died', the death date)"
     )
@@ -53,15 +54,17 @@ class StatusIn(BaseModel):
 class FollowUpIn(BaseModel):
     treatment_start_date: dt.date | None = None
     treatment_end_date: dt.date | None = None
-    discontinuation_reason: str | None = None
+    discontinuation_reason: Text | None = None
     new_anticancer_therapy_date: dt.date | None = None
     last_known_alive_date: dt.date | None = None
     death_date: dt.date | None = None
-    reason: str | None = Field(default=None, description="Required when correcting a stored date")
+    reason: Text | None = Field(default=None, description="Required when correcting a stored date")
 
 
 class RandomizeIn(BaseModel):
-    strata: dict[str, str] = Field(default_factory=dict, description="Stratification factor levels")
+    strata: dict[Code, Name] = Field(
+        default_factory=dict, max_length=MAP_MAX, description="Stratification factor levels"
+    )
 
 
 @router.post("/subjects", response_model=SubjectOut, status_code=201)

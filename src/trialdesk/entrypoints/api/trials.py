@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from trialdesk.entrypoints.api.bounds import SECRET_MAX, TEXT_MAX, Code, Secret, Text
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, registry_of, run
 from trialdesk.entrypoints.api.schemas import (
     AllocationOut,
@@ -27,21 +28,21 @@ router = APIRouter(prefix="/api/trials", tags=["trials"])
 
 
 class PhaseMoveIn(BaseModel):
-    target: str
-    reason: str = Field(min_length=5)
-    password: str | None = None
-    meaning: str | None = None
-    evidence_sha256: str | None = None
+    target: Code
+    reason: str = Field(min_length=5, max_length=TEXT_MAX)
+    password: Secret | None = None
+    meaning: Text | None = None
+    evidence_sha256: Code | None = None
 
 
 class OverrideIn(BaseModel):
     additional: int = Field(ge=1, le=100)
-    reason: str = Field(min_length=5)
+    reason: str = Field(min_length=5, max_length=TEXT_MAX)
 
 
 class ListIn(BaseModel):
     slots_per_stratum: int = Field(default=40, ge=1, le=10_000)
-    seed_hex: str | None = None
+    seed_hex: str | None = Field(default=None, max_length=SECRET_MAX, description="At least 64 hex digits")
 
 
 @router.get("", response_model=list[TrialStateOut])

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import ResponseEvaluation
+from trialdesk.entrypoints.api.bounds import LIST_MAX, TEXT_MAX, Code, Text
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
 from trialdesk.services import rt_fields, tumour
 
@@ -18,23 +19,25 @@ router = APIRouter(prefix="/api/trials/{protocol_id}/subjects/{subject_id}", tag
 
 class BaselineIn(BaseModel):
     date: dt.date
-    lesions: list[dict[str, Any]] = Field(description="Lesions in the documented RECIST input format")
-    reason: str | None = Field(default=None, description="Required when correcting an earlier baseline")
+    lesions: list[dict[str, Any]] = Field(
+        max_length=LIST_MAX, description="Lesions in the documented RECIST input format"
+    )
+    reason: Text | None = Field(default=None, description="Required when correcting an earlier baseline")
 
 
 class AssessmentIn(BaseModel):
     date: dt.date
     measurements: dict[str, Any] = Field(default_factory=dict)
     non_target: dict[str, Any] = Field(default_factory=dict)
-    new_lesions: list[dict[str, Any]] = Field(default_factory=list)
-    reason: str | None = Field(default=None, description="Required when correcting an earlier visit")
+    new_lesions: list[dict[str, Any]] = Field(default_factory=list, max_length=LIST_MAX)
+    reason: Text | None = Field(default=None, description="Required when correcting an earlier visit")
 
 
 class OverrideIn(BaseModel):
-    rules: str = "recist1.1"
-    target: str = Field(description="'best_overall_response' or 'time_point:YYYY-MM-DD'")
-    value: str
-    reason: str = Field(min_length=5)
+    rules: Code = "recist1.1"
+    target: Code = Field(description="'best_overall_response' or 'time_point:YYYY-MM-DD'")
+    value: Code
+    reason: str = Field(min_length=5, max_length=TEXT_MAX)
 
 
 class RulesSummaryOut(BaseModel):
@@ -71,13 +74,13 @@ class ResponseViewOut(BaseModel):
 class LesionFieldIn(BaseModel):
     lesion_id: str = Field(min_length=1, max_length=64, description="A baseline lesion id")
     in_field: bool = Field(description="The lesion lies in a radiotherapy field")
-    intervention: str | None = Field(default=None, description="RT course (intervention id) when in field")
-    target: str | None = Field(default=None, description="The course's protocol target (its default)")
+    intervention: Code | None = Field(default=None, description="RT course (intervention id) when in field")
+    target: Code | None = Field(default=None, description="The course's protocol target (its default)")
 
 
 class LesionFieldsIn(BaseModel):
-    fields: list[LesionFieldIn] = Field(min_length=1)
-    reason: str | None = Field(
+    fields: list[LesionFieldIn] = Field(min_length=1, max_length=LIST_MAX)
+    reason: Text | None = Field(
         default=None, description="Required once the subject has had RT and a follow-up assessment"
     )
 

@@ -12,6 +12,7 @@ from trialdesk.entrypoints.cli import (
     demo,
     design,
     ip,
+    labs,
     protocol,
     recist,
     report,
@@ -38,6 +39,7 @@ app.add_typer(database.audit_app, name="audit")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.site_app, name="site")
 app.add_typer(safety.app, name="safety")
+app.add_typer(labs.app, name="labs")
 app.add_typer(data.app, name="data")
 app.add_typer(rt.app, name="rt")
 app.add_typer(schedule.app, name="schedule")
