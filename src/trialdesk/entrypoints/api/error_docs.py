@@ -42,4 +42,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": ValidationErrorOut,
         "description": "Invalid or implausible input; a missing reason for a change (rule reason_required)",
     },
+    503: {
+        "model": ErrorOut,
+        "description": "The database cannot be reached (rule database_unavailable): nothing was saved; "
+        "try again after Retry-After seconds",
+    },
 }
