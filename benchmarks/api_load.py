@@ -77,6 +77,9 @@ MIX: dict[str, int] = {
 """Operation -> weight (per cent of the requests)."""
 WRITES = {"screening": 201, "adverse event": 201, "randomization": 200}
 SITES = ("S01", "S02")
+WAITING_SUBJECTS = 242
+"""Enrolled phase-IIb subjects waiting for randomization: with the 40 allocated while preparing, the
+trial's 282 randomized patients (so the subject list is as long as the real trial's)."""
 ALLOCATED_PER_SITE = 20
 """Subjects randomized while preparing: the reads and adverse events (attributed per arm) go to them."""
 USERS = {"coordinator": {"S01": "coord1", "S02": "coord2"}, "investigator": {"S01": "inv1", "S02": "inv2"}}
@@ -110,7 +113,7 @@ def prepare(database_url: str, data_dir: Path, waiting_subjects: int) -> Prepare
     api = build_api(database_url, data_dir)
     with api.client:
         assert open_randomized_phase(api, SCR).status_code == 200
-        slots = waiting_subjects // 4 + 20  # four strata: site x ECOG 0/1
+        slots = (waiting_subjects + 2 * ALLOCATED_PER_SITE) // 4 + 20  # four strata: site x ECOG 0/1
         created = api.post("stat", f"/api/trials/{SCR}/randomization-lists", {"slots_per_stratum": slots})
         assert created.status_code == 201, created.text
         subjects = enrolled_in_phase(api, SCR, "iib", waiting_subjects + 2 * ALLOCATED_PER_SITE)
@@ -311,7 +314,7 @@ def verify(database_url: str, results: Results) -> bool:
     return all(checks.values())
 
 
-def run_backend(backend: str, clients: int, seconds: float, workers: int) -> bool:
+def run_backend(backend: str, clients: int, args: argparse.Namespace) -> bool:
     """Start the database and the server, prepare, drive, report and verify one backend."""
     with tempfile.TemporaryDirectory(prefix=f"trialdesk-load-{backend}-") as folder:
         data_dir = Path(folder)
@@ -321,11 +324,11 @@ def run_backend(backend: str, clients: int, seconds: float, workers: int) -> boo
         try:
             url = postgres.create_database() if postgres else f"sqlite:///{data_dir / 'load.sqlite3'}"
             console.print(f"[bold]{backend}[/]: preparing the database ...")
-            prepared = prepare(url, data_dir, waiting_subjects=int(12 * clients * seconds / 10) + 200)
-            server = AppServer(url, data_dir, workers=workers)
+            prepared = prepare(url, data_dir, waiting_subjects=args.waiting)
+            server = AppServer(url, data_dir, workers=args.workers)
             server.start()
             try:
-                results, elapsed = asyncio.run(drive(server.url, clients, seconds, prepared))
+                results, elapsed = asyncio.run(drive(server.url, clients, args.seconds, prepared))
             finally:
                 server.stop()
             met = report(backend, clients, results, elapsed)
@@ -342,10 +345,16 @@ def main() -> None:
     parser.add_argument("--pg-clients", type=int, default=50, help="concurrent clients on PostgreSQL")
     parser.add_argument("--sqlite-clients", type=int, default=10, help="concurrent clients on SQLite")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
+    parser.add_argument(
+        "--waiting",
+        type=int,
+        default=WAITING_SUBJECTS,
+        help=f"phase-IIb subjects waiting for randomization (default {WAITING_SUBJECTS})",
+    )
     args = parser.parse_args()
     runs = [("postgresql", args.pg_clients), ("sqlite", args.sqlite_clients)]
     outcome = {
-        backend: run_backend(backend, clients, args.seconds, args.workers)
+        backend: run_backend(backend, clients, args)
         for backend, clients in runs
         if args.backend in (backend, "both")
     }
