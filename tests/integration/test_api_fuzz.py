@@ -14,11 +14,11 @@ as each role in turn. Each response must:
   (schemathesis' ``ignored_auth`` check re-sends the case with the credentials removed).
 
 Bounded: :data:`EXAMPLES` generated cases per operation and role (hypothesis derandomized, so every run
-sends the same requests), in process (no sockets). Half the generated path parameters are replaced by
-the ids of records that exist (the two trials, their subjects, an adverse event, a lab result), so the
-requests reach the services behind the 404s; the accounts the tokens belong to are never the target of
-the admin's user operations (a deactivated account would silently turn the other roles' runs into
-401s).
+sends the same requests), in process (no sockets). In about half the cases the generated path
+parameters are replaced by ids that exist (the two trials, an enrolled subject and an adverse event of
+each), so the requests reach the services behind the 404s; the accounts the tokens belong to are
+never the target of the admin's user operations (a deactivated account would silently turn the other
+roles' runs into 401s).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.integration.api_helpers import ROLES_AT_SITE, Api, build_api
+from tests.integration.api_helpers import PASSWORD, ROLES_AT_SITE, Api, build_api
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.services import admin
 
@@ -122,7 +122,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
                 username="victim",
                 full_name="Victim",
                 role="monitor",
-                password="correct horse battery",
+                password=PASSWORD,
                 site_ids=[],
             )
             victim_id = victim.id
@@ -192,3 +192,6 @@ def test_every_operation_answers_as_documented(role: str, target: Target, live_s
     assert len(reached) >= MIN_REACHED, f"only {reached} answered 2xx: the fuzz stopped at the door"
     refused_token = [label for label, codes in answered.items() if 401 in codes]
     assert set(refused_token) <= {f"{role} POST /api/auth/token", f"{role} POST /api/auth/password"}
+
+
+pytestmark = pytest.mark.slow
