@@ -18,7 +18,7 @@ import pytest
 
 from tests.integration.api_helpers import PASSWORD, build_api, patient
 from tests.support.postgres import PostgresServer
-from tests.support.server import AppServer
+from tests.support.server import AppServer, free_port
 from trialdesk.adapters.db.audit import verify_chain
 from trialdesk.adapters.db.engine import make_engine
 
@@ -122,6 +122,22 @@ def test_kill_9_of_postgresql_mid_burst_loses_no_acknowledged_write(tmp_path: Pa
     assert report.ok, report
     # the outage was answered with the documented 503 (rule database_unavailable), never a bare 500
     assert burst.refusals["503"] >= 1 and "500" not in burst.refusals, burst.refusals
+
+
+def test_an_unreachable_database_answers_503_with_the_documented_body(tmp_path: Path) -> None:
+    api = build_api(f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path)
+    headers = api.headers("coord1")
+    app = api.client.app
+    app.state.engine.dispose()  # type: ignore[attr-defined]
+    app.state.engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone")  # type: ignore[attr-defined]
+    answer = api.client.post(
+        f"/api/trials/{SCR}/subjects",
+        json={"site_code": "S01", "patient": patient(SCR, "X")},
+        headers=headers,
+    )
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert answer.json()["rule"] == "database_unavailable" and "not completed" in answer.json()["detail"]
+    app.state.engine.dispose()  # type: ignore[attr-defined]
 
 
 pytestmark = pytest.mark.slow
