@@ -48,6 +48,8 @@ def test_unknown_protocol_is_404_naming_known_ids(client: TestClient) -> None:
     response = client.get("/api/protocols/nope")
     assert response.status_code == 404
     assert "known: ivo-shfrt-2l, scr-escc-01" in response.json()["detail"]
+    # the documented error body (found by schemathesis: the route answered {"detail"} alone)
+    assert response.json()["field"] == "protocol_id" and "rule" in response.json()
 
 
 def test_openapi_document_describes_protocol_routes(client: TestClient) -> None:

@@ -8,11 +8,14 @@ When run as root, the server runs as the ``postgres`` system user (PostgreSQL re
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -31,6 +34,28 @@ def _bin_dir() -> Path:
         "PostgreSQL server binaries not found: install the Debian package 'postgresql' "
         "(`bash scripts/install-system-deps.sh postgresql`, which `make test` runs)"
     )
+
+
+def _process_ids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _parent_of(pid: int) -> int | None:
+    """The parent process id from ``/proc/PID/stat`` (None when the process is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 class PostgresServer:
@@ -59,10 +84,32 @@ class PostgresServer:
         if self._as_postgres:
             shutil.chown(self.root, user="postgres", group="postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        self.restart()
+
+    def restart(self) -> None:
+        """Start the server on the existing cluster (after :meth:`kill`: crash recovery from the WAL)."""
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c max_connections=200 -c fsync=on"
-        self._run(
-            "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start"
-        )
+        log = self.root / "server.log"
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(log), "-w", "start")
+        except RuntimeError as exc:
+            tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
+            raise RuntimeError("\n".join([str(exc), *tail])) from None
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster, then every process it started (a crash: no shutdown checkpoint)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = [pid for pid in _process_ids() if _parent_of(pid) == postmaster]
+        for pid in [postmaster, *children]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in [postmaster, *children]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # An orphaned postmaster nobody reaps stays a zombie, which PostgreSQL takes for a running server:
+        # remove its lock files (data folder, socket), as an administrator does after a crash.
+        for lock in [self.data / "postmaster.pid", *self.root.glob(".s.PGSQL.*")]:
+            lock.unlink(missing_ok=True)
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove its directory."""

@@ -8,12 +8,14 @@ status of :func:`trialdesk.services.errors.describe`.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from trialdesk import __version__
 from trialdesk.adapters.db.audit import ReasonRequired
@@ -43,6 +45,10 @@ from trialdesk.entrypoints.web.app import mount_web
 from trialdesk.protocols import load_registry
 from trialdesk.services.errors import ServiceError, TooManyAttempts, describe
 from trialdesk.services.trials import SYSTEM_ACTOR, ensure_trials
+
+logger = logging.getLogger(__name__)
+DATABASE_RETRY_SECONDS = 5
+"""Retry-After of the 503 answered while the database cannot be reached."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -99,6 +105,20 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
     def reason_required(_request: Request, exc: ReasonRequired) -> JSONResponse:
         content = {"detail": str(exc), "rule": "reason_required", "field": "reason"}
         return JSONResponse(status_code=422, content=content)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    def database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        """503 while the database is down, restarting or out of space (the request was not completed)."""
+        logger.error("database unavailable: %s", exc)
+        content = {
+            "detail": "the database is unavailable (down, restarting or full): "
+            "the request was not completed; try again shortly",
+            "rule": "database_unavailable",
+            "field": None,
+        }
+        headers = {"Retry-After": str(DATABASE_RETRY_SECONDS)}
+        return JSONResponse(status_code=503, content=content, headers=headers)
 
     @app.get("/health", tags=["system"], response_model=dict[str, Any])
     def health() -> dict[str, object]:

@@ -2,8 +2,9 @@
 
 Every refused request answers ``{"detail", "rule", "field"}`` (a service error: the message, the rule it
 protects, the field at fault); a request that does not parse answers 422 with the same three keys plus
-``errors`` (pydantic's list). :data:`ERROR_RESPONSES` documents them on every router
-(``app.include_router(..., responses=ERROR_RESPONSES)``).
+``errors`` (pydantic's list; absent from a refusal the services or the request guard make after
+parsing, e.g. a NUL character, a missing reason, an implausible date). :data:`ERROR_RESPONSES`
+documents them on every router (``app.include_router(..., responses=ERROR_RESPONSES)``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ class ErrorOut(BaseModel):
 
 
 class ValidationErrorOut(ErrorOut):
-    """A request that does not parse (``rule`` is ``invalid_input``)."""
+    """Invalid input: a request that does not parse (``rule`` is ``invalid_input``, with ``errors``), or
+    one the services refuse (``rule`` names the check, e.g. ``invalid_text``, ``reason_required``)."""
 
-    errors: list[dict[str, Any]] = Field(description="Every validation error (loc, msg, type)")
+    errors: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Every validation error (loc, msg, type) of a request that does not parse; "
+        "absent otherwise",
+    )
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -35,5 +41,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {
         "model": ValidationErrorOut,
         "description": "Invalid or implausible input; a missing reason for a change (rule reason_required)",
+    },
+    503: {
+        "model": ErrorOut,
+        "description": "The database cannot be reached (rule database_unavailable): nothing was saved; "
+        "try again after Retry-After seconds",
     },
 }

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 
 from trialdesk.protocols.loader import ProtocolRegistry
+from trialdesk.services.errors import NotFound
 
 router = APIRouter(prefix="/api/protocols", tags=["protocols"])
 
@@ -41,5 +42,5 @@ def get_protocol(protocol_id: str, request: Request) -> dict[str, Any]:
     try:
         protocol = _registry(request).get(protocol_id)
     except KeyError as exc:
-        raise HTTPException(status_code=404, detail=str(exc.args[0])) from None
+        raise NotFound(str(exc.args[0]), field="protocol_id") from None
     return protocol.model_dump(mode="json")
