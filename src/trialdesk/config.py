@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     audit_key_file: Path | None = Field(
         default=None,
         description="HMAC key anchoring the audit chain (default data_dir/audit-key, created 0600 at "
-        "set-up); keep it, or a copy, outside the database server (docs/security.md, 'Audit-trail anchoring')",
+        "set-up); keep a copy off the database server (docs/security.md, 'Audit-trail anchoring')",
     )
     audit_checkpoint_file: Path | None = Field(
         default=None,

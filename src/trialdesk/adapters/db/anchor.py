@@ -68,17 +68,22 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:16]
 
 
+def hmac_sha256(key: bytes, message: bytes) -> str:
+    """HMAC-SHA256 (RFC 2104 with SHA-256, test vectors in RFC 4231) of ``message`` under ``key``, hex."""
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
 def sign(key: bytes, seq: int, head_hash: str, at: str | None = None) -> Checkpoint:
     """A checkpoint of ``(seq, head_hash)`` signed with HMAC-SHA256 under ``key``."""
     moment = at or datetime.now(UTC).isoformat(timespec="microseconds")
     unsigned = Checkpoint(seq, head_hash, moment, key_id(key), "")
-    digest = hmac.new(key, unsigned.message(), hashlib.sha256).hexdigest()
+    digest = hmac_sha256(key, unsigned.message())
     return Checkpoint(seq, head_hash, moment, unsigned.key_id, digest)
 
 
 def signature_ok(key: bytes, checkpoint: Checkpoint) -> bool:
     """Whether ``checkpoint`` was signed with ``key`` (constant-time comparison)."""
-    expected = hmac.new(key, checkpoint.message(), hashlib.sha256).hexdigest()
+    expected = hmac_sha256(key, checkpoint.message())
     return checkpoint.key_id == key_id(key) and hmac.compare_digest(expected, checkpoint.hmac)
 
 
@@ -162,6 +167,17 @@ class AuditAnchor:
             seq, head_hash = chain_head(connection)
             self.checkpoint(seq, head_hash)
         return created
+
+    def restart(self, connection: Connection) -> Path | None:
+        """After a verified restore (the chain is now older than the checkpoint file): move the checkpoint
+        file aside (returned, kept as evidence) and sign the restored head in a new one."""
+        archived = None
+        if self.checkpoint_file.exists():
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            archived = self.checkpoint_file.with_name(f"{self.checkpoint_file.name}.before-restore-{stamp}")
+            self.checkpoint_file.rename(archived)
+        self.checkpoint(*chain_head(connection))
+        return archived
 
 
 def _parse(line: str, number: int) -> Checkpoint:

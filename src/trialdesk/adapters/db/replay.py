@@ -25,9 +25,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Column, Connection, Float, select
+from sqlalchemy import Column, Connection, Float, Table, select
 from sqlalchemy.sql.elements import False_, True_
 
 from trialdesk.adapters.db.audit import canonical
@@ -73,7 +73,7 @@ def audited_tables() -> dict[str, tuple[Column[Any], ...]]:
         model = mapper.class_
         if issubclass(model, Audited):
             excluded = model.__audit_exclude__
-            table = mapper.local_table
+            table = cast(Table, mapper.local_table)
             tables[str(table.name)] = tuple(c for c in table.columns if c.key not in excluded)
     return dict(sorted(tables.items()))
 
