@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -293,6 +294,35 @@ def test_a_database_never_anchored_is_a_warning_in_development_and_a_failure_els
         monkeypatch.setenv("TRIALDESK_DATABASE_URL", database_url.replace("postgres@", "postgres:pw@"))
     code, report = _verify()
     assert code == 1 and report["verified"] is False
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_key_rotation_archives_the_old_key_and_anchors_the_head_with_a_new_one(
+    anchored: Engine, anchor: AuditAnchor
+) -> None:
+    _seed(anchored)
+    old_key = anchor.key_file.read_text()
+    rotated = CliRunner().invoke(app, ["audit", "rotate-key"])
+    assert rotated.exit_code == 0, rotated.output
+    archives = list((anchor.key_file.parent / "audit-archive").iterdir())
+    assert len(archives) == 1 and (archives[0] / "audit-key").read_text() == old_key
+    assert anchor.key_file.read_text() != old_key and stat.S_IMODE(anchor.key_file.stat().st_mode) == 0o600
+    assert len(anchor.read()) == 1
+    code, report = _verify("--deep")
+    assert code == 0 and report["anchor"]["anchored_seq"] == report["rows"]
+    with unit_of_work(anchored, "inv1") as session:  # later writes are signed with the new key
+        session.add(Site(protocol_id="scr-escc-01", code="S02", name="Site 2", created_at=NOW))
+    assert _verify()[0] == 0
+
+
+def test_key_rotation_is_refused_while_the_trail_does_not_verify(
+    anchored: Engine, anchor: AuditAnchor, cli_env: None
+) -> None:
+    ids = _seed(anchored)
+    _direct(anchored, f"UPDATE adverse_events SET grade = 4 WHERE id = {ids['ae']}")
+    rotated = CliRunner().invoke(app, ["audit", "rotate-key"], terminal_width=200)
+    assert rotated.exit_code == 1 and "key not rotated" in rotated.stdout
+    assert not (anchor.key_file.parent / "audit-archive").exists()
 
 
 def test_hmac_primitive_matches_rfc_4231_test_case_2() -> None:

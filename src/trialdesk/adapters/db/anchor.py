@@ -191,6 +191,20 @@ class AuditAnchor:
         self.checkpoint(*chain_head(connection))
         return archived
 
+    def rotate(self, connection: Connection) -> Path:
+        """Replace the key: move the key and checkpoint files into a new archive folder beside the key
+        (returned; copy it off the server), create a new key and sign the current head with it. Verify
+        the chain with the old key first (the new checkpoint vouches for everything before it)."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        archive = self.key_file.parent / "audit-archive" / stamp
+        archive.mkdir(parents=True, mode=0o700)
+        for path in (self.key_file, self.checkpoint_file):
+            if path.exists():
+                path.rename(archive / path.name)
+        self.ensure_key()
+        self.checkpoint(*chain_head(connection))
+        return archive
+
 
 def _parse(line: str, number: int) -> Checkpoint:
     try:

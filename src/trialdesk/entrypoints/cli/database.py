@@ -177,3 +177,25 @@ def anchor_command() -> None:
         console.print(f"[bold red]checkpoint not written[/] to {anchor.checkpoint_file}")
         raise typer.Exit(1)
     console.print(f"[green]chain head signed[/]: row {seq} ({head_hash[:16]}...) in {anchor.checkpoint_file}")
+
+
+@audit_app.command("rotate-key")
+def rotate_key_command() -> None:
+    """Replace the audit-anchor key: verify everything with the old key (deep), archive the old key and
+    checkpoint file, create a new key and sign the current head with it (docs/security.md)."""
+    anchor = anchor_from_settings()
+    engine = engine_from_settings()
+    with engine.connect() as connection:
+        result = Verification(connection, anchor, deep=True)
+        if not result.ok:
+            result.show()
+            console.print(
+                "[bold red]key not rotated[/]: the audit trail must verify with the current key first"
+            )
+            raise typer.Exit(1)
+        archive = anchor.rotate(connection)
+        seq, _ = chain_head(connection)
+    console.print(
+        f"[green]audit key rotated[/]: head row {seq} signed with the new key; the old key and checkpoints "
+        f"are in {archive} (move them off this server)"
+    )
