@@ -81,6 +81,8 @@ def test_backup_and_restore_round_trip_verifies_deep_and_keeps_every_row(
     assert verify.exit_code == 0, verify.output  # the restored head was signed in a new checkpoint file
     refused = runner.invoke(app, ["restore", str(out)])
     assert refused.exit_code == 2 and "already holds tables" in refused.stderr
+    forced = runner.invoke(app, ["restore", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
 
 
 def test_restore_of_a_file_that_is_not_a_backup_is_refused(

@@ -102,16 +102,25 @@ class AuditAnchor:
     checkpoint_file: Path
 
     def ensure_key(self) -> bool:
-        """Create the key file (mode 0600, 32 random bytes as hex) when it is missing; True if created."""
+        """Create the key file (mode 0600, 32 random bytes as hex) when it is missing; True if created.
+
+        Written to a private temporary file first and linked into place, so a concurrent reader (another
+        server worker starting) never sees an empty key."""
         self.key_file.parent.mkdir(parents=True, exist_ok=True)
+        if self.key_file.exists():
+            return False
+        temporary = self.key_file.with_name(f".{self.key_file.name}.{secrets.token_hex(8)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(KEY_BYTES) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temporary, self.key_file)
         except FileExistsError:
             return False
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(KEY_BYTES) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        finally:
+            temporary.unlink(missing_ok=True)
         return True
 
     def load_key(self) -> bytes | None:
