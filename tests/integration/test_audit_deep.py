@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Column, Engine, Integer, String, select, text
 from typer.testing import CliRunner
 
 from trialdesk.adapters.db.anchor import AuditAnchor, check_checkpoints, hmac_sha256
@@ -339,6 +339,8 @@ def test_columns_added_by_a_migration_are_expected_at_their_migration_default() 
     users = User.__table__.c
     assert _migration_default(users.must_change_password) == "false"
     assert _migration_default(users.password_changed_at) is None
+    assert _migration_default(Column("n", Integer, server_default=text("'0'"))) == "0"
+    assert _migration_default(Column("s", String(8), server_default="draft")) == "draft"
 
 
 def test_deep_verify_of_untouched_orm_data_finds_no_false_difference(engine: Engine) -> None:

@@ -15,9 +15,10 @@ way and reports every difference by table, row (``record_id`` as the audit write
 
 Columns excluded from the audit (``__audit_exclude__``, e.g. ``password_hash``) are excluded from the
 comparison. A column added by a migration after a row was inserted is missing from that row's insert
-image: it is expected to hold the column's migration default (NULL, or ``false`` for a boolean with
-that server default). Tables without an audited model (tokens, sign-in failures, slot counters, the
-audit tables themselves) are listed as skipped. Floats compare by value (``5`` and ``5.0`` agree).
+image: it is expected to hold the column's server default (the migration's default) or NULL. A
+migration that changes data must audit the change, or the replay reports it. Tables without an
+audited model (tokens, sign-in failures, slot counters, the audit tables themselves) are listed as
+skipped. Floats compare by value (``5`` and ``5.0`` agree).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Column, Connection, Float, Table, select
-from sqlalchemy.sql.elements import False_, True_
+from sqlalchemy.sql.elements import False_, TextClause, True_
 
 from trialdesk.adapters.db.audit import canonical
 from trialdesk.adapters.db.models import Audited, AuditRecord, Base
@@ -167,11 +168,15 @@ def _row_differences(
 
 
 def _migration_default(column: Column[Any]) -> str | None:
-    """What a column added after a row's insert holds for that row: its boolean server default or NULL."""
-    default = column.server_default
-    argument = getattr(default, "arg", None)
+    """What a column added after a row's insert holds for that row: its server default (``true()`` /
+    ``false()``, a literal string, or a literal SQL text such as ``'0'``) or NULL."""
+    argument = getattr(column.server_default, "arg", None)
     if isinstance(argument, True_ | False_):
         return canonical(isinstance(argument, True_))
+    if isinstance(argument, str):
+        return argument
+    if isinstance(argument, TextClause):
+        return argument.text.strip().strip("'")
     return None
 
 
