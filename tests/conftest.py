@@ -39,3 +39,12 @@ def shared_reference_dir() -> Path:
 def reference_dir() -> Path:
     """The shared reference-data folder (R outputs, published tables)."""
     return shared_reference_dir()
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's default data folder is a temporary one, never ``./data`` of the checkout: a CLI test
+    that only sets TRIALDESK_DATABASE_URL must not sign its audit rows with (and append checkpoints to)
+    a developer's real audit key and checkpoint file there. Tests that set the folder override it."""
+    if "TRIALDESK_DATA_DIR" not in os.environ:
+        monkeypatch.setenv("TRIALDESK_DATA_DIR", str(tmp_path_factory.mktemp("data-dir")))

@@ -89,6 +89,20 @@ class Settings(BaseSettings):
         description="Serve the demonstration database (synthetic data, its own file): every page shows "
         "'Demo data - not for clinical use' and the login page lists the demo accounts",
     )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="HMAC key anchoring the audit chain (default data_dir/audit-key, created 0600 at "
+        "set-up); keep a copy off the database server (docs/security.md, 'Audit-trail anchoring')",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Append-only file of signed audit-chain heads (default data_dir/audit-checkpoints.jsonl)",
+    )
+    pg_bin_dir: Path | None = Field(
+        default=None,
+        description="Folder of pg_dump/pg_restore for `trialdesk backup`/`restore` on PostgreSQL (default: "
+        "the newest /usr/lib/postgresql/*/bin, else PATH)",
+    )
     port: int = 8000
     docs_assets_url: str | None = Field(
         default=None,
@@ -102,6 +116,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'trialdesk.sqlite3'}"
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        """The audit-anchor key file in use (``audit_key_file`` or ``data_dir/audit-key``)."""
+        return self.audit_key_file or self.data_dir / "audit-key"
+
+    @property
+    def effective_audit_checkpoint_file(self) -> Path:
+        """The checkpoint file in use (``audit_checkpoint_file`` or ``data_dir/audit-checkpoints.jsonl``)."""
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import stat
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -103,18 +105,21 @@ def _tamper(engine: Engine, seq: int) -> None:
 
 
 def test_tampering_with_one_row_makes_audit_verify_fail_at_that_row(
-    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _add_sites(engine, 5)
     monkeypatch.setenv("TRIALDESK_DATABASE_URL", database_url)
+    monkeypatch.setenv("TRIALDESK_DATA_DIR", str(tmp_path))
     runner = CliRunner()
     ok = runner.invoke(app, ["audit", "verify", "--json"])
-    assert ok.exit_code == 0 and json.loads(ok.stdout) == {
+    report = json.loads(ok.stdout)
+    assert ok.exit_code == 0 and {k: report[k] for k in ("ok", "rows", "broken_seq", "problem")} == {
         "ok": True,
         "rows": 5,
         "broken_seq": None,
         "problem": None,
     }
+    assert report["anchor"]["state"] == "not_anchored"  # written without an anchor: a warning in development
     _tamper(engine, 3)
     broken = runner.invoke(app, ["audit", "verify", "--json"])
     assert broken.exit_code == 1
@@ -124,10 +129,16 @@ def test_tampering_with_one_row_makes_audit_verify_fail_at_that_row(
     assert table.exit_code == 1 and "BROKEN at row 3" in table.stdout
 
 
-def test_db_upgrade_command_creates_the_schema(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_db_upgrade_command_creates_the_schema_and_the_audit_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = f"sqlite:///{tmp_path}/fresh/trialdesk.sqlite3"
     monkeypatch.setenv("TRIALDESK_DATABASE_URL", url)
+    monkeypatch.setenv("TRIALDESK_DATA_DIR", str(tmp_path / "fresh"))
     result = CliRunner().invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
+    key = tmp_path / "fresh" / "audit-key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and "audit key created" in result.stdout
     verify = CliRunner().invoke(app, ["audit", "verify", "--json"])
-    assert json.loads(verify.stdout)["ok"] is True
+    report = json.loads(verify.stdout)
+    assert verify.exit_code == 0 and report["ok"] is True and report["anchor"]["state"] == "anchored"

@@ -16,6 +16,7 @@ runner = CliRunner()
 @pytest.fixture
 def db_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TRIALDESK_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("TRIALDESK_DATA_DIR", str(tmp_path))  # never the audit key of a ./data folder
     return tmp_path
 
 

@@ -24,9 +24,11 @@ from tests.integration.api_helpers import (
 )
 from tests.support.postgres import PostgresServer
 from tests.support.server import AppServer
+from trialdesk.adapters.db.anchor import AuditAnchor, check_checkpoints
 from trialdesk.adapters.db.audit import verify_chain
 from trialdesk.adapters.db.engine import make_engine, unit_of_work
 from trialdesk.adapters.db.models import Allocation, AllocationSlot
+from trialdesk.adapters.db.replay import deep_verify
 
 SCR = "scr-escc-01"
 N_RANDOMIZATIONS = 200
@@ -84,6 +86,10 @@ def test_parallel_randomizations_on_postgresql_use_each_slot_once_and_stay_balan
         slots = list(session.scalars(select(AllocationSlot).where(AllocationSlot.subject_id.is_not(None))))
         with engine.connect() as connection:
             assert verify_chain(connection).ok
+            # three server processes appended their checkpoints to one file: every one verifies, and the
+            # trail replays to exactly the allocations and slots in the tables
+            assert check_checkpoints(connection, _anchor(tmp_path)).ok
+            assert deep_verify(connection).ok
     engine.dispose()
     assert len(allocations) == N_RANDOMIZATIONS == len({a.subject_id for a in allocations})
     assert len({a.slot_id for a in allocations}) == N_RANDOMIZATIONS
@@ -144,8 +150,17 @@ def test_crash_during_a_write_burst_loses_no_acknowledged_write(database_url: st
     engine = make_engine(database_url)
     with engine.connect() as connection:
         report = verify_chain(connection)
+        deep = deep_verify(connection)
+        anchor = check_checkpoints(connection, _anchor(tmp_path))
     engine.dispose()
     assert report.ok, report
+    assert deep.ok, deep.differences
+    # a kill between a commit and its checkpoint leaves at most the last writes unanchored, nothing else
+    assert all("not anchored by a checkpoint" in problem for problem in anchor.problems), anchor.problems
+
+
+def _anchor(data_dir: Path) -> AuditAnchor:
+    return AuditAnchor(data_dir / "audit-key", data_dir / "audit-checkpoints.jsonl")
 
 
 pytestmark = pytest.mark.slow

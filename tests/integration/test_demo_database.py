@@ -124,6 +124,15 @@ def test_every_demo_account_signs_in_on_the_web_and_at_the_api(client: TestClien
         login = client.get("/login").text
 
 
+SERVE_SETS = (
+    "TRIALDESK_DEMO",
+    "TRIALDESK_DATABASE_URL",
+    "TRIALDESK_AUDIT_KEY_FILE",
+    "TRIALDESK_AUDIT_CHECKPOINT_FILE",
+)
+"""What ``serve`` may set in ``os.environ`` (undone after each test)."""
+
+
 def _serve(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str, **env: str
 ) -> tuple[int, str, dict[str, str]]:
@@ -133,7 +142,7 @@ def _serve(
     def fake_run(*_args: object, **_kwargs: object) -> None:
         started.update({k: v for k, v in os.environ.items() if k.startswith("TRIALDESK_")})
 
-    for name in ("TRIALDESK_DEMO", "TRIALDESK_DATABASE_URL", "TRIALDESK_ENVIRONMENT", "TRIALDESK_DATA_DIR"):
+    for name in (*SERVE_SETS, "TRIALDESK_ENVIRONMENT", "TRIALDESK_DATA_DIR"):
         monkeypatch.setenv(name, "")  # recorded, so that what serve sets in os.environ is undone
         monkeypatch.delenv(name)
     monkeypatch.setattr(serve.uvicorn, "run", fake_run)
@@ -151,6 +160,8 @@ def test_serve_demo_uses_the_demo_file_and_prints_the_accounts(
     assert code == 0, output
     assert started["TRIALDESK_DEMO"] == "1"
     assert started["TRIALDESK_DATABASE_URL"] == f"sqlite:///{demo_file.resolve()}"
+    assert started["TRIALDESK_AUDIT_KEY_FILE"] == str(demo_file.resolve().parent / "audit-key")
+    assert started["TRIALDESK_AUDIT_CHECKPOINT_FILE"].startswith(str(demo_file.resolve().parent))
     assert "Building" not in output  # the existing demo file is reused
     assert "http://127.0.0.1:8123/" in output
     for account in DEMO_ACCOUNTS:

@@ -91,10 +91,11 @@ class AuditEntry:
     subject_id: int | None = None
 
 
-def append(connection: Connection, username: str, entries: Sequence[AuditEntry]) -> None:
-    """Chain and insert ``entries`` after the current head (locks the head row until commit)."""
+def append(connection: Connection, username: str, entries: Sequence[AuditEntry]) -> tuple[int, str] | None:
+    """Chain and insert ``entries`` after the current head (locks the head row until commit); return the
+    new head ``(seq, hash)`` (None when there was nothing to append)."""
     if not entries:
-        return
+        return None
     head_query = select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)
     if connection.dialect.name == "postgresql":
         head_query = head_query.with_for_update()
@@ -121,6 +122,11 @@ def append(connection: Connection, username: str, entries: Sequence[AuditEntry])
         prev = digest
     connection.execute(insert(AuditRecord), rows)
     connection.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=last_seq, last_hash=prev))
+    return last_seq, prev
+
+
+HEAD_KEY = "audit_head"
+"""``session.info`` key of the chain head this session's transaction wrote (for the checkpoint)."""
 
 
 @contextmanager
@@ -141,7 +147,7 @@ def log_event(session: Session, action: str, table_name: str, record_id: str, **
     if not username:
         raise AuditContextMissing(f"audit event '{action}' has no user")
     entry = AuditEntry(action=action, table_name=table_name, record_id=record_id, **details)
-    append(session.connection(), str(username), [entry])
+    session.info[HEAD_KEY] = append(session.connection(), str(username), [entry])
 
 
 def _record_id(obj: Any) -> str:
@@ -241,7 +247,7 @@ def _audit_after_flush(session: Session, flush_context: UOWTransaction) -> None:
     actor = session.info.get("actor")
     if not actor:
         raise AuditContextMissing("trial data changed without a user: set session.info['actor']")
-    append(session.connection(), str(actor), entries)
+    session.info[HEAD_KEY] = append(session.connection(), str(actor), entries)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ A *write* unit of work serializes with every other writer before it changes anyt
 ``BEGIN IMMEDIATE``, on PostgreSQL by locking the audit-chain head row first. Taking that lock
 first, always, keeps the hash chain linear and rules out lock-order deadlocks between writers.
 SQLite runs in WAL mode with ``synchronous=FULL`` so an acknowledged commit survives a crash.
+An engine made with an :class:`~trialdesk.adapters.db.anchor.AuditAnchor` signs the chain head after
+every write unit of work that grew the audit chain (a checkpoint outside the database).
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db.anchor import AuditAnchor
+from trialdesk.adapters.db.audit import HEAD_KEY
 from trialdesk.adapters.db.models import AuditHead
+
+ANCHOR_OPTION = "trialdesk_audit_anchor"
 
 
 def normalize_url(url: str) -> str:
@@ -29,8 +35,9 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for ``url`` with the settings trialdesk relies on."""
+def make_engine(url: str, anchor: AuditAnchor | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` with the settings trialdesk relies on; with ``anchor``, every write
+    unit of work on it appends a signed checkpoint of the chain head it wrote."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         database = make_url(url).database
@@ -38,8 +45,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             _create_private(Path(database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs)
         _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    return engine if anchor is None else engine.execution_options(**{ANCHOR_OPTION: anchor})
+
+
+def anchor_of(engine: Engine) -> AuditAnchor | None:
+    """The audit anchor ``engine`` was made with (None: checkpoints are not written)."""
+    anchor = engine.get_execution_options().get(ANCHOR_OPTION)
+    return anchor if isinstance(anchor, AuditAnchor) else None
 
 
 def _create_private(database: Path) -> None:
@@ -89,9 +103,18 @@ def unit_of_work(
         yield session
         if write:
             session.commit()
+            _checkpoint(engine, session)
         # a read-only unit ends in close(): its transaction rolls back, loaded objects stay readable
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def _checkpoint(engine: Engine, session: Session) -> None:
+    """After a commit that grew the chain, sign its new head (when the engine has an anchor)."""
+    head = session.info.pop(HEAD_KEY, None)
+    anchor = anchor_of(engine)
+    if head is not None and anchor is not None:
+        anchor.checkpoint(*head)

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from trialdesk import __version__
+from trialdesk.adapters.db.anchor import AuditAnchor
 from trialdesk.adapters.db.audit import ReasonRequired
 from trialdesk.adapters.db.engine import make_engine, unit_of_work
 from trialdesk.adapters.db.migrate import upgrade
@@ -55,8 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; state holds the settings, protocol registry and database engine."""
     settings = settings or get_settings()
     app = build_app_without_database(settings)
-    app.state.engine = make_engine(settings.effective_database_url)
+    anchor = AuditAnchor(settings.effective_audit_key_file, settings.effective_audit_checkpoint_file)
+    app.state.engine = make_engine(settings.effective_database_url, anchor=anchor)
     upgrade(app.state.engine)
+    with app.state.engine.connect() as connection:
+        anchor.set_up(connection)
     with unit_of_work(app.state.engine, SYSTEM_ACTOR, reason="start-up") as session:
         ensure_trials(session, app.state.registry)
     return app

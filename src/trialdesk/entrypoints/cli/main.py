@@ -7,6 +7,7 @@ import typer
 from trialdesk import __version__
 from trialdesk.entrypoints.cli import (
     analyze,
+    backup,
     data,
     database,
     demo,
@@ -51,6 +52,8 @@ app.command("serve")(serve.serve_command)
 app.command("report")(report.report_command)
 app.command("simulate")(simulate.simulate_command)
 app.command("demo")(demo.demo_command)
+app.command("backup")(backup.backup_command)
+app.command("restore")(backup.restore_command)
 
 
 @app.command("version")

@@ -52,6 +52,9 @@ def serve_command(
     if demo:
         database = prepare_demo(settings, reset=reset_demo)
         os.environ["TRIALDESK_DATABASE_URL"] = f"sqlite:///{database}"
+        # the demo's audit chain is anchored beside it, never in the real data folder's checkpoint file
+        os.environ["TRIALDESK_AUDIT_KEY_FILE"] = str(database.parent / "audit-key")
+        os.environ["TRIALDESK_AUDIT_CHECKPOINT_FILE"] = str(database.parent / "audit-checkpoints.jsonl")
         print_demo_accounts(database, f"http://{host}:{port}/")
     # the app factory reads the environment: never the demo banner on real data
     os.environ["TRIALDESK_DEMO"] = "1" if demo else "0"
