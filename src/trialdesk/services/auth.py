@@ -139,19 +139,18 @@ def record_login_failure(session: Session, username: str, client: str | None, po
         )
 
 
-def login(
-    session: Session, username: str, password: str, ttl_minutes: int, policy: LoginPolicy | None = None
-) -> IssuedToken:
-    """Check the credentials, audit the attempt, and issue a token valid for ``ttl_minutes``.
+def authenticate(session: Session, username: str, password: str, policy: LoginPolicy | None = None) -> int:
+    """The id of the user these credentials sign in, checked in a READ-only unit of work: the argon2
+    verification (0.1-1 s by design) never holds the database's write lock, so sign-ins do not stall
+    writers.
 
-    :class:`TooManyAttempts` when the username has too many recent failures (the password is still
-    hashed, so the answer's time says nothing); :class:`NotAuthenticated` for wrong credentials (the
-    caller records the failure with :func:`record_login_failure`)."""
+    :class:`TooManyAttempts` while the username is locked out (the password is still hashed, so the
+    answer's time says nothing); :class:`NotAuthenticated` for wrong credentials (the caller records
+    the failure with :func:`record_login_failure`)."""
     policy = policy or LoginPolicy()
     if len(username) > MAX_USERNAME_LENGTH:
         raise InvalidInput(f"username has more than {MAX_USERNAME_LENGTH} characters", field="username")
-    now = datetime.now(UTC)
-    locked_for = _lock_remaining(session, username, policy, now)
+    locked_for = _lock_remaining(session, username, policy, datetime.now(UTC))
     if locked_for:
         password_matches(_DUMMY_HASH, password)
         raise TooManyAttempts(
@@ -160,17 +159,35 @@ def login(
             rule="account_locked",
         )
     try:
-        user = check_password(session, username, password)
+        return check_password(session, username, password).id
     except NotAuthenticated as exc:
         exc.audit = ("login_failure", "users", username)
         raise
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+
+
+def issue_token(session: Session, user_id: int, ttl_minutes: int) -> IssuedToken:
+    """Issue a token valid for ``ttl_minutes`` to an authenticated user (a short write: the user is
+    re-read, so one deactivated since :func:`authenticate` gets no token), forget the username's
+    failed sign-ins and audit the success."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("wrong username or password")
+    now = datetime.now(UTC)
+    session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(minutes=ttl_minutes)
     session.execute(delete(AuthToken).where(AuthToken.user_id == user.id, AuthToken.expires_at < now))
     session.add(AuthToken(token_sha256=_digest(token), user_id=user.id, issued_at=now, expires_at=expires))
     log_event(session, "login_success", "users", str(user.id), username=user.username)
     return IssuedToken(token, expires, bool(user.must_change_password))
+
+
+def login(
+    session: Session, username: str, password: str, ttl_minutes: int, policy: LoginPolicy | None = None
+) -> IssuedToken:
+    """:func:`authenticate` then :func:`issue_token` in one unit of work (the CLI's sign-in; the API
+    and pages run the two steps in two units of work, see ``entrypoints/api/sign_in.py``)."""
+    return issue_token(session, authenticate(session, username, password, policy), ttl_minutes)
 
 
 def user_for_token(session: Session, token: str) -> User:

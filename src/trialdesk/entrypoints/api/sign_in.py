@@ -7,12 +7,20 @@ from fastapi import Request
 
 from trialdesk.entrypoints.api.deps import run, settings_of
 from trialdesk.entrypoints.api.rate_limit import check_login_rate, client_address
-from trialdesk.services.auth import MAX_USERNAME_LENGTH, IssuedToken, LoginPolicy, login, record_login_failure
+from trialdesk.services.auth import (
+    MAX_USERNAME_LENGTH,
+    IssuedToken,
+    LoginPolicy,
+    authenticate,
+    issue_token,
+    record_login_failure,
+)
 from trialdesk.services.errors import InvalidInput, NotAuthenticated
 
 
 def sign_in(request: Request, username: str, password: str) -> IssuedToken:
-    """Issue a token for ``username``/``password``.
+    """Issue a token for ``username``/``password``: the password is checked in a read-only unit of
+    work, the token written in a short write one (the argon2 hash never holds the write lock).
 
     Refusals, in the order checked, none of which writes anything but the audit of a failure:
     429 when the client made too many attempts this minute; 422 for a username longer than 64
@@ -25,8 +33,9 @@ def sign_in(request: Request, username: str, password: str) -> IssuedToken:
     policy = LoginPolicy(settings.login_lockout_attempts, settings.login_lockout_minutes)
     ttl = settings.token_ttl_minutes
     try:
-        return run(request, username, lambda s: login(s, username, password, ttl, policy))
+        user_id = run(request, username, lambda s: authenticate(s, username, password, policy), write=False)
     except NotAuthenticated:
         client = client_address(request)[:64]
         run(request, username, lambda s: record_login_failure(s, username, client, policy))
         raise
+    return run(request, username, lambda s: issue_token(s, user_id, ttl))
