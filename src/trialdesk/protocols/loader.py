@@ -62,6 +62,7 @@ FORMS_SUFFIX = ".forms.yaml"
 CHECKS_SUFFIX = ".checks.yaml"
 """A file of edit checks named by a protocol's ``checks_file`` (not a protocol of its own)."""
 
+
 def parse_protocol(data: Any, file: Path | str = "<data>") -> Protocol:
     """Validate already-parsed YAML/JSON data as a protocol (a ``forms_file`` or ``checks_file`` is
     read beside ``file``)."""
@@ -170,5 +171,6 @@ def load_registry(extra_dirs: Iterable[Path] = ()) -> ProtocolRegistry:
     files = sorted(builtin_protocol_dir().glob("*.yaml"))
     for folder in extra_dirs:
         files.extend(sorted(Path(folder).glob("*.yaml")))
-    return ProtocolRegistry(load_protocol_file(f) for f in files if not f.name.endswith((FORMS_SUFFIX, CHECKS_SUFFIX))
+    return ProtocolRegistry(
+        load_protocol_file(f) for f in files if not f.name.endswith((FORMS_SUFFIX, CHECKS_SUFFIX))
     )

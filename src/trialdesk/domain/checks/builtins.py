@@ -47,7 +47,9 @@ DAY_SPAN = 1 << 24
 
 def keys(subjects: IntArray, days: IntArray) -> IntArray:
     """One sortable int64 per (subject, day)."""
-    return np.asarray(subjects, dtype=np.int64) * DAY_SPAN + (np.asarray(days, dtype=np.int64) + DAY_SPAN // 2)
+    return np.asarray(subjects, dtype=np.int64) * DAY_SPAN + (
+        np.asarray(days, dtype=np.int64) + DAY_SPAN // 2
+    )
 
 
 def count_in_window(
@@ -214,9 +216,7 @@ def ecog_worsening_without_ae(
     ``window_days`` before or after; also each row's baseline."""
     baseline = baseline_by_subject(subjects, days, scores, is_screening)
     worse = (scores - baseline) >= params.min_points
-    nearby = count_in_window(
-        ae_keys_sorted, subjects, days - params.window_days, days + params.window_days
-    )
+    nearby = count_in_window(ae_keys_sorted, subjects, days - params.window_days, days + params.window_days)
     return np.asarray(worse & (nearby == 0), dtype=bool), baseline
 
 
@@ -258,7 +258,11 @@ def given_for_adverse_event(indications: npt.NDArray[Any], terms: list[str]) -> 
 
 
 def conmed_after_ae_drug_given(
-    subjects: IntArray, start_days: IntArray, for_adverse_event: BoolArray, ae_keys_sorted: IntArray, window_days: int
+    subjects: IntArray,
+    start_days: IntArray,
+    for_adverse_event: BoolArray,
+    ae_keys_sorted: IntArray,
+    window_days: int,
 ) -> BoolArray:
     """Medications given for an adverse event with no AE of the subject with onset from
     ``window_days`` before the start to the start day."""

@@ -244,4 +244,4 @@ def evaluate_columns(expression: Expression, columns: Columns, size: int) -> Col
 def true_mask(expression: Expression, columns: Columns, size: int) -> npt.NDArray[np.bool_]:
     """The records for which a condition is *true* (unknown counts as not true, as for ``show_if``)."""
     result = evaluate_columns(expression, columns, size)
-    return result.known & result.data.astype(bool)
+    return np.asarray(result.known & result.data.astype(bool), dtype=bool)

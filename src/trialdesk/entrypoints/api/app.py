@@ -25,6 +25,7 @@ from trialdesk.entrypoints.api import (
     admin,
     audit,
     auth,
+    checks,
     consent,
     dispensing,
     forms,
@@ -116,6 +117,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         consent,
         dispensing,
         forms,
+        checks,
         audit,
     )
     for module in routers:

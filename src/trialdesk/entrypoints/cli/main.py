@@ -7,6 +7,7 @@ import typer
 from trialdesk import __version__
 from trialdesk.entrypoints.cli import (
     analyze,
+    checks,
     data,
     database,
     demo,
@@ -39,6 +40,7 @@ app.add_typer(users.user_app, name="user")
 app.add_typer(users.site_app, name="site")
 app.add_typer(safety.app, name="safety")
 app.add_typer(data.app, name="data")
+app.add_typer(checks.app, name="checks")
 app.add_typer(rt.app, name="rt")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(ip.app, name="ip")
