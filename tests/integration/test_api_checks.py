@@ -28,9 +28,7 @@ BP_RULE = "vs-diastolic-not-below-systolic"
 
 def _data_manager(api: Api) -> str:
     with unit_of_work(api.client.app.state.engine, "bootstrap") as session:  # type: ignore[attr-defined]
-        admin.add_user(
-            session, None, username="dm1", full_name="Dm1", role="data_manager", password=PASSWORD
-        )
+        admin.add_user(session, None, username="dm1", full_name="Dm1", role="data_manager", password=PASSWORD)
     return "dm1"
 
 
@@ -66,9 +64,16 @@ def test_a_check_opens_a_query_once_and_a_fix_closes_it(api: Api) -> None:
     assert api.post("coord1", RUN).status_code == 403
     first = api.post(dm, RUN)
     assert first.status_code == 200, first.text
-    assert _rule(first.json(), BP_RULE).items() >= {"findings": 1, "opened": 1, "kept": 0, "closed": 0}.items()
+    assert (
+        _rule(first.json(), BP_RULE).items() >= {"findings": 1, "opened": 1, "kept": 0, "closed": 0}.items()
+    )
     [query] = [q for q in _queries(api) if q.check_id == BP_RULE]
-    assert (query.origin, query.status, query.opened_by, query.subject_id) == ("system", "open", "system", subject_id)
+    assert (query.origin, query.status, query.opened_by, query.subject_id) == (
+        "system",
+        "open",
+        "system",
+        subject_id,
+    )
     assert query.field == "diastolic_bp" and query.form_id == "vital_signs" and query.visit_id == "SCR"
     assert "130 mmHg" in query.text and "128 mmHg" in query.text and query.check_version == "1"
     assert _messages(api, query.id) == [("question", "system", query.text)]
@@ -77,7 +82,9 @@ def test_a_check_opens_a_query_once_and_a_fix_closes_it(api: Api) -> None:
     assert _rule(again, BP_RULE)["opened"] == 0 and _rule(again, BP_RULE)["kept"] == 1
     assert len([q for q in _queries(api) if q.check_id == BP_RULE]) == 1  # never duplicated
 
-    fixed = _save(api, subject_id, "vital_signs", {**VITALS, "diastolic_bp": 82}, reason="transcription error")
+    fixed = _save(
+        api, subject_id, "vital_signs", {**VITALS, "diastolic_bp": 82}, reason="transcription error"
+    )
     assert fixed.status_code == 200, fixed.text
     closing = api.post(dm, RUN).json()
     assert _rule(closing, BP_RULE)["findings"] == 0 and _rule(closing, BP_RULE)["closed"] == 1
@@ -94,8 +101,9 @@ def test_a_check_opens_a_query_once_and_a_fix_closes_it(api: Api) -> None:
     engine = api.client.app.state.engine  # type: ignore[attr-defined]
     with engine.connect() as connection:
         audit = connection.execute(
-            select(AuditRecord.username, AuditRecord.action, AuditRecord.reason, AuditRecord.table_name)
-            .where(AuditRecord.table_name.in_(["data_queries", "query_messages"]))
+            select(
+                AuditRecord.username, AuditRecord.action, AuditRecord.reason, AuditRecord.table_name
+            ).where(AuditRecord.table_name.in_(["data_queries", "query_messages"]))
         ).all()
     writes = [r for r in audit if r.action != "checks_run"]
     assert writes and {(r.username, r.reason) for r in writes} == {("system", "edit checks run")}
@@ -113,7 +121,9 @@ def test_a_person_closed_query_stays_closed_until_the_record_changes(api: Api) -
         closed_at = dt.datetime.now(dt.UTC)  # after the record was saved
         query.status, query.closed_by, query.closed_at = "closed", "monitor", closed_at
     untouched = api.post(dm, RUN).json()
-    assert _rule(untouched, BP_RULE).items() >= {"findings": 1, "opened": 0, "reopened": 0, "closed": 0}.items()
+    assert (
+        _rule(untouched, BP_RULE).items() >= {"findings": 1, "opened": 0, "reopened": 0, "closed": 0}.items()
+    )
     assert [q.status for q in _queries(api) if q.check_id == BP_RULE] == ["closed"]
     changed = _save(api, subject_id, "vital_signs", {**VITALS, "diastolic_bp": 131}, reason="re-measured")
     assert changed.status_code == 200
