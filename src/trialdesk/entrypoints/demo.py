@@ -55,7 +55,8 @@ from trialdesk.domain.protocol.model import DrugIntervention, RadiotherapyInterv
 from trialdesk.entrypoints.api.app import create_app
 from trialdesk.entrypoints.demo_accounts import DEMO_ACCOUNTS, DEMO_SITES, demo_account
 from trialdesk.protocols import load_registry
-from trialdesk.services import admin, clock
+from trialdesk.services import admin, checks, clock
+from trialdesk.services.actors import SYSTEM_ACTOR
 
 AE_TERMS = ("Fatigue", "Anemia", "Esophagitis", "Pneumonitis", "Hypothyroidism", "Nausea")
 LEVELS = ("unrelated", "unlikely", "possible", "probable", "definite")
@@ -857,6 +858,13 @@ def is_demo_database(database: Path) -> bool:
     return real == 0 and {a.username for a in DEMO_ACCOUNTS} <= names
 
 
+def _run_edit_checks(engine: Engine, protocol: Protocol) -> None:
+    """Run the trial's edit checks once, as ``trialdesk checks run`` does, so that the demo holds the
+    system queries its synthetic data raise."""
+    with unit_of_work(engine, SYSTEM_ACTOR, reason=checks.RUN_REASON) as session:
+        checks.run_checks(session, protocol)
+
+
 def build_demo_database(
     database: Path, *, seed: int = DEMO_SEED, progress: ProgressCallback | None = None
 ) -> list[DemoResult]:
@@ -887,6 +895,7 @@ def build_demo_database(
             demo = _Demo(protocol, DEMO_SUBJECTS[protocol.id], seed, api, labelled, f"sqlite:///{database}")
             demo.run(latest_patients=True)
             demo.verify(app.state.engine)
+            _run_edit_checks(app.state.engine, protocol)
             results.append(demo.result)
     app.state.engine.dispose()
     partial.replace(database)

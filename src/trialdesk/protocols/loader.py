@@ -59,13 +59,19 @@ def _location(loc: tuple[int | str, ...]) -> str:
 FORMS_SUFFIX = ".forms.yaml"
 """A file of case report forms named by a protocol's ``forms_file`` (not a protocol of its own)."""
 
+CHECKS_SUFFIX = ".checks.yaml"
+"""A file of edit checks named by a protocol's ``checks_file`` (not a protocol of its own)."""
+
 
 def parse_protocol(data: Any, file: Path | str = "<data>") -> Protocol:
-    """Validate already-parsed YAML/JSON data as a protocol (a ``forms_file`` is read beside ``file``)."""
+    """Validate already-parsed YAML/JSON data as a protocol (a ``forms_file`` or ``checks_file`` is
+    read beside ``file``)."""
     if not isinstance(data, dict):
         raise ProtocolFileError(file, [ProtocolIssue("", "the file must hold a mapping at the top level")])
     if "forms_file" in data:
-        data = _with_forms_file(data, Path(file))
+        data = _with_included_file(data, Path(file), "forms_file", "forms", "forms", FORMS_SUFFIX)
+    if "checks_file" in data:
+        data = _with_included_file(data, Path(file), "checks_file", "checks", "rules", CHECKS_SUFFIX)
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
@@ -76,36 +82,33 @@ def parse_protocol(data: Any, file: Path | str = "<data>") -> Protocol:
         raise ProtocolFileError(file, issues) from None
 
 
-def _with_forms_file(data: dict[str, Any], file: Path) -> dict[str, Any]:
-    """``data`` with ``forms`` read from the file its ``forms_file`` names: relative to the protocol
-    file's folder, else to the built-in protocols' folder (whose forms live in ``forms/``), so another
-    protocol may reuse a built-in forms file."""
+def _with_included_file(
+    data: dict[str, Any], file: Path, file_key: str, target: str, list_key: str, suffix: str
+) -> dict[str, Any]:
+    """``data`` with ``target`` read from the ``list_key`` list of the file its ``file_key`` names:
+    relative to the protocol file's folder, else to the built-in protocols' folder (whose forms live in
+    ``forms/`` and checks in ``checks/``), so another protocol may reuse a built-in file."""
     data = dict(data)
-    name = data.pop("forms_file")
-    if "forms" in data:
-        raise ProtocolFileError(file, [ProtocolIssue("forms_file", "give 'forms' or 'forms_file', not both")])
+    name = data.pop(file_key)
+    if target in data:
+        raise ProtocolFileError(file, [ProtocolIssue(file_key, f"give '{target}' or '{file_key}', not both")])
     relative = Path(name) if isinstance(name, str) else None
-    if (
-        relative is None
-        or relative.is_absolute()
-        or ".." in relative.parts
-        or not name.endswith(FORMS_SUFFIX)
-    ):
-        issue = ProtocolIssue(
-            "forms_file", f"must name a '*{FORMS_SUFFIX}' file in or below the protocol's folder"
-        )
+    if relative is None or relative.is_absolute() or ".." in relative.parts or not name.endswith(suffix):
+        issue = ProtocolIssue(file_key, f"must name a '*{suffix}' file in or below the protocol's folder")
         raise ProtocolFileError(file, [issue])
     candidates = [file.parent / relative, builtin_protocol_dir() / relative]
-    forms_path = next((path for path in candidates if path.is_file()), candidates[0])
+    included_path = next((path for path in candidates if path.is_file()), candidates[0])
     try:
-        forms = yaml.safe_load(forms_path.read_text(encoding="utf-8"))
+        included = yaml.safe_load(included_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ProtocolFileError(
-            file, [ProtocolIssue("forms_file", f"cannot read {forms_path}: {exc}")]
+            file, [ProtocolIssue(file_key, f"cannot read {included_path}: {exc}")]
         ) from None
-    if not isinstance(forms, dict) or not isinstance(forms.get("forms"), list):
-        raise ProtocolFileError(forms_path, [ProtocolIssue("forms", "the file must hold a 'forms:' list")])
-    data["forms"] = forms["forms"]
+    if not isinstance(included, dict) or not isinstance(included.get(list_key), list):
+        raise ProtocolFileError(
+            included_path, [ProtocolIssue(list_key, f"the file must hold a '{list_key}:' list")]
+        )
+    data[target] = included[list_key]
     return data
 
 
@@ -168,4 +171,6 @@ def load_registry(extra_dirs: Iterable[Path] = ()) -> ProtocolRegistry:
     files = sorted(builtin_protocol_dir().glob("*.yaml"))
     for folder in extra_dirs:
         files.extend(sorted(Path(folder).glob("*.yaml")))
-    return ProtocolRegistry(load_protocol_file(f) for f in files if not f.name.endswith(FORMS_SUFFIX))
+    return ProtocolRegistry(
+        load_protocol_file(f) for f in files if not f.name.endswith((FORMS_SUFFIX, CHECKS_SUFFIX))
+    )

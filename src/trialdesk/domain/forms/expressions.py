@@ -26,8 +26,8 @@ with a number, or ``and`` over a number, is refused then, never at entry time.
 
 Missing values follow three-valued (Kleene, SQL ``NULL``) logic: arithmetic or a comparison with a
 missing operand is *unknown* (``None``); ``False and unknown`` is ``False``, ``True or unknown`` is
-``True``, ``not unknown`` is unknown. A ``show_if`` that is unknown hides its field. Division by zero
-and numeric overflow are unknown too.
+``True``, ``not unknown`` is unknown. A ``show_if`` that is unknown hides its field. Division by zero,
+numeric overflow and a negative number to a fractional power are unknown too.
 """
 
 from __future__ import annotations
@@ -318,6 +318,8 @@ def _eval_binop(node: ast.BinOp, values: Values) -> Maybe:
     try:
         result = _ARITHMETIC[type(node.op)](left, right)  # type: ignore[arg-type]
     except (ZeroDivisionError, OverflowError):
+        return None
+    if isinstance(result, complex):  # a negative number to a fractional power: not a real number
         return None
     return result if not isinstance(result, float) or math.isfinite(result) else None
 

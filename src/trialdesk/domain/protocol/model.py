@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from trialdesk.domain.checks.model import CheckRule, check_rules
 from trialdesk.domain.common import FrozenModel
 from trialdesk.domain.eligibility.rules import AnyOfRule, Criterion, FindingAbsentRule, Rule
 from trialdesk.domain.forms.model import FormDefinition, check_forms
@@ -672,10 +673,19 @@ class Protocol(FrozenModel):
         default_factory=list,
         description="Case report forms (or in a file named by 'forms_file' beside the protocol file)",
     )
+    checks: list[CheckRule] = Field(
+        default_factory=list,
+        description="Edit checks (or in a file named by 'checks_file' beside the protocol file)",
+    )
 
     @model_validator(mode="after")
     def _forms_fit_schedule(self) -> Protocol:
         check_forms(self.forms, self.visit_kinds())
+        return self
+
+    @model_validator(mode="after")
+    def _checks_fit_forms(self) -> Protocol:
+        check_rules(self.checks, self.forms)
         return self
 
     def visit_kinds(self) -> set[str]:

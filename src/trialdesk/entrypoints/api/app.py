@@ -28,6 +28,7 @@ from trialdesk.entrypoints.api import (
     admin,
     audit,
     auth,
+    checks,
     consent,
     dispensing,
     disposition,
@@ -142,6 +143,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         dispensing,
         forms,
         disposition,
+        checks,
         audit,
     )
     for module in routers:

@@ -8,6 +8,7 @@ from trialdesk import __version__
 from trialdesk.entrypoints.cli import (
     analyze,
     backup,
+    checks,
     data,
     database,
     demo,
@@ -42,6 +43,7 @@ app.add_typer(users.site_app, name="site")
 app.add_typer(safety.app, name="safety")
 app.add_typer(labs.app, name="labs")
 app.add_typer(data.app, name="data")
+app.add_typer(checks.app, name="checks")
 app.add_typer(rt.app, name="rt")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(ip.app, name="ip")
