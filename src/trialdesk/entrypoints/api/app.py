@@ -29,6 +29,7 @@ from trialdesk.entrypoints.api import (
     dispensing,
     forms,
     protocols,
+    queries,
     safety,
     subjects,
     treatment,
@@ -116,6 +117,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         consent,
         dispensing,
         forms,
+        queries,
         audit,
     )
     for module in routers:
