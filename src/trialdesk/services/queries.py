@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.audit import as_utc, audit_reason
@@ -52,7 +52,7 @@ from trialdesk.domain.queries import (
     median_days,
     next_status,
 )
-from trialdesk.domain.roles import Capability, is_site_limited
+from trialdesk.domain.roles import Capability, can, is_site_limited
 from trialdesk.services import clock
 from trialdesk.services.actors import SYSTEM_ACTOR, Actor
 from trialdesk.services.errors import InvalidInput, NotFound
@@ -549,3 +549,37 @@ def open_queries_of_subject(
     """The subject's unresolved queries (open or answered), for the subject page and the entry form."""
     views = list_queries(session, actor, protocol, QueryFilter(subject_id=subject_id))
     return [view for view in views if QueryStatus(view.query.status) in UNRESOLVED]
+
+
+def open_queries_on_record(
+    session: Session, actor: Actor, protocol: Protocol, record: FormRecord
+) -> dict[str, list[QueryView]]:
+    """A form record's unresolved queries by field id (``""``: on the whole record), for the entry page."""
+    value_ids = {
+        str(value_id): field_id
+        for value_id, field_id in session.execute(
+            select(FormValue.id, FormValue.field_id).where(FormValue.record_id == record.id)
+        ).all()
+    }
+    found: dict[str, list[QueryView]] = {}
+    for view in open_queries_of_subject(session, actor, protocol, record.subject_id):
+        query = view.query
+        on_record = query.target_table == "form_records" and query.target_id == str(record.id)
+        on_value = query.target_table == "form_values" and query.target_id in value_ids
+        if on_record or on_value:
+            found.setdefault(query.field or "", []).append(view)
+    return found
+
+
+def waiting_for(session: Session, actor: Actor, protocol: Protocol) -> tuple[str, int] | None:
+    """What waits for the actor on the home page: site staff, the open queries of their sites; the
+    monitor and data manager, the answered queries to review; None for the other roles."""
+    if can(actor.role, Capability.ANSWER_QUERY):
+        status = QueryStatus.OPEN
+    elif can(actor.role, Capability.CLOSE_QUERY):
+        status = QueryStatus.ANSWERED
+    else:
+        return None
+    statement = _base(actor, protocol.id).where(DataQuery.status == status.value)
+    count = session.scalar(select(func.count()).select_from(statement.subquery()))
+    return status.value, int(count or 0)

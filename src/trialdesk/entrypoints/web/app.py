@@ -28,6 +28,7 @@ from trialdesk.entrypoints.web.pages import (
     dispensing,
     home,
     monitor,
+    queries,
     reports,
     rt_fields,
     safety,
@@ -62,6 +63,7 @@ PAGE_ROUTERS = (
     monitor.router,
     admin.router,
     dispensing.router,
+    queries.router,
 )
 
 
