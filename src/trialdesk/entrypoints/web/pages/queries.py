@@ -64,7 +64,13 @@ def queries_page(request: Request, actor: PageActor, protocol: ProtocolDep) -> H
         chosen = dict.fromkeys(FILTERS, "")
         data = run(request, actor.username, lambda s: _list_data(s, actor, protocol, chosen), write=False)
         data["filter_error"] = exc.message
-    context = {"protocol": protocol, "chosen": chosen, "statuses": [s.value for s in QueryStatus], **data}
+    context = {
+        "protocol": protocol,
+        "chosen": chosen,
+        "statuses": [s.value for s in QueryStatus],
+        "filter_error": "",
+    }
+    context.update(data)
     return render(request, "queries/list.html", context)
 
 
