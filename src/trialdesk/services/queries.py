@@ -294,9 +294,19 @@ def open_query(
     return _view(session, query)
 
 
-def _apply(session: Session, query: DataQuery, move: QueryMove, kind: str, text: str, author: str) -> None:
-    """Move the query (status, closer) and add the move's message; the text is the audit reason."""
-    target = next_status(query.status, move, by_system=author == SYSTEM_ACTOR)
+def _apply(
+    session: Session,
+    query: DataQuery,
+    move: QueryMove,
+    kind: str,
+    text: str,
+    author: str,
+    *,
+    by_system: bool = False,
+) -> None:
+    """Move the query (status, closer) and add the move's message; the text is the audit reason
+    (``by_system``: an edit check moving its own query)."""
+    target = next_status(query.status, move, by_system=by_system)
     now = clock.now()
     with audit_reason(session, f"query {move.value}: {text}"):
         query.status = target.value
@@ -403,7 +413,7 @@ def open_system_query(
     existing = session.scalars(select(DataQuery).where(DataQuery.system_key == system_key)).one_or_none()
     if existing is not None:
         if existing.status == QueryStatus.CLOSED and existing.closed_by == SYSTEM_ACTOR:
-            _apply(session, existing, QueryMove.REOPEN, "reopen", _text(text), SYSTEM_ACTOR)
+            _apply(session, existing, QueryMove.REOPEN, "reopen", _text(text), SYSTEM_ACTOR, by_system=True)
         return existing
     target = resolve_target(session, protocol, target_table, target_id, field_name)
     question = _text(text)
@@ -428,7 +438,7 @@ def close_system_query(session: Session, query: DataQuery, reason: str) -> bool:
     False (nothing done) if it is already closed or cancelled."""
     if QueryStatus(query.status) not in UNRESOLVED:
         return False
-    _apply(session, query, QueryMove.CLOSE, "close", _text(reason, "reason"), SYSTEM_ACTOR)
+    _apply(session, query, QueryMove.CLOSE, "close", _text(reason, "reason"), SYSTEM_ACTOR, by_system=True)
     return True
 
 
