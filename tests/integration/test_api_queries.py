@@ -231,3 +231,34 @@ def test_system_queries_are_opened_once_and_closed_by_the_check(api: Api) -> Non
     assert [(q["id"], q["check_id"], q["status"]) for q in listed] == [(first, "wt-range", "open")]
     kinds = [m["kind"] for m in api.get("dm", f"{_queries(IVO)}/{first}").json()["messages"]]
     assert kinds == ["question", "close", "reopen"]
+
+
+def test_a_query_on_a_missing_value_is_answered_by_entering_it(api: Api) -> None:
+    subject_id, record_id = _subject_with_demographics(api)
+    opened = _open(api, record_id, field="stage", text="The stage group is missing.")
+    assert opened.status_code == 201, opened.text
+    query = opened.json()
+    assert (query["target_table"], query["target_id"], query["field"]) == (
+        "form_records",
+        str(record_id),
+        "stage",
+    )
+    url = f"{_queries(IVO)}/{query['id']}/answer"
+    # another value of the record changing is not the questioned one
+    other = api.put(
+        "coord1",
+        _form_url(IVO, subject_id),
+        {"values": {**DEMOGRAPHICS, "height": 171}, "reason": "re-measured"},
+    )
+    assert other.status_code == 200, other.text
+    assert (
+        api.post("coord1", url, {"text": "entered", "data_changed": True}).json()["field"] == "data_changed"
+    )
+    entered = api.put(
+        "coord1", _form_url(IVO, subject_id), {"values": {**DEMOGRAPHICS, "height": 171, "stage": "IVB"}}
+    )
+    assert entered.status_code == 200, entered.text
+    answered = api.post(
+        "coord1", url, {"text": "Stage IVB entered from the staging CT", "data_changed": True}
+    )
+    assert answered.status_code == 200 and answered.json()["status"] == "answered"

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.audit import as_utc, audit_reason
@@ -319,8 +319,25 @@ def _apply(
         session.flush()
 
 
+def _changes_of_target(query: DataQuery, record_value_id: int | None) -> ColumnElement[bool]:
+    """Audit rows that change the questioned value: an update of its column (any column of a form
+    value) or the row's deletion; for a query on a form record's field, the entry of that field's value."""
+    changed = AuditRecord.action == "delete"
+    if query.field is None or query.target_table == "form_values":
+        changed = or_(changed, AuditRecord.action == "update")
+    elif query.target_table != "form_records":  # a form record's field: only its value's entry counts
+        changed = or_(changed, and_(AuditRecord.action == "update", AuditRecord.field == query.field))
+    on_target = and_(
+        AuditRecord.table_name == query.target_table, AuditRecord.record_id == query.target_id, changed
+    )
+    if record_value_id is None:
+        return on_target
+    entered = and_(AuditRecord.table_name == "form_values", AuditRecord.record_id == str(record_value_id))
+    return or_(on_target, entered)
+
+
 def _data_changed_since_opened(session: Session, query: DataQuery) -> bool:
-    """Whether the audit trail records a change of the target row after the query was opened."""
+    """Whether the audit trail records a change of the questioned value after the query was opened."""
     opened = session.scalar(
         select(AuditRecord.seq).where(
             AuditRecord.table_name == "data_queries",
@@ -330,17 +347,15 @@ def _data_changed_since_opened(session: Session, query: DataQuery) -> bool:
     )
     if opened is None:
         return False
-    changed = session.scalar(
-        select(AuditRecord.seq)
-        .where(
-            AuditRecord.table_name == query.target_table,
-            AuditRecord.record_id == query.target_id,
-            AuditRecord.action.in_(("update", "delete")),
-            AuditRecord.seq > opened,
+    value_id = None
+    if query.target_table == "form_records" and query.field is not None:
+        value_id = session.scalar(
+            select(FormValue.id).where(
+                FormValue.record_id == int(query.target_id), FormValue.field_id == query.field
+            )
         )
-        .limit(1)
-    )
-    return changed is not None
+    statement = select(AuditRecord.seq).where(AuditRecord.seq > opened, _changes_of_target(query, value_id))
+    return session.scalar(statement.limit(1)) is not None
 
 
 def answer_query(
