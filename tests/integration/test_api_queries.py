@@ -168,6 +168,8 @@ def test_refusals_name_the_field_rule_or_role(api: Api) -> None:
     assert api.post("coord1", f"{url}/answer", {"text": ""}).json()["field"] == "text"
     assert api.get("monitor", f"{_queries(IVO)}?status=bogus").status_code == 422
     assert api.get("monitor", f"{_queries(IVO)}/999999").status_code == 404
+    assert api.get("monitor", f"{_queries(IVO)}/99999999999999").status_code == 404  # beyond an INTEGER id
+    assert api.get("monitor", f"{_queries(IVO)}?subject=99999999999999").status_code == 422
 
 
 def test_site_staff_see_only_their_sites_queries(api: Api) -> None:

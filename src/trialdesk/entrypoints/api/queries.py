@@ -5,9 +5,9 @@ cancel it, list the trial's queries with their aging, and count them per site an
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,9 @@ from trialdesk.services.queries import QueryCounts, QueryFilter, QueryView
 router = APIRouter(prefix="/api/trials/{protocol_id}/queries", tags=["data queries"])
 
 StatusName = Literal["open", "answered", "closed", "cancelled"]
+MAX_ID = 2**31 - 1
+QueryId = Annotated[int, Path(ge=1, le=MAX_ID, description="The query's id")]
+"""A query id in the path (an INTEGER key: a larger number is refused, never sent to the database)."""
 
 
 class QueryIn(BaseModel):
@@ -160,7 +163,7 @@ def list_queries(
     status: StatusName | None = Query(None),
     site: str | None = Query(None, max_length=32, description="Site code"),
     form: str | None = Query(None, max_length=64, description="Form id"),
-    subject: int | None = Query(None, description="Subject id"),
+    subject: int | None = Query(None, ge=1, le=MAX_ID, description="Subject id"),
     origin: Literal["manual", "system"] | None = Query(None),
 ) -> list[QueryOut]:
     """The trial's queries you may see (site staff: their sites'), oldest first, with days open."""
@@ -189,7 +192,7 @@ def summary(actor: CurrentActor, protocol: ProtocolDep, request: Request) -> Sum
 
 
 @router.get("/{query_id}", response_model=ThreadOut)
-def get_query(query_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request) -> ThreadOut:
+def get_query(query_id: QueryId, actor: CurrentActor, protocol: ProtocolDep, request: Request) -> ThreadOut:
     """One query and its thread (404 for another site's)."""
 
     def work(session: Session) -> ThreadOut:
@@ -202,7 +205,7 @@ def get_query(query_id: int, actor: CurrentActor, protocol: ProtocolDep, request
 
 @router.post("/{query_id}/answer", response_model=QueryOut)
 def answer(
-    query_id: int, body: AnswerIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    query_id: QueryId, body: AnswerIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> QueryOut:
     """Answer an open query of your site (site staff); ``data_changed`` is checked against the audit trail."""
 
@@ -216,7 +219,12 @@ def answer(
 
 
 def _move(
-    move: QueryMove, query_id: int, body: NoteIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    move: QueryMove,
+    query_id: QueryId,
+    body: NoteIn,
+    actor: CurrentActor,
+    protocol: ProtocolDep,
+    request: Request,
 ) -> QueryOut:
     return run(
         request,
@@ -228,7 +236,7 @@ def _move(
 
 @router.post("/{query_id}/close", response_model=QueryOut)
 def close(
-    query_id: int, body: NoteIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    query_id: QueryId, body: NoteIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> QueryOut:
     """Close an answered query (monitor, data manager)."""
     return _move(QueryMove.CLOSE, query_id, body, actor, protocol, request)
@@ -236,7 +244,7 @@ def close(
 
 @router.post("/{query_id}/reopen", response_model=QueryOut)
 def reopen(
-    query_id: int, body: NoteIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    query_id: QueryId, body: NoteIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> QueryOut:
     """Re-open an answered or closed query with a new question (monitor, data manager)."""
     return _move(QueryMove.REOPEN, query_id, body, actor, protocol, request)
@@ -244,7 +252,7 @@ def reopen(
 
 @router.post("/{query_id}/cancel", response_model=QueryOut)
 def cancel(
-    query_id: int, body: NoteIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    query_id: QueryId, body: NoteIn, actor: CurrentActor, protocol: ProtocolDep, request: Request
 ) -> QueryOut:
     """Cancel an open or answered query raised in error, with the reason (monitor, data manager)."""
     return _move(QueryMove.CANCEL, query_id, body, actor, protocol, request)

@@ -19,6 +19,7 @@ from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.queries import QueryMove, QueryStatus, moves_from
 from trialdesk.domain.roles import Capability, can
 from trialdesk.entrypoints.api.deps import ProtocolDep, run
+from trialdesk.entrypoints.api.queries import QueryId
 from trialdesk.entrypoints.web.pages.ops_common import FormValues
 from trialdesk.entrypoints.web.render import FormErrors, render
 from trialdesk.entrypoints.web.session import PageActor, csrf_protect
@@ -100,7 +101,7 @@ def _thread_page(
 
 
 @router.get(PAGE + "/{query_id}", response_class=HTMLResponse)
-def thread_view(request: Request, actor: PageActor, protocol: ProtocolDep, query_id: int) -> HTMLResponse:
+def thread_view(request: Request, actor: PageActor, protocol: ProtocolDep, query_id: QueryId) -> HTMLResponse:
     """One query and its thread (another site's query is a 404 page)."""
     return _thread_page(request, actor, protocol, query_id)
 
@@ -113,7 +114,12 @@ def _errors(exc: TrialError, fields: frozenset[str]) -> FormErrors:
 
 @router.post(PAGE + "/{query_id}/{move}", response_model=None)
 def move_form(
-    request: Request, actor: PageActor, protocol: ProtocolDep, query_id: int, move: str, values: FormValues
+    request: Request,
+    actor: PageActor,
+    protocol: ProtocolDep,
+    query_id: QueryId,
+    move: str,
+    values: FormValues,
 ) -> Response:
     """Answer, close, re-open or cancel the query; refused: the thread again with the reason shown."""
     try:
