@@ -27,6 +27,7 @@ ROLES_AT_SITE = {
     "stat": ("statistician", None),
     "safety": ("safety_reviewer", None),
     "monitor": ("monitor", None),
+    "dm": ("data_manager", None),
     "admin": ("admin", None),
 }
 

@@ -12,7 +12,7 @@ import pytest
 from tests.integration.api_helpers import Api, patient
 
 SCR = "scr-escc-01"
-ROLES = ["coord1", "inv1", "stat", "safety", "monitor", "admin"]
+ROLES = ["coord1", "inv1", "stat", "safety", "monitor", "dm", "admin"]
 
 
 def _request(api: Api, user: str, family: str, n: int) -> Any:
@@ -50,13 +50,13 @@ ALLOWED = {
     "create_user": {"admin"},
     "list_users": {"admin"},
     "screen": {"coord1", "inv1"},
-    "read_subjects": {"coord1", "inv1", "stat", "safety", "monitor"},
-    "screening_log": {"coord1", "inv1", "stat", "safety", "monitor"},
+    "read_subjects": {"coord1", "inv1", "stat", "safety", "monitor", "dm"},
+    "screening_log": {"coord1", "inv1", "stat", "safety", "monitor", "dm"},
     "trial_state": set(ROLES),
-    "gate_evidence": {"stat", "safety", "monitor"},
+    "gate_evidence": {"stat", "safety", "monitor"},  # the safety review only (not the data manager)
     "phase_move": {"safety"},
     "randomization_list": {"stat"},
-    "audit": {"monitor", "admin"},
+    "audit": {"monitor", "dm", "admin"},
 }
 
 

@@ -45,6 +45,9 @@ RECORDS = {
     + JOINED
     + " AND x.rules = 'recist1.1' AND x.progression_date IS NOT NULL",
     "death date": "subjects s WHERE s.protocol_id = :p AND s.death_date IS NOT NULL",
+    "open data query": "data_queries" + JOINED + " AND x.status = 'open'",
+    "answered data query": "data_queries" + JOINED + " AND x.status = 'answered'",
+    "closed data query": "data_queries" + JOINED + " AND x.status = 'closed'",
 }
 """Stages that are records of a subject (``FROM`` clauses)."""
 

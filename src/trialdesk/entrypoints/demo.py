@@ -76,6 +76,8 @@ LAB_SUBJECTS = 2
 DEMO_MAX_CYCLES = 40
 """Doses are entered for at most this many cycles per agent (about two years of 3-weekly cycles)."""
 """Subjects of each trial given lab results (a normal baseline ALT, then a raised one)."""
+DEMO_QUERIES = 6
+"""Subjects of each trial with a data query in the demo (issue 14)."""
 
 
 @dataclass
@@ -815,6 +817,43 @@ class _Demo:
         if latest_patients:
             self.latest_patients()
         self.enter_follow_up()
+        self.data_queries()
+
+    def data_queries(self) -> None:
+        """Data queries of issue 14 on the first subjects: the monitor and the data manager question the
+        consent date (weeks ago, after the subject was screened) or the screening weight (after the
+        forms were entered); the site answers most and the monitor closes some, so the queries page
+        shows every state with real days open."""
+        base = f"/api/trials/{self.protocol.id}"
+        reviewers = (demo_account("monitor").username, demo_account("data_manager").username)
+        for index, (number, course) in enumerate(list(self.courses.items())[:DEMO_QUERIES]):
+            subject_id = self.ids[number]
+            if index % 2 == 0:
+                body = {"target_table": "subjects", "target_id": str(subject_id), "field": "consent_date"}
+                opened = _at(max(self.cutoff - dt.timedelta(days=30 - 5 * index), course.origin_date), 11)
+                text = "The consent date differs from the signed form in the site file: please check."
+            else:
+                forms = self.api.call("GET", reviewers[0], f"{base}/subjects/{subject_id}/forms").json()
+                record = next(r for r in forms if r["form_id"] == "demographics")
+                body = {"target_table": "form_records", "target_id": str(record["id"]), "field": "weight"}
+                opened = _at(self.cutoff, 19)
+                text = "Please confirm the screening weight against the source document."
+            with clock.pinned_at(opened):
+                query = self.api.call("POST", reviewers[index % 2], f"{base}/queries", {**body, "text": text})
+            if index % 3 != 0:
+                self._answer_query(
+                    f"{base}/queries/{query.json()['id']}", subject_id, opened, close=index % 3 == 2
+                )
+
+    def _answer_query(self, url: str, subject_id: int, opened: dt.datetime, *, close: bool) -> None:
+        """The site's coordinator answers (an hour later); the monitor closes the next hour if ``close``."""
+        with clock.pinned_at(opened + dt.timedelta(hours=1)):
+            user = self.staff(self.site_of[subject_id], "coordinator")
+            self.api.call("POST", user, f"{url}/answer", {"text": "Checked against the source: it is right."})
+        if close:
+            with clock.pinned_at(opened + dt.timedelta(hours=2)):
+                monitor = demo_account("monitor").username
+                self.api.call("POST", monitor, f"{url}/close", {"text": "Verified at the monitoring visit."})
 
 
 def _no_progress(_stage: str, _done: int, _total: int) -> None:

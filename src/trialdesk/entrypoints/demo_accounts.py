@@ -26,6 +26,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("safety", "safety_reviewer", "demo-dsmb-review-2026", None),
     DemoAccount("statistician", "statistician", "demo-biostat-2026", None),
     DemoAccount("monitor", "monitor", "demo-cra-visit-2026", None),
+    DemoAccount("datamanager", "data_manager", "demo-clean-data-2026", None),
     DemoAccount("admin", "admin", "demo-sysadm-2026", None),
 )
 """One user per role (and a coordinator and an investigator of a second site), with the demo passwords

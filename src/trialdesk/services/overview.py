@@ -1,6 +1,6 @@
 """What a user sees first: each trial's phase state in words, enrolment by site, open safety alerts
 and what waits for this user (attestations to make, a gate to sign, alerts to acknowledge, re-consents
-due).
+due, data queries to answer or to review).
 
 Read-only; every figure comes from the use cases that own it (trial state, subjects, safety alerts),
 filtered to what the user's role may see (a site role counts only its own sites' subjects).
@@ -18,7 +18,7 @@ from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability, Role, can
 from trialdesk.domain.subjects import SubjectStatus
 from trialdesk.domain.trial_phase import PhaseState
-from trialdesk.services import calendar, consent, safety_alerts, safety_monitor, subjects, trials
+from trialdesk.services import calendar, consent, queries, safety_alerts, safety_monitor, subjects, trials
 from trialdesk.services.actors import Actor
 from trialdesk.services.calendar import DueVisit
 from trialdesk.services.consent import DueReconsent
@@ -71,6 +71,9 @@ class TrialOverview:
     """For site staff: visits of their subjects due within a week or overdue (oldest first)."""
     reconsents_due: list[DueReconsent] = field(default_factory=list)
     """For site staff: their subjects who must sign a new consent version (overdue first)."""
+    queries_waiting: tuple[str, int] | None = None
+    """(status, count) of the data queries waiting for this user: open ones of their sites for site
+    staff, answered ones to review for the monitor and data manager (None for other roles)."""
 
 
 def _current_phase(session: Session, protocol: Protocol, state: str) -> PhaseProgress | None:
@@ -149,4 +152,5 @@ def trial_overview(session: Session, actor: Actor, protocol: Protocol) -> TrialO
         reconsents_due=consent.reconsents_due(session, actor, protocol)
         if can(actor.role, Capability.ENTER_DATA)
         else [],
+        queries_waiting=queries.waiting_for(session, actor, protocol),
     )

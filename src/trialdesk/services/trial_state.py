@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import PhaseTransition
 from trialdesk.domain.protocol.model import Protocol
-from trialdesk.domain.roles import Role, is_site_limited
+from trialdesk.domain.roles import Role
 from trialdesk.services import safety_monitor, trials
 from trialdesk.services.actors import Actor
 from trialdesk.services.errors import PermissionDenied
@@ -59,10 +59,14 @@ def trial_state(session: Session, protocol: Protocol) -> dict[str, Any]:
     }
 
 
+GATE_EVIDENCE_READERS = frozenset({Role.SAFETY_REVIEWER, Role.STATISTICIAN, Role.MONITOR})
+
+
 def signed_gate_evidence(session: Session, actor: Actor, protocol: Protocol) -> dict[str, Any]:
-    """The gate evidence and its SHA-256, for cross-site reviewers only (safety reviewer,
-    statistician, monitor): site roles and the admin are refused."""
-    if is_site_limited(actor.role) or actor.role == Role.ADMIN:
+    """The gate evidence and its SHA-256, for the safety review only (safety reviewer, statistician,
+    monitor): site roles, the data manager and the admin are refused (least privilege: the data
+    manager cleans the data the gate is computed from, and does not review the gate)."""
+    if actor.role not in GATE_EVIDENCE_READERS:
         raise PermissionDenied(
             "gate evidence is for safety reviewers, statisticians and monitors", rule="gate_evidence"
         )

@@ -34,6 +34,7 @@ from trialdesk.entrypoints.api import (
     disposition,
     forms,
     protocols,
+    queries,
     safety,
     subjects,
     treatment,
@@ -144,6 +145,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         forms,
         disposition,
         checks,
+        queries,
         audit,
     )
     for module in routers:

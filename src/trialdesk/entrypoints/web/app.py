@@ -29,6 +29,7 @@ from trialdesk.entrypoints.web.pages import (
     disposition,
     home,
     monitor,
+    queries,
     reports,
     rt_fields,
     safety,
@@ -64,6 +65,7 @@ PAGE_ROUTERS = (
     monitor.router,
     admin.router,
     dispensing.router,
+    queries.router,
 )
 
 

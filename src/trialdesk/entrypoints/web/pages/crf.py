@@ -30,7 +30,7 @@ from trialdesk.entrypoints.web.i18n import Translator
 from trialdesk.entrypoints.web.pages.subject_view import visit_label
 from trialdesk.entrypoints.web.render import FORM_ERROR, FormErrors, language_of, render
 from trialdesk.entrypoints.web.session import CSRF_FIELD, PageActor, csrf_protect
-from trialdesk.services import forms
+from trialdesk.services import forms, queries
 from trialdesk.services.actors import Actor, visible_subject
 from trialdesk.services.errors import TRIAL_ERRORS, NotFound, describe
 from trialdesk.services.forms import FillableVisit
@@ -190,7 +190,13 @@ def _entry_page(
             v.visit_id: _visit_name(v, tr)
             for v in forms.fillable_visits(session, actor, protocol, subject_id)
         }
-        return {"subject": subject, "view": view, "visit_name": visits.get(visit_id or "", visit_id or "")}
+        on_record = queries.open_queries_on_record(session, actor, protocol, view.record) if view else {}
+        return {
+            "subject": subject,
+            "view": view,
+            "visit_name": visits.get(visit_id or "", visit_id or ""),
+            "field_queries": on_record,
+        }
 
     context = run(request, actor.username, work, write=False)
     view = context["view"]
@@ -204,6 +210,7 @@ def _entry_page(
         errors=errors.by_field if errors else {},
         fields=field_views(form, tr),
         can_enter=can(actor.role, Capability.ENTER_DATA),
+        can_raise=can(actor.role, Capability.RAISE_QUERY),
     )
     return render(request, "forms/entry.html", context, status_code=errors.status_code if errors else 200)
 

@@ -293,6 +293,7 @@ def trial_links(actor: Actor, protocol: Protocol, tr: Translator) -> list[TrialL
             "/ip",
             tr.gettext("Investigational product"),
         ),
+        (can(role, Capability.READ_SUBJECTS), "/queries", tr.gettext("Data queries")),
     ]
     return [TrialLink(base + path, label) for allowed, path, label in candidates if allowed]
 
