@@ -28,6 +28,7 @@ from trialdesk.entrypoints.api import (
     consent,
     dispensing,
     forms,
+    locks,
     protocols,
     safety,
     subjects,
@@ -116,6 +117,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         consent,
         dispensing,
         forms,
+        locks,
         audit,
     )
     for module in routers:
