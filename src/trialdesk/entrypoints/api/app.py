@@ -31,6 +31,7 @@ from trialdesk.entrypoints.api import (
     locks,
     protocols,
     safety,
+    signoff,
     subjects,
     treatment,
     trials,
@@ -118,6 +119,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         dispensing,
         forms,
         locks,
+        signoff,
         audit,
     )
     for module in routers:
