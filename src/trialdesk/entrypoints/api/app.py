@@ -31,6 +31,7 @@ from trialdesk.entrypoints.api import (
     locks,
     protocols,
     safety,
+    sdv,
     signoff,
     subjects,
     treatment,
@@ -120,6 +121,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         forms,
         locks,
         signoff,
+        sdv,
         audit,
     )
     for module in routers:
