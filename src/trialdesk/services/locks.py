@@ -79,6 +79,37 @@ def _covered_subjects(session: Session, actor: Actor, protocol_id: str, request:
     return protocol_subject_ids(session, protocol_id)
 
 
+def content_sha256_now(session: Session, lock: DataLock) -> str:
+    """The hash of the data ``lock`` covers as it is now (equal to ``content_sha256`` while locked)."""
+    request = LockRequest(
+        lock.kind, lock.scope, lock.reason, lock.subject_id, lock.form_record_id, lock.cutoff_date
+    )
+    if lock.scope in ("subject", "form_record"):
+        subject_ids = [lock.subject_id] if lock.subject_id is not None else _record_subject(session, lock)
+    else:
+        subject_ids = protocol_subject_ids(session, lock.protocol_id)
+    return _content_sha256(session, subject_ids, request)
+
+
+def _record_subject(session: Session, lock: DataLock) -> list[int]:
+    record = session.get(FormRecord, lock.form_record_id)
+    return [] if record is None else [record.subject_id]
+
+
+def report_lock(session: Session, protocol_id: str, lock_id: int) -> tuple[DataLock, date]:
+    """An active cut-off or database lock to build a report from, and its cut-off (a database lock's:
+    the day it was taken); refused when the data differ from the hash locked."""
+    lock = get(session, protocol_id, lock_id)
+    if lock.kind != "lock" or lock.scope not in ("cutoff", "database") or lock.released_at is not None:
+        raise Conflict(
+            f"#{lock.id} is not an active cut-off or database lock: a report is built from one",
+            rule="report_needs_lock",
+        )
+    if content_sha256_now(session, lock) != lock.content_sha256:
+        raise Conflict(f"the data of lock #{lock.id} differ from its hash", rule="lock_hash_mismatch")
+    return lock, lock.cutoff_date or lock.created_at.date()
+
+
 def _content_sha256(session: Session, subject_ids: list[int], request: LockRequest) -> str:
     data = casebook_data(
         session, subject_ids, cutoff=request.cutoff_date if request.scope == "cutoff" else None
