@@ -1,16 +1,18 @@
 """Source data verification API (issue 14): a subject's planned SDV items and their states, the
-monitor's verification of a field or a whole record, and progress per site."""
+monitor's verification of a field or a whole record, progress per site, and the data team's listings."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
-from trialdesk.services import sdv
+from trialdesk.services import listings, sdv
 from trialdesk.services.sdv import SdvItem
 
 router = APIRouter(prefix="/api", tags=["data management"])
@@ -87,3 +89,19 @@ def sdv_progress(actor: CurrentActor, protocol: ProtocolDep, request: Request) -
         ]
 
     return run(request, actor.username, work, write=False)
+
+
+@router.get(
+    "/trials/{protocol_id}/listings.zip",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "One CSV per form, queries, SDV"}},
+)
+def data_listings(actor: CurrentActor, protocol: ProtocolDep, request: Request) -> Response:
+    """The data team's listings as a ZIP of CSV files (monitor, data manager); audited as a read."""
+    files = run(request, actor.username, lambda s: listings.listings(s, actor, protocol), write=True)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in sorted(files.items()):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), content)
+    headers = {"Content-Disposition": f'attachment; filename="listings-{protocol.id}.zip"'}
+    return Response(buffer.getvalue(), media_type="application/zip", headers=headers)

@@ -11,6 +11,7 @@ from trialdesk.entrypoints.cli import (
     database,
     demo,
     design,
+    export,
     ip,
     protocol,
     recist,
@@ -42,6 +43,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(rt.app, name="rt")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(ip.app, name="ip")
+app.add_typer(export.app, name="export")
 app.command("openapi")(users.openapi_command)
 app.command("screen")(screen.screen_command)
 app.command("recist")(recist.recist_command)
