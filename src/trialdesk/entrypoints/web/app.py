@@ -32,6 +32,7 @@ from trialdesk.entrypoints.web.pages import (
     rt_fields,
     safety,
     screening,
+    sdvlock,
     statistics,
     subject,
     subject_forms,
@@ -62,6 +63,7 @@ PAGE_ROUTERS = (
     monitor.router,
     admin.router,
     dispensing.router,
+    sdvlock.router,
 )
 
 
