@@ -1,6 +1,7 @@
-"""`trialdesk report PROTOCOL --lock N` (issue 14): the trial report built from a database lock
-names the lock and its hash on the title page, and the same lock gives a byte-identical PDF twice
-(the PDF embeds no creation time; locked data cannot change). SQLite and PostgreSQL."""
+"""`trialdesk report PROTOCOL --lock N` and `trialdesk safety report PROTOCOL --lock N` (issue 14):
+a report built from a database lock names the lock and its hash on the title page, and the same lock
+gives a byte-identical PDF twice (no creation time embedded; the safety report's "generated" time is
+the lock's; locked data cannot change). SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ def test_report_from_a_lock_is_byte_identical_and_names_the_lock(
     assert (outputs[0].stat().st_mode & 0o777) == 0o600
     html = outputs[2].read_text(encoding="utf-8")
     assert f"Built from database lock #{created['id']}, SHA-256 {created['content_sha256']}" in html
+
+    safety = [tmp_path / "s1.pdf", tmp_path / "s2.pdf"]
+    for target in safety:
+        args = ["safety", "report", IVO, "--lock", str(created["id"]), "--format", "pdf", "-o", str(target)]
+        assert runner.invoke(app, args).exit_code == 0
+    assert safety[0].read_bytes() == safety[1].read_bytes()
+    as_json = runner.invoke(app, ["safety", "report", IVO, "--lock", str(created["id"])])
+    assert f"Built from database lock #{created['id']}" in as_json.stdout
 
     refused = runner.invoke(app, ["report", IVO, "--lock", str(subject_lock_id)])
     assert refused.exit_code == 2 and "not an active cut-off or database lock" in refused.output

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db.audit import as_utc
 from trialdesk.adapters.report.content import ReportContent
 from trialdesk.adapters.report.html import render_html
 from trialdesk.adapters.report.pdf import render_pdf
@@ -23,7 +24,7 @@ from trialdesk.domain.roles import Capability
 from trialdesk.services.actors import Actor
 from trialdesk.services.exports import audited_export
 from trialdesk.services.locks import report_lock
-from trialdesk.services.safety_report import resolve_cutoff, safety_tables
+from trialdesk.services.safety_report import report_for, resolve_cutoff, safety_tables
 from trialdesk.services.treatment_report import treatment_tables
 from trialdesk.services.trial_data import endpoint_data_with_issues, screening_records
 
@@ -98,3 +99,15 @@ def trial_report_from_lock(
     line = lock_line(lock.id, lock.scope, lock.content_sha256)
     stamped = dataclasses.replace(document, facts=[*document.facts, ("Data lock", line)])
     return render_pdf(stamped) if fmt == "pdf" else render_html(stamped)
+
+
+def safety_report_from_lock(
+    session: Session, actor: Actor | None, protocol: Protocol, output_format: str, lock_id: int
+) -> dict[str, Any]:
+    """The safety report at an active cut-off or database lock's cut-off, naming the lock and its hash
+    (``data_lock``); its "generated" time is the lock's, so the same lock gives the same document."""
+    lock, cutoff = report_lock(session, protocol.id, lock_id)
+    document = report_for(session, actor, protocol, output_format, cutoff)
+    document["generated_at"] = as_utc(lock.created_at).isoformat(timespec="seconds")
+    document["data_lock"] = lock_line(lock.id, lock.scope, lock.content_sha256)
+    return document
