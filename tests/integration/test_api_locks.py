@@ -118,3 +118,16 @@ def test_cutoff_and_database_locks(api: Api) -> None:
     with engine.connect() as connection:
         hashes = connection.execute(select(DataLock.content_sha256).order_by(DataLock.id)).scalars().all()
     assert len(hashes) == 2 and all(len(h) == 64 for h in hashes)
+
+
+def test_report_from_a_lock_through_the_api(api: Api) -> None:
+    add_data_managers(api)
+    api.enrolled_subject(IVO, "IVO-L-5")
+    lock = api.post("dm", LOCKS, {"kind": "lock", "scope": "database", "reason": "final analysis"}).json()
+    url = f"{LOCKS}/{lock['id']}/report"
+    assert api.get("dm", url).status_code == 403  # the data manager does not run analyses
+    first, second = api.get("monitor", url), api.get("monitor", url)
+    assert first.status_code == 200 and first.headers["content-type"] == "application/pdf"
+    assert first.content == second.content
+    html = api.get("stat", url, params={"format": "html"}).text
+    assert f"Built from database lock #{lock['id']}, SHA-256 {lock['content_sha256']}" in html

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from trialdesk.adapters.db.models import DataLock
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
 from trialdesk.services import locks
 from trialdesk.services.locks import LockRequest
+from trialdesk.services.reporting import trial_report_from_lock
 
 router = APIRouter(prefix="/api", tags=["data management"])
 
@@ -111,3 +112,22 @@ def release_unlock(
     return _step(
         request, actor, body, lambda s: locks.release_unlock(s, actor, protocol.id, lock_id, body.reason)
     )
+
+
+@router.get(
+    "/trials/{protocol_id}/locks/{lock_id}/report",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}, "text/html": {}}, "description": "The report"}},
+)
+def report_from_lock(
+    lock_id: int,
+    actor: CurrentActor,
+    protocol: ProtocolDep,
+    request: Request,
+    format: Literal["pdf", "html"] = "pdf",
+) -> Response:
+    """The trial report built from an active cut-off or database lock (statistician, safety reviewer,
+    monitor): the lock and its hash on the title page; the same lock gives the same bytes."""
+    work = lambda s: trial_report_from_lock(s, actor, protocol, format, lock_id)  # noqa: E731
+    content = run(request, actor.username, work)
+    return Response(content, media_type="application/pdf" if format == "pdf" else "text/html; charset=utf-8")
