@@ -83,3 +83,28 @@ def test_sdv_checklist_progress_and_signoff(api: Api) -> None:
     )
     assert signed.status_code == 303
     assert "by inv1" in investigator.get(f"/trials/{IVO}/subjects/{subject_id}/signoff").text
+
+
+READ_PAGES = (
+    "/",
+    "/trials/{p}",
+    "/trials/{p}/alerts",
+    "/trials/{p}/safety-report",
+    "/trials/{p}/screening-log",
+)
+
+
+def test_reading_pages_still_works_under_a_database_lock(api: Api) -> None:
+    subject_id = api.enrolled_subject(IVO, "WEB-R-1")
+    assert api.ae(IVO, subject_id, 3, related=True).status_code == 201
+    body = {"kind": "lock", "scope": "database", "reason": "final analysis"}
+    assert api.post("dm", f"/api/trials/{IVO}/locks", body).status_code == 201
+    for user in ("monitor", "inv1", "safety", "stat"):
+        browser = _browser(api, user)
+        for path in (*READ_PAGES, f"/trials/{{p}}/subjects/{subject_id}"):
+            url = path.format(p=IVO)
+            if user in ("safety", "stat") and "subjects" in url:
+                continue
+            response = browser.get(url)
+            assert response.status_code in (200, 403), (user, url, response.status_code)
+            assert response.status_code == 200 or user != "monitor", (user, url)
