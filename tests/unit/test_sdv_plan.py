@@ -33,3 +33,15 @@ def test_a_plan_item_names_one_target() -> None:
     with pytest.raises(ValidationError):
         SdvPlanItem(form="ecog", table="adverse_events", fraction=1.0)
     assert SdvPlanItem(form="ecog", fraction=0.5).target == "ecog"
+
+
+def test_a_plan_naming_an_unknown_form_is_refused_at_load() -> None:
+    import yaml
+
+    from trialdesk.protocols.loader import ProtocolFileError, builtin_protocol_dir, parse_protocol
+
+    path = builtin_protocol_dir() / "ivo-shfrt-2l.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["sdv_plan"]["items"].append({"form": "no_such_form", "fraction": 1.0})
+    with pytest.raises(ProtocolFileError, match="sdv_plan form 'no_such_form' is not defined"):
+        parse_protocol(data, path)

@@ -676,13 +676,9 @@ class Protocol(FrozenModel):
     sdv_plan: SdvPlan = Field(default_factory=SdvPlan, description="Risk-based source data verification")
 
     @model_validator(mode="after")
-    def _sdv_plan_forms_known(self) -> Protocol:
-        _known("sdv_plan form", [i.form for i in self.sdv_plan.items if i.form], {f.id for f in self.forms})
-        return self
-
-    @model_validator(mode="after")
     def _forms_fit_schedule(self) -> Protocol:
         check_forms(self.forms, self.visit_kinds())
+        _known("sdv_plan form", [i.form for i in self.sdv_plan.items if i.form], {f.id for f in self.forms})
         return self
 
     def visit_kinds(self) -> set[str]:
