@@ -131,3 +131,22 @@ def test_report_from_a_lock_through_the_api(api: Api) -> None:
     assert first.content == second.content
     html = api.get("stat", url, params={"format": "html"}).text
     assert f"Built from database lock #{lock['id']}, SHA-256 {lock['content_sha256']}" in html
+
+
+def test_a_cutoff_lock_lets_later_facts_in(api: Api) -> None:
+    add_data_managers(api)
+    subject_id = api.enrolled_subject(IVO, "IVO-L-6")
+    base = f"/api/trials/{IVO}/subjects/{subject_id}"
+    assert api.put("inv1", f"{base}/follow-up", {"treatment_start_date": "2026-03-09"}).status_code == 200
+    cut = {"kind": "lock", "scope": "cutoff", "cutoff_date": "2026-04-30", "reason": "DSMB cut-off"}
+    assert api.post("dm", LOCKS, cut).status_code == 201
+    later = api.put(
+        "inv1",
+        f"{base}/follow-up",
+        {"treatment_start_date": "2026-03-09", "last_known_alive_date": "2026-06-01"},
+    )
+    assert later.status_code == 200, later.text  # a fact dated after the cut-off
+    earlier = api.put(
+        "inv1", f"{base}/follow-up", {"treatment_start_date": "2026-03-10", "reason": "date was wrong"}
+    )
+    assert earlier.status_code == 409 and earlier.json()["rule"] == "data_locked", earlier.text

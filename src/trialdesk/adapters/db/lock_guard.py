@@ -14,7 +14,7 @@ from datetime import date, datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
 from trialdesk.adapters.db.models import Audited, DataLock, DataQuery, FormRecord, Subject
@@ -30,6 +30,9 @@ DATE_ATTRIBUTES = (
     "screening_date",
 )
 """A row's own clinical date, first found wins; else the day it was entered (``created_at``)."""
+
+TRACKER_DATES = frozenset({"status_date"})
+"""Dates that follow the latest change (the subject's status date): only their new value counts."""
 
 
 def active_locks(session: Session) -> list[LockScope]:
@@ -83,7 +86,28 @@ def _as_date(value: Any) -> date | None:
     return value if isinstance(value, date) else None
 
 
+def _changed_dates(obj: Any) -> list[date]:
+    """The old and new values of the dates an update changes (empty for an insert, a delete, or an
+    update of no date): a death recorded after a cut-off changes no data dated before it."""
+    state = inspect(obj)
+    if not state.persistent:
+        return []
+    found: list[date] = []
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if not history.has_changes():
+            continue
+        values = [*history.added] if attr.key in TRACKER_DATES else [*history.deleted, *history.added]
+        found += [v for v in values if isinstance(v, date) and not isinstance(v, datetime)]
+    return found
+
+
 def _row_date(session: Session, obj: Any) -> date | None:
+    """The date a cut-off lock compares: the dates an update changes, else the row's own clinical
+    date, else the day it was entered."""
+    changed = _changed_dates(obj) if obj in session.dirty else []
+    if changed:
+        return min(changed)
     for name in DATE_ATTRIBUTES:
         found = _as_date(getattr(obj, name, None))
         if found is not None:
