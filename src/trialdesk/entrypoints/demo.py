@@ -904,6 +904,28 @@ def _run_edit_checks(engine: Engine, protocol: Protocol) -> None:
         checks.run_checks(session, protocol)
 
 
+DATA_REVIEW_SUBJECTS = 3
+"""Subjects of the first site whose casebooks the demo verifies (SDV) and signs off (issue 14)."""
+
+
+def _data_review(api: _Client, protocol: Protocol) -> None:
+    """The monitor verifies every planned SDV item of the first enrolled subjects of the investigator's
+    site, and the investigator signs the first one's casebook: the SDV and sign-off pages show real
+    states (the other subjects stay unverified, so progress is partial)."""
+    base = f"/api/trials/{protocol.id}/subjects"
+    listing = api.call("GET", "investigator", base).json()
+    enrolled = sorted(s["id"] for s in listing if s["enrolled_at"])[:DATA_REVIEW_SUBJECTS]
+    for subject_id in enrolled:
+        items = api.call("GET", "monitor", f"{base}/{subject_id}/sdv").json()
+        for table, record_id in sorted({(i["table"], i["record_id"]) for i in items}):
+            body = {"table": table, "record_id": record_id, "field": "*"}
+            api.call("POST", "monitor", f"{base}/{subject_id}/sdv", body)
+    if enrolled:
+        shown = api.call("GET", "investigator", f"{base}/{enrolled[0]}/signoff").json()
+        body = {"password": api.password("investigator"), "data_sha256": shown["current_sha256"]}
+        api.call("POST", "investigator", f"{base}/{enrolled[0]}/signoff", body)
+
+
 def build_demo_database(
     database: Path, *, seed: int = DEMO_SEED, progress: ProgressCallback | None = None
 ) -> list[DemoResult]:
@@ -933,6 +955,7 @@ def build_demo_database(
 
             demo = _Demo(protocol, DEMO_SUBJECTS[protocol.id], seed, api, labelled, f"sqlite:///{database}")
             demo.run(latest_patients=True)
+            _data_review(api, protocol)
             demo.verify(app.state.engine)
             _run_edit_checks(app.state.engine, protocol)
             results.append(demo.result)

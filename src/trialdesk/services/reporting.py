@@ -7,19 +7,24 @@ export of trial data, so it is audited.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from trialdesk.adapters.db.audit import as_utc
 from trialdesk.adapters.report.content import ReportContent
+from trialdesk.adapters.report.html import render_html
+from trialdesk.adapters.report.pdf import render_pdf
 from trialdesk.adapters.report.render import render_content, report_content
 from trialdesk.analysis.snapshot import ReportSnapshot, build_snapshot
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Capability
 from trialdesk.services.actors import Actor
 from trialdesk.services.exports import audited_export
-from trialdesk.services.safety_report import resolve_cutoff, safety_tables
+from trialdesk.services.locks import report_lock
+from trialdesk.services.safety_report import report_for, resolve_cutoff, safety_tables
 from trialdesk.services.treatment_report import treatment_tables
 from trialdesk.services.trial_data import endpoint_data_with_issues, screening_records
 
@@ -75,3 +80,34 @@ def trial_report_content(
         session, "report", protocol.id, reason=f"trial report ({purpose}) at cut-off {snapshot.cutoff}"
     )
     return report_content(snapshot)
+
+
+def lock_line(lock_id: int, scope: str, sha256: str | None) -> str:
+    """The title page's sentence naming the lock a report is built from."""
+    what = "database lock" if scope == "database" else "cut-off lock"
+    return f"Built from {what} #{lock_id}, SHA-256 {sha256}"
+
+
+def trial_report_from_lock(
+    session: Session, actor: Actor | None, protocol: Protocol, fmt: Literal["html", "pdf"], lock_id: int
+) -> bytes:
+    """The trial report at an active cut-off or database lock's cut-off, with "Built from database
+    lock #N, SHA-256 ..." on the title page. The PDF embeds no time (``CreationDate`` None) and the
+    data cannot change while locked, so the same lock gives byte-identical reports."""
+    lock, cutoff = report_lock(session, protocol.id, lock_id)
+    document = trial_report_content(session, actor, protocol, fmt, cutoff).document()
+    line = lock_line(lock.id, lock.scope, lock.content_sha256)
+    stamped = dataclasses.replace(document, facts=[*document.facts, ("Data lock", line)])
+    return render_pdf(stamped) if fmt == "pdf" else render_html(stamped)
+
+
+def safety_report_from_lock(
+    session: Session, actor: Actor | None, protocol: Protocol, output_format: str, lock_id: int
+) -> dict[str, Any]:
+    """The safety report at an active cut-off or database lock's cut-off, naming the lock and its hash
+    (``data_lock``); its "generated" time is the lock's, so the same lock gives the same document."""
+    lock, cutoff = report_lock(session, protocol.id, lock_id)
+    document = report_for(session, actor, protocol, output_format, cutoff)
+    document["generated_at"] = as_utc(lock.created_at).isoformat(timespec="seconds")
+    document["data_lock"] = lock_line(lock.id, lock.scope, lock.content_sha256)
+    return document

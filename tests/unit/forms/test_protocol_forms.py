@@ -65,6 +65,7 @@ def _with_forms(forms: list[dict[str, Any]]) -> dict[str, Any]:
     data = yaml.safe_load((builtin_protocol_dir() / "ivo-shfrt-2l.yaml").read_text(encoding="utf-8"))
     data.pop("forms_file")
     data.pop("checks_file", None)  # the trial's edit checks name its own forms, not these
+    data.pop("sdv_plan", None)  # it names the built-in forms replaced here
     data["forms"] = forms
     return data
 

@@ -285,3 +285,8 @@ def verify_chain(connection: Connection) -> ChainReport:
             count, False, count + 1 if head.last_seq > count else count, "rows missing after the end"
         )
     return ChainReport(count, True)
+
+
+# The lock guard's before_flush listener registers with the audit listener: every session that audits
+# also refuses changes to frozen or locked data.
+from trialdesk.adapters.db import lock_guard as _lock_guard  # noqa: E402, F401

@@ -47,6 +47,7 @@ def safety_document(report: Mapping[str, Any], protocol: Protocol) -> Document:
             ("Data cut-off", cutoff.isoformat()),
             ("Protocol", f"{report['protocol_id']}, version {report['protocol_version']}"),
             ("Generated", str(report["generated_at"])),
+            *([("Data lock", str(report["data_lock"]))] if report.get("data_lock") else []),
             ("Trial state", f"{report['phase_state']} ({report['state_reason']})"),
             ("Grading", str(report["ctcae_version"])),
             (

@@ -27,6 +27,7 @@ from trialdesk.domain.protocol.consent import ConsentVersion, ConsentVersions, d
 from trialdesk.domain.protocol.parameters import Parameter, Provenance
 from trialdesk.domain.protocol.schedule import VisitSchedule
 from trialdesk.domain.radiobiology import TimeFactor
+from trialdesk.domain.sdv import SdvPlan
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 DOSE_UNITS = ("mg", "mg/kg", "mg/m2", "AUC")
@@ -677,10 +678,12 @@ class Protocol(FrozenModel):
         default_factory=list,
         description="Edit checks (or in a file named by 'checks_file' beside the protocol file)",
     )
+    sdv_plan: SdvPlan = Field(default_factory=SdvPlan, description="Risk-based source data verification")
 
     @model_validator(mode="after")
     def _forms_fit_schedule(self) -> Protocol:
         check_forms(self.forms, self.visit_kinds())
+        _known("sdv_plan form", [i.form for i in self.sdv_plan.items if i.form], {f.id for f in self.forms})
         return self
 
     @model_validator(mode="after")

@@ -33,9 +33,12 @@ from trialdesk.entrypoints.api import (
     dispensing,
     disposition,
     forms,
+    locks,
     protocols,
     queries,
     safety,
+    sdv,
+    signoff,
     subjects,
     treatment,
     trials,
@@ -146,6 +149,9 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         disposition,
         checks,
         queries,
+        locks,
+        signoff,
+        sdv,
         audit,
     )
     for module in routers:

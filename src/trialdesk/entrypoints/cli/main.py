@@ -13,6 +13,7 @@ from trialdesk.entrypoints.cli import (
     database,
     demo,
     design,
+    export,
     ip,
     labs,
     protocol,
@@ -47,6 +48,7 @@ app.add_typer(checks.app, name="checks")
 app.add_typer(rt.app, name="rt")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(ip.app, name="ip")
+app.add_typer(export.app, name="export")
 app.command("openapi")(users.openapi_command)
 app.command("screen")(screen.screen_command)
 app.command("recist")(recist.recist_command)

@@ -15,7 +15,7 @@ from trialdesk.entrypoints.cli.database import engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.services.errors import TRIAL_ERRORS
-from trialdesk.services.reporting import trial_report
+from trialdesk.services.reporting import trial_report, trial_report_from_lock
 
 
 def report_command(
@@ -25,11 +25,16 @@ def report_command(
     out: Path = typer.Option(
         None, "--out", help="Output file (default: report-<protocol>-<cutoff>.<format>)"
     ),
+    lock: int = typer.Option(
+        None, "--lock", help="Build from this cut-off or database lock (its cut-off; hash on the title page)"
+    ),
 ) -> None:
     """Write the trial report from the database at a data cut-off (audited as an export)."""
     protocol = get_protocol(protocol_id)
     if fmt not in ("pdf", "html"):
         fail(f"--format: '{fmt}' is not one of pdf, html")
+    if lock is not None and cutoff:
+        fail("--lock and --cutoff: give one (a lock has its own cut-off)")
     try:
         cutoff_date = dt.date.fromisoformat(cutoff) if cutoff else None
     except ValueError:
@@ -40,9 +45,13 @@ def report_command(
     form: Literal["pdf", "html"] = "pdf" if fmt == "pdf" else "html"
     try:
         with unit_of_work(engine, f"cli:{getpass.getuser()}") as session:
-            content = trial_report(session, None, protocol, form, cutoff_date)
+            if lock is not None:
+                content = trial_report_from_lock(session, None, protocol, form, lock)
+            else:
+                content = trial_report(session, None, protocol, form, cutoff_date)
     except TRIAL_ERRORS as exc:
         fail_with(exc)
-    target = out or Path(f"report-{protocol.id}-{cutoff_date or dt.date.today()}.{fmt}")
+    stem = f"lock{lock}" if lock is not None else str(cutoff_date or dt.date.today())
+    target = out or Path(f"report-{protocol.id}-{stem}.{fmt}")
     write_private(target, content)
     console.print(f"[green]report written[/]: {target} ({len(content) // 1024} KiB)")

@@ -23,6 +23,7 @@ from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_pri
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.entrypoints.cli.users import CLI_ACTOR
 from trialdesk.services.errors import TRIAL_ERRORS
+from trialdesk.services.reporting import safety_report_from_lock
 from trialdesk.services.safety_report import report_for
 
 app = typer.Typer(help="Safety monitoring: the DSMB safety report.", no_args_is_help=True)
@@ -40,11 +41,14 @@ def report_command(
     output_format: ReportFormat = typer.Option(ReportFormat.json, "--format", help="json, html or pdf"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file (required for pdf)"),
     cutoff: str | None = typer.Option(None, "--cutoff", help="Data cut-off date YYYY-MM-DD (default: today)"),
+    lock: int | None = typer.Option(None, "--lock", help="Build from this cut-off or database lock"),
 ) -> None:
     """Subjects exposed, AEs by SOC/term x maximum grade (all-cause and treatment-related), grade >= 3,
     SAEs, discontinuations, deaths, stopping rules with their binomial probabilities, toxicity boundary,
     all at the data cut-off."""
     protocol = get_protocol(protocol_id)
+    if lock is not None and cutoff:
+        fail("--lock and --cutoff: give one (a lock has its own cut-off)")
     try:
         cutoff_date = dt.date.fromisoformat(cutoff) if cutoff else None
     except ValueError:
@@ -56,7 +60,10 @@ def report_command(
         fail("the database has no trialdesk schema: run 'trialdesk db upgrade' first")
     try:
         with unit_of_work(engine, CLI_ACTOR) as session:
-            document = report_for(session, None, protocol, output_format.value, cutoff_date)
+            if lock is not None:
+                document = safety_report_from_lock(session, None, protocol, output_format.value, lock)
+            else:
+                document = report_for(session, None, protocol, output_format.value, cutoff_date)
     except TRIAL_ERRORS as exc:
         fail_with(exc)
     finally:

@@ -34,6 +34,7 @@ from trialdesk.entrypoints.web.pages import (
     rt_fields,
     safety,
     screening,
+    sdvlock,
     statistics,
     subject,
     subject_forms,
@@ -66,6 +67,7 @@ PAGE_ROUTERS = (
     admin.router,
     dispensing.router,
     queries.router,
+    sdvlock.router,
 )
 
 

@@ -1,0 +1,41 @@
+"""``trialdesk export listings``: the data team's listings (one CSV per form, queries, SDV) to a folder."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import typer
+
+from trialdesk.adapters.db.engine import unit_of_work
+from trialdesk.adapters.db.migrate import is_current
+from trialdesk.entrypoints.cli.database import engine_from_settings
+from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
+from trialdesk.entrypoints.cli.protocol import get_protocol
+from trialdesk.services.errors import TRIAL_ERRORS
+from trialdesk.services.listings import listings
+
+app = typer.Typer(help="Exports of trial data for the data team.", no_args_is_help=True)
+
+
+@app.command("listings")
+def listings_command(
+    protocol_id: str = typer.Argument(..., help="Protocol id"),
+    out: Path = typer.Option(..., "--out", help="Folder to write the listings into (created if missing)"),
+    fmt: str = typer.Option("csv", "--format", help="csv (parquet needs pyarrow, not a dependency)"),
+) -> None:
+    """Write one CSV per form (with sdv_status and open_queries columns), queries.csv and sdv.csv
+    (files readable by you only; the export is audited as a read)."""
+    protocol = get_protocol(protocol_id)
+    engine = engine_from_settings()
+    if not is_current(engine):
+        fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
+    try:
+        with unit_of_work(engine, f"cli:{getpass.getuser()}") as session:
+            files = listings(session, None, protocol, fmt)
+    except TRIAL_ERRORS as exc:
+        fail_with(exc)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        write_private(out / name, content)
+    console.print(f"[green]{len(files)} listings written[/] to {out}")
