@@ -58,8 +58,7 @@ def test_listings_from_the_cli_and_the_api(
 
     out = tmp_path / "listings"
     assert (
-        runner.invoke(app, ["export", "listings", IVO, "--out", str(out), "--format", "parquet"]).exit_code
-        == 2
+        runner.invoke(app, ["export", "listings", IVO, "--out", str(out), "--format", "xlsx"]).exit_code == 2
     )
     result = runner.invoke(app, ["export", "listings", IVO, "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -91,3 +90,30 @@ def test_listings_from_the_cli_and_the_api(
         )
     engine.dispose()
     assert reads[0] == "monitor" and reads[1].startswith("cli:") and len(reads) == 2
+
+
+def test_parquet_listings_keep_numbers_dates_and_codes(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Parquet listing holds what the CSV holds, with typed numbers, dates and true/false, and
+    text codes left as text (read back with pyarrow, the reference Parquet implementation)."""
+    import pyarrow.parquet as pq
+
+    api = build_api(database_url, tmp_path)
+    with api.client:
+        subject_id = api.enrolled_subject(IVO, "IVO-P-1")
+        saved = _save(api, subject_id, "demographics", DEMOGRAPHICS)
+        assert saved.status_code == 200, saved.text
+    api.client.app.state.engine.dispose()  # type: ignore[attr-defined]
+    monkeypatch.setenv("TRIALDESK_DATABASE_URL", database_url)
+    out = tmp_path / "parquet"
+    result = runner.invoke(app, ["export", "listings", IVO, "--out", str(out), "--format", "parquet"])
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out / "form_demographics.parquet")
+    row = table.to_pylist()[0]
+    assert row["subject"] == "IVO-P-1" and row["visit"] == "SCR" and row["repeat"] == 1
+    assert row["ecog"] == DEMOGRAPHICS["ecog"] and isinstance(row["ecog"], int)  # an integer field
+    assert row["pdl1_known"] is DEMOGRAPHICS["pdl1_known"]  # a boolean field
+    assert str(table.schema.field("subject").type) == "string"
+    assert {"queries.parquet", "sdv.parquet"} <= {p.name for p in out.iterdir()}
+    assert (out / "form_demographics.parquet").stat().st_mode & 0o777 == 0o600

@@ -73,6 +73,32 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+TYPED_FIELD_TYPES = frozenset({"integer", "decimal", "boolean", "date"})
+"""Form field types whose Parquet column keeps its type (numbers, true/false, dates); the rest is text."""
+COUNT_COLUMNS = frozenset({"repeat", "record_id", "open_queries", "id"})
+
+
+def to_parquet(csv_bytes: bytes, typed_columns: frozenset[str]) -> bytes:
+    """The same listing as Apache Parquet (pyarrow): ``typed_columns`` and the counts keep the type
+    pyarrow reads from the values (int64, double, bool, date32); every other column is text, so codes
+    such as "01" or "T1" are never turned into numbers; empty cells are nulls."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    header = next(csv.reader(io.StringIO(csv_bytes.decode("utf-8").split("\n", 1)[0])))
+    text = {name: pa.string() for name in header if name not in typed_columns | COUNT_COLUMNS}
+    options = pa_csv.ConvertOptions(column_types=text, strings_can_be_null=True)
+    table = pa_csv.read_csv(io.BytesIO(csv_bytes), convert_options=options)
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def _typed_fields(form: FormDefinition) -> frozenset[str]:
+    return frozenset(field.id for field in form.fields if field.type in TYPED_FIELD_TYPES)
+
+
 def _subjects(session: Session, protocol_id: str) -> dict[int, tuple[str, str]]:
     rows = session.execute(
         select(Subject.id, Subject.screening_number, Site.code)
@@ -193,14 +219,13 @@ def sdv_listing(items: list[SdvItem], subjects: dict[int, tuple[str, str]]) -> b
 
 
 def listings(session: Session, actor: Actor | None, protocol: Protocol, fmt: str = "csv") -> dict[str, bytes]:
-    """File name -> CSV bytes: one listing per form, ``queries.csv`` and ``sdv.csv``; audited as an export
-    read (``actor`` None: the command line). Monitors and data managers (RAISE_QUERY)."""
+    """File name -> bytes: one listing per form, ``queries`` and ``sdv``, as CSV or Apache Parquet
+    (``fmt``); audited as an export read (``actor`` None: the command line). Monitors and data managers
+    (RAISE_QUERY)."""
     if actor is not None:
         actor.require(Capability.RAISE_QUERY)
-    if fmt != "csv":
-        raise InvalidInput(
-            "only csv listings are offered (pyarrow, needed for parquet, is not installed)", field="format"
-        )
+    if fmt not in ("csv", "parquet"):
+        raise InvalidInput(f"unknown format '{fmt}': csv or parquet", field="format")
     subjects = _subjects(session, protocol.id)
     items = planned_items(session, protocol, sorted(subjects))
     by_record: dict[str, list[SdvItem]] = defaultdict(list)
@@ -208,10 +233,17 @@ def listings(session: Session, actor: Actor | None, protocol: Protocol, fmt: str
         if item.table == "form_records":
             by_record[item.record_id].append(item)
     context = {"subjects": subjects, "sdv": by_record, "queries": _open_queries(session, protocol.id)}
-    files = {f"form_{form.id}.csv": form_listing(session, protocol, form, context) for form in protocol.forms}
-    files["queries.csv"] = query_listing(session, protocol, subjects)
-    files["sdv.csv"] = sdv_listing(items, subjects)
+    tables = {
+        f"form_{f.id}": (form_listing(session, protocol, f, context), _typed_fields(f))
+        for f in protocol.forms
+    }
+    tables["queries"] = (query_listing(session, protocol, subjects), frozenset())
+    tables["sdv"] = (sdv_listing(items, subjects), frozenset())
+    if fmt == "parquet":
+        files = {f"{name}.parquet": to_parquet(content, typed) for name, (content, typed) in tables.items()}
+    else:
+        files = {f"{name}.csv": content for name, (content, _) in tables.items()}
     audited_export(
-        session, "listings", protocol.id, reason="data listings (csv)", detail=",".join(sorted(files))
+        session, "listings", protocol.id, reason=f"data listings ({fmt})", detail=",".join(sorted(files))
     )
     return files

@@ -22,10 +22,12 @@ app = typer.Typer(help="Exports of trial data for the data team.", no_args_is_he
 def listings_command(
     protocol_id: str = typer.Argument(..., help="Protocol id"),
     out: Path = typer.Option(..., "--out", help="Folder to write the listings into (created if missing)"),
-    fmt: str = typer.Option("csv", "--format", help="csv (parquet needs pyarrow, not a dependency)"),
+    fmt: str = typer.Option(
+        "csv", "--format", help="csv or parquet (Apache Parquet: numbers, dates and true/false typed)"
+    ),
 ) -> None:
-    """Write one CSV per form (with sdv_status and open_queries columns), queries.csv and sdv.csv
-    (files readable by you only; the export is audited as a read)."""
+    """Write one listing per form (with sdv_status and open_queries columns), the query listing and the
+    SDV listing, as CSV or Parquet (files readable by you only; the export is audited as a read)."""
     protocol = get_protocol(protocol_id)
     engine = engine_from_settings()
     if not is_current(engine):
