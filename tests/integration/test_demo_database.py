@@ -5,7 +5,6 @@ token endpoint; the demo is refused in production and never touches the real dat
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -15,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.integration.web_helpers import csrf_token as _csrf
 from tests.support.demo import demo_database_copy
 from trialdesk.config import Settings, UnsafeSettings
 from trialdesk.entrypoints.api.app import create_app
@@ -99,12 +99,6 @@ def test_scr_escc_01_ran_its_run_in_signed_the_gate_and_randomized_both_arms(dem
     )
     assert _count(demo_db, gate, SCR) == 1
     assert is_demo_database(demo_db)
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
-    assert match, "form without a CSRF token"
-    return match.group(1)
 
 
 def test_every_demo_account_signs_in_on_the_web_and_at_the_api(client: TestClient) -> None:

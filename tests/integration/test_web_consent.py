@@ -5,7 +5,6 @@ monitors read without the form; the section in Simplified Chinese."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.api_helpers import PASSWORD, Api, build_api
+from tests.integration.api_helpers import Api, build_api
 from tests.integration.test_api_consent import BASE, IVO, _on, _revise_consent, _treated
+from tests.integration.web_helpers import csrf_token as _csrf
+from tests.integration.web_helpers import signed_in as _browser
 
 
 @pytest.fixture
@@ -22,20 +23,6 @@ def api(tmp_path: Path) -> Iterator[Api]:
     built = build_api(f"sqlite:///{tmp_path / 'web.sqlite3'}", tmp_path)
     with built.client:
         yield built
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
-    assert match, "page without a CSRF token"
-    return match.group(1)
-
-
-def _browser(api: Api, username: str) -> TestClient:
-    client = TestClient(api.client.app)
-    token = _csrf(client.get("/login").text)
-    data = {"username": username, "password": PASSWORD, "csrf_token": token}
-    assert client.post("/login", data=data, follow_redirects=False).status_code == 303
-    return client
 
 
 def _post(client: TestClient, page: str, data: dict[str, Any]) -> Any:

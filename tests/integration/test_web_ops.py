@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.integration.api_helpers import PASSWORD, Api, build_api
+from tests.integration.web_helpers import csrf_token as _csrf
 
 SCR = "scr-escc-01"
 IVO = "ivo-shfrt-2l"
@@ -22,12 +23,6 @@ IVO = "ivo-shfrt-2l"
 @pytest.fixture
 def api(tmp_path: Path) -> Api:
     return build_api(f"sqlite:///{tmp_path / 'web.sqlite3'}", tmp_path)
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
-    assert match, "form without a CSRF token"
-    return match.group(1)
 
 
 def browser(api: Api, username: str) -> tuple[TestClient, str]:

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from tests.integration.api_helpers import PASSWORD, Api, build_api, followed_run_in
+from tests.integration.web_helpers import csrf_token as _csrf
 
 GATE = "/trials/scr-escc-01/gate"
 
@@ -23,12 +24,6 @@ def api(tmp_path: Path) -> Api:
     built = build_api(f"sqlite:///{tmp_path / 'web.sqlite3'}", tmp_path)
     followed_run_in(built)
     return built
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
-    assert match, "form without a CSRF token"
-    return match.group(1)
 
 
 def browser_for(api: Api, username: str) -> TestClient:

@@ -4,24 +4,18 @@ recorded through the services, live preview fragments, refusals with their reaso
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.integration.api_helpers import EXAMPLES, PASSWORD, Api, build_api, patient
+from tests.integration.web_helpers import csrf_token as _csrf
 
 
 @pytest.fixture
 def api(tmp_path: Path) -> Api:
     return build_api(f"sqlite:///{tmp_path / 'web.sqlite3'}", tmp_path)
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
-    assert match, "form without a CSRF token"
-    return match.group(1)
 
 
 def _browser(api: Api, username: str) -> tuple[TestClient, str]:

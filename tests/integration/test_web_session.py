@@ -3,25 +3,19 @@ logout (HTTP level; the browser tests drive the same pages in Chromium)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.integration.api_helpers import PASSWORD, build_api
+from tests.integration.web_helpers import csrf_token as _csrf
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> TestClient:
     api = build_api(f"sqlite:///{tmp_path / 'web.sqlite3'}", tmp_path)
     return api.client
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
-    assert match, "form without a CSRF token"
-    return match.group(1)
 
 
 def _login(client: TestClient, token: str, username: str = "coord1") -> object:

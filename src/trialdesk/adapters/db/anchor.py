@@ -22,6 +22,8 @@ per write unit of work (~0.05 ms; the file is fsynced at most once a second: mea
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import hmac
 import json
@@ -151,13 +153,14 @@ class AuditAnchor:
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         fd = os.open(self.checkpoint_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            os.write(fd, line)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # other processes' appends wait: the size below stays true
+            _write_whole_line(fd, line)
             now = time.monotonic()
             if now - _last_sync.get(self.checkpoint_file, -SYNC_INTERVAL_SECONDS) >= SYNC_INTERVAL_SECONDS:
                 os.fsync(fd)
                 _last_sync[self.checkpoint_file] = now
         finally:
-            os.close(fd)
+            os.close(fd)  # closing releases the lock
 
     def checkpoint(self, seq: int, head_hash: str) -> bool:
         """Sign and append ``(seq, head_hash)`` when a key exists; never raises (a failure is logged and
@@ -213,6 +216,20 @@ class AuditAnchor:
         self.ensure_key()
         self.checkpoint(*chain_head(connection))
         return archive
+
+
+def _write_whole_line(fd: int, line: bytes) -> None:
+    """Append ``line`` whole or not at all: on a full disk a short write is cut back to the previous end
+    of file (a torn line would make every later checkpoint line look forged), then ENOSPC is raised."""
+    size = os.fstat(fd).st_size
+    try:
+        written = os.write(fd, line)
+    except OSError:
+        os.ftruncate(fd, size)
+        raise
+    if written != len(line):
+        os.ftruncate(fd, size)
+        raise OSError(errno.ENOSPC, f"checkpoint line cut short ({written} of {len(line)} bytes written)")
 
 
 def _parse(line: str, number: int) -> Checkpoint:

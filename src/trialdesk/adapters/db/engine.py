@@ -27,6 +27,22 @@ from trialdesk.adapters.db.models import AuditHead
 ANCHOR_OPTION = "trialdesk_audit_anchor"
 
 
+STORAGE_FULL_MARKERS = ("database or disk is full", "no space left on device", "disk full")
+"""How SQLite (SQLITE_FULL), the operating system (ENOSPC) and PostgreSQL (SQLSTATE 53100 disk_full)
+word a full disk in the driver's error text."""
+STORAGE_FULL_SQLSTATE = "53100"
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """Whether a database error means the storage is full (SQLite ``SQLITE_FULL``, PostgreSQL
+    ``disk_full`` or an ``ENOSPC`` reported by either); the transaction it ended was rolled back."""
+    original = getattr(error, "orig", None) or error
+    if getattr(original, "sqlstate", None) == STORAGE_FULL_SQLSTATE:
+        return True
+    text = str(original).lower()
+    return any(marker in text for marker in STORAGE_FULL_MARKERS)
+
+
 def normalize_url(url: str) -> str:
     """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
     parsed = make_url(url)

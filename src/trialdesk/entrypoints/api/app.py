@@ -20,7 +20,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from trialdesk import __version__
 from trialdesk.adapters.db.anchor import AuditAnchor
 from trialdesk.adapters.db.audit import ReasonRequired
-from trialdesk.adapters.db.engine import make_engine, unit_of_work
+from trialdesk.adapters.db.engine import is_storage_full, make_engine, unit_of_work
 from trialdesk.adapters.db.migrate import upgrade
 from trialdesk.config import Settings, get_settings
 from trialdesk.domain.errors import DomainError
@@ -55,6 +55,23 @@ from trialdesk.services.trials import SYSTEM_ACTOR, ensure_trials
 logger = logging.getLogger(__name__)
 DATABASE_RETRY_SECONDS = 5
 """Retry-After of the 503 answered while the database cannot be reached."""
+
+
+STORAGE_FULL_DETAIL = (
+    "the database storage is full (no space left on the disk): the request was not completed and nothing "
+    "was saved; an administrator must free space, then try again"
+)
+DATABASE_UNAVAILABLE_DETAIL = (
+    "the database is unavailable (down or restarting): the request was not completed; try again shortly"
+)
+
+
+def database_error_body(exc: BaseException) -> dict[str, str | None]:
+    """The JSON body of a 503: rule ``storage_full`` when the disk is full (it will not pass by itself),
+    ``database_unavailable`` otherwise (the server is down or restarting)."""
+    if is_storage_full(exc):
+        return {"detail": STORAGE_FULL_DETAIL, "rule": "storage_full", "field": None}
+    return {"detail": DATABASE_UNAVAILABLE_DETAIL, "rule": "database_unavailable", "field": None}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -119,15 +136,10 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(InterfaceError)
     def database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
         """503 while the database is down, restarting or out of space (the request was not completed)."""
-        logger.error("database unavailable: %s", exc)
-        content = {
-            "detail": "the database is unavailable (down, restarting or full): "
-            "the request was not completed; try again shortly",
-            "rule": "database_unavailable",
-            "field": None,
-        }
+        # the driver's message only: the statement's parameters would put patient data in the log
+        logger.error("database unavailable: %s", getattr(exc, "orig", None) or type(exc).__name__)
         headers = {"Retry-After": str(DATABASE_RETRY_SECONDS)}
-        return JSONResponse(status_code=503, content=content, headers=headers)
+        return JSONResponse(status_code=503, content=database_error_body(exc), headers=headers)
 
     @app.get("/health", tags=["system"], response_model=dict[str, Any])
     def health() -> dict[str, object]:

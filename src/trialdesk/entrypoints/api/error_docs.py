@@ -44,7 +44,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     503: {
         "model": ErrorOut,
-        "description": "The database cannot be reached (rule database_unavailable): nothing was saved; "
+        "description": "The database cannot be reached (rule database_unavailable) or its storage is full "
+        "(rule storage_full): nothing was saved; "
         "try again after Retry-After seconds",
     },
 }

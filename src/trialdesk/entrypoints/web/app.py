@@ -16,9 +16,11 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trialdesk.adapters.db.audit import ReasonRequired
+from trialdesk.adapters.db.engine import is_storage_full
 from trialdesk.entrypoints.web.i18n import Translator
 from trialdesk.entrypoints.web.pages import (
     admin,
@@ -90,6 +92,23 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
     return render(request, "error.html", {"title": title, "message": message}, status_code=status_code)
 
 
+def _database_error_page(request: Request, exc: Exception) -> Response:
+    """503 page: nothing was saved, because the database is down or its storage is full."""
+    tr = Translator(language_of(request))
+    if is_storage_full(exc):
+        message = tr.gettext(
+            "The database storage is full: nothing was saved. Ask the administrator to free disk space, "
+            "then submit again."
+        )
+    else:
+        message = tr.gettext(
+            "The database cannot be reached right now: nothing was saved. Try again shortly."
+        )
+    response = error_page(request, 503, message)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -150,7 +169,7 @@ def mount_web(app: FastAPI) -> None:
             return error_page(request, exc.status_code, message)
         return await http_exception_handler(request, exc)
 
-    for family in (*TRIAL_ERRORS, ReasonRequired):
+    for family in (*TRIAL_ERRORS, ReasonRequired, OperationalError, InterfaceError):
         _answer_pages_in_html(app, family)
 
 
@@ -165,6 +184,8 @@ def _answer_pages_in_html(app: FastAPI, family: type[Exception]) -> None:
             return await result if inspect.isawaitable(result) else result
         if isinstance(exc, ReasonRequired):  # a change of recorded data without its reason
             return error_page(request, 422, f"reason: {exc}")
+        if isinstance(exc, OperationalError | InterfaceError):  # the database is down or its disk full
+            return _database_error_page(request, exc)
         assert isinstance(exc, TRIAL_ERRORS)
         described = describe(exc)
         if described.status_code == 401:
