@@ -13,7 +13,8 @@ the SCR-ESCC-01 run-in signed closed and phase IIb open, a randomization list, a
 phase-IIb subjects waiting for randomization.
 
 Then N asynchronous clients (httpx) send, for a bounded time, a fixed mix of requests, each client
-picking the next one at random (seeded, so every run sends the same sequence):
+picking the next one at random (seeded, so every run sends the same sequence) and pausing between two
+requests as a person does (``--think-ms``, 1 s on average; 0 measures saturation):
 
 * reads (60 %): a subject, the subject list, a subject's adverse events, the trial's state;
 * screenings (15 %): a new patient screened at the client's site (coordinator);
@@ -64,6 +65,11 @@ from trialdesk.adapters.db.engine import make_engine  # noqa: E402
 from trialdesk.adapters.db.models import Allocation, Subject  # noqa: E402
 
 SCR = "scr-escc-01"
+THINK_MS = 1000.0
+"""Each simulated user pauses 1 s on average between two requests (exponential): a person reading a page
+and typing does not click faster, so 50 users offer about 50 requests/s, still more than the trials' sites
+together will. ``--think-ms 0`` sends back to back, which measures capacity (throughput at saturation),
+where latency is queueing time by construction: at N clients, about N / throughput."""
 READ_GOAL_MS, WRITE_GOAL_MS = 100.0, 250.0
 MIX: dict[str, int] = {
     "read subject": 25,
@@ -166,6 +172,8 @@ class Client:
     """One simulated user session: a site, a seeded random stream and an HTTP connection."""
 
     number: int
+    think_ms: float
+    """Mean pause between a user's requests (exponential, seeded); 0 sends back to back."""
     http: httpx.AsyncClient
     headers: dict[str, dict[str, str]]
     prepared: Prepared
@@ -220,6 +228,8 @@ class Client:
                 self.results.exhausted += 1
                 continue
             await self.timed(operation, call)
+            if self.think_ms > 0:
+                await asyncio.sleep(self.rng.expovariate(1000.0 / self.think_ms))
 
     async def timed(self, operation: str, call: Callable[[], Awaitable[httpx.Response]]) -> None:
         start = time.perf_counter()
@@ -238,22 +248,26 @@ class Client:
             self.results.screened.append(int(answer.json()["id"]))
 
 
-async def drive(base_url: str, clients: int, seconds: float, prepared: Prepared) -> tuple[Results, float]:
-    """``clients`` concurrent sessions for ``seconds``; returns the results and the elapsed time."""
+async def drive(
+    base_url: str, clients: int, seconds: float, prepared: Prepared, think_ms: float
+) -> tuple[Results, float]:
+    """``clients`` concurrent sessions for ``seconds``, each pausing ``think_ms`` on average between two
+    requests; returns the results and the elapsed time."""
     headers = sign_in(base_url)
     results = Results()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
-        sessions = [Client(n, http, headers, prepared, results) for n in range(clients)]
+        sessions = [Client(n, think_ms, http, headers, prepared, results) for n in range(clients)]
         start = time.monotonic()
         await asyncio.gather(*(s.run(start + seconds) for s in sessions))
         elapsed = time.monotonic() - start
     return results, elapsed
 
 
-def report(backend: str, clients: int, results: Results, elapsed: float) -> bool:
+def report(backend: str, clients: int, results: Results, elapsed: float, think_ms: float) -> bool:
     """Print the Rich table of one run; True when every goal is met."""
-    table = Table(title=f"{backend}: {clients} clients for {elapsed:.1f} s on 127.0.0.1")
+    pace = f"{think_ms:.0f} ms mean think time" if think_ms > 0 else "no think time (saturation)"
+    table = Table(title=f"{backend}: {clients} clients, {pace}, for {elapsed:.1f} s on 127.0.0.1")
     for column in ("operation", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "goal", "met"):
         table.add_column(column, justify="left" if column in ("operation", "goal") else "right")
     all_met = True
@@ -328,10 +342,12 @@ def run_backend(backend: str, clients: int, args: argparse.Namespace) -> bool:
             server = AppServer(url, data_dir, workers=args.workers)
             server.start()
             try:
-                results, elapsed = asyncio.run(drive(server.url, clients, args.seconds, prepared))
+                results, elapsed = asyncio.run(
+                    drive(server.url, clients, args.seconds, prepared, args.think_ms)
+                )
             finally:
                 server.stop()
-            met = report(backend, clients, results, elapsed)
+            met = report(backend, clients, results, elapsed, args.think_ms)
             return verify(url, results) and met
         finally:
             if postgres is not None:
@@ -345,6 +361,12 @@ def main() -> None:
     parser.add_argument("--pg-clients", type=int, default=50, help="concurrent clients on PostgreSQL")
     parser.add_argument("--sqlite-clients", type=int, default=10, help="concurrent clients on SQLite")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=THINK_MS,
+        help=f"mean pause of each user between requests, exponential (default {THINK_MS:.0f}; 0: saturation)",
+    )
     parser.add_argument(
         "--waiting",
         type=int,
