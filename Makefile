@@ -47,8 +47,12 @@ $(BROWSER_TOOLS): tests/browser/package.json tests/browser/package-lock.json
 
 browser-deps: $(BROWSER_TOOLS)
 
+# One pytest worker per core (pytest-xdist); each worker has its own PostgreSQL server, demo database and
+# temporary folders, and a test file stays on one worker (--dist loadfile: module-scoped servers are
+# started once). PYTEST_WORKERS=0 runs in one process; PYTEST_ARGS adds options (e.g. -k, -x).
+PYTEST_WORKERS ?= auto
 pytest: setup system-deps browser-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
+from trialdesk.entrypoints.cli import output
 from trialdesk.entrypoints.cli.main import app
 
 runner = CliRunner()
@@ -28,8 +30,10 @@ def test_forms_json_lists_every_form_with_its_fields() -> None:
     assert score["range"] == {"min": 0.0, "max": 60.0} and score["required"] is True
 
 
-def test_forms_table_shows_visits_units_and_conditions() -> None:
-    result = runner.invoke(app, ["protocol", "forms", "ivo-shfrt-2l"], env={"COLUMNS": "200"})
+def test_forms_table_shows_visits_units_and_conditions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the console is made at import (Rich reads COLUMNS then): widen it for this test, whatever ran first
+    monkeypatch.setattr(output.console, "width", 200)
+    result = runner.invoke(app, ["protocol", "forms", "ivo-shfrt-2l"])
     assert result.exit_code == 0, result.output
     assert "vital_signs: Vital signs, weight and height [screening, cycle, end_of_treatment" in result.output
     assert "concomitant_medications: Concomitant medications [log (no visit), repeating]" in result.output
