@@ -24,8 +24,9 @@ requests as a person does (``--think-ms``, 1 s on average; 0 measures saturation
 It prints the throughput, the 50th/95th/99th latency percentiles per operation and the errors (any
 answer but the expected 200/201, or a transport error), beside the goal: p99 < 100 ms for reads and
 < 250 ms for writes, zero errors. Afterwards it checks, from the database, that no subject and no list
-slot was allocated twice, that every acknowledged randomization and screening is present, and that the
-audit chain verifies. Timings are measured here only; the test suite never asserts them.
+slot was allocated twice, that every acknowledged randomization and screening is present, that the
+audit chain verifies, and that replaying the audit trail rebuilds every audited row (the deep audit).
+Timings are measured here only; the test suite never asserts them.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from tests.support.server import AppServer  # noqa: E402
 from trialdesk.adapters.db.audit import verify_chain  # noqa: E402
 from trialdesk.adapters.db.engine import make_engine  # noqa: E402
 from trialdesk.adapters.db.models import Allocation, Subject  # noqa: E402
+from trialdesk.adapters.db.replay import deep_verify  # noqa: E402
 
 SCR = "scr-escc-01"
 THINK_MS = 1000.0
@@ -311,6 +313,7 @@ def verify(database_url: str, results: Results) -> bool:
             allocated = {row.subject_id for row in allocations}
             subjects = connection.scalar(select(func.count(Subject.id)))
             chain = verify_chain(connection)
+            deep = deep_verify(connection)
     finally:
         engine.dispose()
     checks = {
@@ -319,6 +322,7 @@ def verify(database_url: str, results: Results) -> bool:
         "every acknowledged randomization allocated": set(results.randomized) <= allocated,
         "every acknowledged screening present": set(results.screened) <= present,
         "audit chain verifies": chain.ok,
+        "deep audit: replaying the trail rebuilds every audited row": deep.ok,
     }
     console.print(
         f"  after the run: {len(allocations)} allocations, {subjects} subjects, audit chain: {chain}"
