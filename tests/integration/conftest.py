@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,13 +29,30 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file the migrations ran on, once per session (checkpointed: no WAL beside it)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "migrated.sqlite3"
+    eng = make_engine(f"sqlite:///{path}")
+    try:
+        upgrade(eng)
+        with eng.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        eng.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database URL on each backend."""
+    """A fresh database on each backend with the current schema: a copy of a template the migrations
+    ran on once per session (the migrations themselves are tested on empty databases elsewhere)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'trialdesk.sqlite3'}"
+        database = tmp_path / "trialdesk.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), database)
+        return f"sqlite:///{database}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
+    return server.create_database(migrated=True)
 
 
 @pytest.fixture

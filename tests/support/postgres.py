@@ -68,6 +68,7 @@ class PostgresServer:
         self.port = free_port()
         self._as_postgres = os.geteuid() == 0
         self._counter = 0
+        self._template: str | None = None
 
     def _run(self, *args: str) -> None:
         cmd = [str(self.bin / args[0]), *args[1:]]
@@ -121,10 +122,34 @@ class PostgresServer:
     def admin_dsn(self, database: str = "postgres") -> str:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"
 
-    def create_database(self, prefix: str = "trialdesk_test") -> str:
-        """Create a fresh, empty database and return its SQLAlchemy URL."""
+    def create_database(self, prefix: str = "trialdesk_test", *, migrated: bool = False) -> str:
+        """Create a fresh database and return its SQLAlchemy URL: empty, or (``migrated``) a copy of a
+        template database the migrations ran on once per server (``CREATE DATABASE ... TEMPLATE``: a
+        file copy, about ten times faster than running the migrations for every test)."""
         self._counter += 1
         name = f"{prefix}_{self._counter}"
+        template = f' TEMPLATE "{self._migrated_template()}"' if migrated else ""
         with psycopg.connect(self.admin_dsn(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+            conn.execute(f'CREATE DATABASE "{name}"{template}')
+        return self.url(name)
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _migrated_template(self) -> str:
+        """The template database with the current schema (created on first use; no connection to it
+        stays open, as PostgreSQL requires of a template)."""
+        if self._template is None:
+            from trialdesk.adapters.db.engine import make_engine
+            from trialdesk.adapters.db.migrate import upgrade
+
+            name = "trialdesk_migrated_template"
+            with psycopg.connect(self.admin_dsn(), autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            engine = make_engine(self.url(name))
+            try:
+                upgrade(engine)
+            finally:
+                engine.dispose()
+            self._template = name
+        return self._template
