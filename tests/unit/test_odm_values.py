@@ -11,6 +11,9 @@ import pytest
 from lxml import etree
 
 from trialdesk.adapters.db.models import AuditRecord
+from trialdesk.adapters.odm import model
+from trialdesk.adapters.odm.validation import InvalidOdm, errors_of, parse
+from trialdesk.adapters.odm.writer import ODM_NS, to_xml
 from trialdesk.services.odm_history import form_value_text, inserted_at, item_changes, odm_text, until
 from trialdesk.services.odm_metadata import visit_event
 
@@ -119,3 +122,53 @@ def test_audit_rows_become_histories_and_a_value_at_a_moment() -> None:
     assert inserted_at(changes) == {("adverse_events", "7"): dt.datetime(2026, 5, 1, 9, tzinfo=dt.UTC)}
     assert [c.value for c in until(grade, dt.datetime(2026, 5, 1, 9, 30, tzinfo=dt.UTC))] == ["2"]
     assert until(grade, None) == grade
+
+
+def _document(value: str) -> model.OdmDocument:
+    metadata = model.StudyMetadata(
+        study_oid="S.x",
+        study_name="X",
+        description="A study",
+        protocol_name="x",
+        mdv_oid="MDV.x.1",
+        mdv_name="x 1",
+        units=(model.MeasurementUnit("MU.1", "mm[Hg]"),),
+        events=(model.StudyEventDef("SE.LOG", "Log", False, "Common", ("F.a",)),),
+        forms=(model.FormDef("F.a", "A", False, ("IG.a",)),),
+        item_groups=(model.ItemGroupDef("IG.a", "A", True, (("IT.a.v", True),)),),
+        items=(model.ItemDef("IT.a.v", "v", "text", "Verbatim"),),
+        codelists=(model.CodeList("CL.a", "a", (("y", "Yes"),)),),
+    )
+    audit = model.Audit(
+        "U.inv1", "L.S01", dt.datetime(2026, 5, 1, 9, tzinfo=dt.UTC), "typo", "audit_log seq 3"
+    )
+    item = model.ItemValue("IT.a.v", value, None, "Insert", audit)
+    subject = model.SubjectData(
+        "S-1",
+        "L.S01",
+        (
+            model.StudyEventData(
+                "SE.LOG", None, (model.FormData("F.a", None, (model.ItemGroupData("IG.a", "1", (item,)),)),)
+            ),
+        ),
+    )
+    return model.OdmDocument(
+        file_oid="f",
+        created=dt.datetime(2026, 5, 2, tzinfo=dt.UTC),
+        description="test",
+        granularity="SingleSite",
+        metadata=metadata,
+        users=(model.User("U.inv1", "inv1", "Investigator One"),),
+        locations=(model.Location("L.S01", "Site one"),),
+        subjects=(subject,),
+        transactional=True,
+    )
+
+
+def test_the_writer_escapes_text_and_refuses_what_xml_cannot_carry() -> None:
+    content = to_xml(_document('<b>"5 & 6"</b>'))
+    tree = parse(content)
+    assert errors_of(tree) == []
+    assert tree.xpath("//odm:ItemData/@Value", namespaces={"odm": ODM_NS}) == ['<b>"5 & 6"</b>']
+    with pytest.raises(InvalidOdm, match=r"IT\.a\.v"):
+        to_xml(_document("bell\x07"))

@@ -47,6 +47,7 @@ from trialdesk.adapters.db.models import (
     User,
 )
 from trialdesk.adapters.odm import model
+from trialdesk.adapters.odm.validation import InvalidOdm
 from trialdesk.adapters.odm.writer import to_xml
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Role
@@ -356,7 +357,10 @@ def odm_export(
         as_of=as_of,
         source_system_version=__version__,
     )
-    content = to_xml(document)
+    try:
+        content = to_xml(document)
+    except InvalidOdm as exc:
+        raise InvalidInput(f"the ODM document cannot be written: {exc}", field="odm") from None
     detail = (
         f"site={site.code if site else 'all'};audit={'yes' if with_audit else 'no'};cutoff={cutoff or '-'}"
     )

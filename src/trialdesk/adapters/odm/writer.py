@@ -19,7 +19,7 @@ from typing import Any
 from lxml import etree
 
 from trialdesk.adapters.odm import model
-from trialdesk.adapters.odm.validation import check
+from trialdesk.adapters.odm.validation import InvalidOdm, check
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -183,7 +183,10 @@ def _item(parent: Any, item: model.ItemValue) -> None:
     if item.value is None:
         element.set("IsNull", "Yes")
     else:
-        element.set("Value", item.value)
+        try:
+            element.set("Value", item.value)
+        except ValueError:  # a control character or NUL: XML 1.0 cannot carry it
+            raise InvalidOdm([f"{item.item_oid}: the value holds a character XML 1.0 cannot carry"]) from None
     if item.audit is not None:
         _audit(element, item.audit)
     if item.unit_oid is not None and item.value is not None:
