@@ -68,6 +68,7 @@ from trialdesk.services.odm_history import (
 )
 
 ALL_SITE_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER, Role.STATISTICIAN})
+OWN_SITE_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR})
 """Roles that export every site; coordinators and investigators get their own site's copy only;
 everyone else (administrators read no clinical data, safety reviewers have the safety report) none."""
 
@@ -111,31 +112,19 @@ class _Context:
 
 
 def _site_scope(session: Session, actor: Actor | None, protocol: Protocol, code: str | None) -> Site | None:
-    """The site to export (None: every site) after the role checks."""
-    sites = {s.code: s for s in session.scalars(select(Site).where(Site.protocol_id == protocol.id))}
-    if (
-        actor is not None
-        and actor.role not in ALL_SITE_ROLES
-        and actor.role
-        not in (
-            Role.COORDINATOR,
-            Role.INVESTIGATOR,
-        )
-    ):
+    """The site to export (None: every site) after the role checks (``actor`` None: the command line)."""
+    if actor is not None and actor.role not in ALL_SITE_ROLES | OWN_SITE_ROLES:
         raise PermissionDenied(f"role '{actor.role}' may not export clinical data", rule="export_odm")
-    if code is not None and (
-        code not in sites or (actor is not None and not actor.sees_site(sites[code].id))
-    ):
-        raise NotFound(f"'{code}' is not a site of {protocol.id}", field="site")
-    if actor is None or actor.role in ALL_SITE_ROLES:
-        return sites[code] if code is not None else None
-    own = [s for s in sites.values() if s.id in actor.site_ids]
+    sites = {s.code: s for s in session.scalars(select(Site).where(Site.protocol_id == protocol.id))}
     if code is not None:
+        if code not in sites or (actor is not None and not actor.sees_site(sites[code].id)):
+            raise NotFound(f"'{code}' is not a site of {protocol.id}", field="site")
         return sites[code]
+    if actor is None or actor.role in ALL_SITE_ROLES:
+        return None
+    own = sorted((s for s in sites.values() if s.id in actor.site_ids), key=lambda s: s.code)
     if len(own) != 1:
-        raise InvalidInput(
-            "name one of your sites (" + ", ".join(sorted(s.code for s in own)) + ")", field="site"
-        )
+        raise InvalidInput(f"name one of your sites ({', '.join(s.code for s in own)})", field="site")
     return own[0]
 
 
