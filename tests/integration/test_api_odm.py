@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tests.integration.api_helpers import Api
 from trialdesk.adapters.db.engine import unit_of_work
-from trialdesk.adapters.db.models import AuditRecord
+from trialdesk.adapters.db.models import AuditRecord, User, UserSite
 from trialdesk.adapters.odm.validation import SCHEMA_FILE
 
 SCR = "scr-escc-01"
@@ -71,3 +71,16 @@ def test_role_matrix_of_the_odm_export(two_sites: Api) -> None:
             )
         )
     assert sorted(set(readers)) == ["coord1", "dm", "inv1", "inv2", "monitor", "stat"]
+
+
+def test_a_site_role_at_two_sites_names_the_site(two_sites: Api) -> None:
+    api = two_sites
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    with unit_of_work(engine, "admin") as session:
+        coordinator = session.scalars(select(User).where(User.username == "coord1")).one()
+        session.add(UserSite(user_id=coordinator.id, site_id=api.site_ids[(SCR, "S02")]))
+    refused = api.get("coord1", URL)
+    assert refused.status_code == 422 and refused.json()["field"] == "site"
+    assert "S01, S02" in refused.json()["detail"]
+    answer = api.get("coord1", URL, params={"site": "S02"})
+    assert answer.status_code == 200 and _subjects(answer.content) == {"SCR-ODM-2": "L.S02"}
