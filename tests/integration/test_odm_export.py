@@ -357,6 +357,8 @@ def test_cli_writes_a_private_file_and_audits_the_read(
     assert bad.exit_code != 0 and "site" in bad.output and not (tmp_path / "x.xml").exists()
     bad = runner.invoke(cli, ["export", "odm", IVO, "--out", str(tmp_path / "x.xml"), "--cutoff", "1 May"])
     assert bad.exit_code == 2 and "--cutoff" in bad.output
+    bad = runner.invoke(cli, ["export", "odm", IVO, "--out", str(tmp_path / "no" / "x.xml")])
+    assert bad.exit_code == 2 and "--out" in bad.output
     with demo_engine.connect() as connection:
         last = connection.execute(
             select(AuditRecord).where(AuditRecord.table_name == "odm").order_by(AuditRecord.seq.desc())

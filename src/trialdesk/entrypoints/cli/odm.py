@@ -47,6 +47,8 @@ def odm_command(
 
     protocol = get_protocol(protocol_id)
     cutoff_date = _cutoff(cutoff)
+    if not out.parent.is_dir() or out.is_dir():
+        fail(f"--out: '{out}' is not a file in an existing folder")
     engine = engine_from_settings()
     if not is_current(engine):
         fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
