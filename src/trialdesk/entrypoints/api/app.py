@@ -34,6 +34,7 @@ from trialdesk.entrypoints.api import (
     disposition,
     forms,
     locks,
+    odm,
     protocols,
     queries,
     safety,
@@ -165,6 +166,7 @@ def build_app_without_database(settings: Settings | None = None) -> FastAPI:
         signoff,
         sdv,
         audit,
+        odm,
     )
     for module in routers:
         app.include_router(module.router, responses=ERROR_RESPONSES)

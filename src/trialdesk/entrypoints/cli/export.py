@@ -9,6 +9,7 @@ import typer
 
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.migrate import is_current
+from trialdesk.entrypoints.cli import odm
 from trialdesk.entrypoints.cli.database import engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
@@ -41,3 +42,6 @@ def listings_command(
     for name, content in files.items():
         write_private(out / name, content)
     console.print(f"[green]{len(files)} listings written[/] to {out}")
+
+
+app.command("odm")(odm.odm_command)
