@@ -37,8 +37,9 @@ from trialdesk.domain.eligibility.patient import (
     PriorTherapy,
 )
 from trialdesk.domain.eligibility.rules import TherapyModality
-from trialdesk.domain.labs.catalogue import LAB_TESTS
+from trialdesk.domain.labs.catalogue import LAB_TESTS, LabTest
 from trialdesk.domain.labs.result import LabResult
+from trialdesk.domain.labs.units import UnitError, convert, to_canonical
 
 Progress = Callable[[int], None]
 """Called with the number of bytes (NDJSON) or tables (extract) read since the last call."""
@@ -138,7 +139,7 @@ def _read_table(folder: Path, table: str) -> pl.DataFrame:
     absent = [c for c in columns if c not in frame.columns]
     if absent:
         raise BulkDataError(path.name, None, ", ".join(absent), "column missing")
-    frame = frame.select(columns).with_columns(
+    frame = frame.select(list(columns)).with_columns(
         pl.lit(path.name).alias("_file"),
         (pl.int_range(pl.len(), dtype=pl.UInt32) + first_line).alias("_line"),
     )
@@ -156,7 +157,7 @@ def _cast(frame: pl.DataFrame, columns: dict[str, Any]) -> pl.DataFrame:
             casts.append(col.str.strip_chars().str.to_date("%Y-%m-%d", strict=False))
         elif frame.schema[name] == pl.Utf8 and dtype == pl.Boolean:
             text = col.str.strip_chars().str.to_lowercase()
-            casts.append(pl.when(text == "true").then(True).when(text == "false").then(False))
+            casts.append(pl.when(text == "true").then(True).when(text == "false").then(False).alias(name))
         elif frame.schema[name] == pl.Utf8:
             casts.append(col.str.strip_chars().cast(dtype, strict=False))
         else:
@@ -477,16 +478,29 @@ def _observation(rows: _Rows, resource: dict[str, Any], where: tuple[str, int]) 
     for ref in resource.get("referenceRange") or []:
         high = ref.get("high")
         if isinstance(high, dict) and high.get("value") is not None:
-            high_value, high_unit = _quantity(ref, "high")
-            if high_unit not in (None, unit):
-                raise _Malformed(
-                    "referenceRange.high.unit", f"{high_unit!r} differs from the value's unit {unit!r}"
-                )
-            uln = high_value
+            uln = _upper_limit(code, ref, unit)
             break
     rows.add(
         "observations", where, patient_id=patient_id, code=code, value=value, unit=unit, uln=uln, date=when
     )
+
+
+def _upper_limit(code: str, ref: dict[str, Any], unit: str | None) -> float | None:
+    """``referenceRange.high`` in the unit of the value (converted with the domain's unit table as
+    the single-patient import does); ``None`` when the value's own unit is not known (the result is
+    unusable anyway); a high limit in a unit not known for the test is malformed."""
+    high_value, high_unit = _quantity(ref, "high")
+    if high_unit is None or high_unit == unit or code not in LAB_TESTS:
+        return high_value
+    test: LabTest = code
+    try:
+        to_canonical(test, 1.0, unit or "")
+    except UnitError:
+        return None
+    try:
+        return convert(test, high_value, high_unit, unit or "")
+    except UnitError as exc:
+        raise _Malformed("referenceRange.high.unit", str(exc)) from None
 
 
 def _condition(rows: _Rows, resource: dict[str, Any], where: tuple[str, int]) -> None:
