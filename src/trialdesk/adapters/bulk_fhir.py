@@ -29,7 +29,7 @@ from typing import Any, Final, get_args
 import polars as pl
 
 from trialdesk.adapters import fhir_codes as codes
-from trialdesk.domain.eligibility.columnar import OBSERVATION_CODES, SCHEMAS, Registry
+from trialdesk.domain.eligibility.columnar import OBSERVATION_CODE, OBSERVATION_CODES, SCHEMAS, Registry
 from trialdesk.domain.eligibility.patient import (
     Diagnosis,
     InvestigationalDrugExposure,
@@ -228,7 +228,9 @@ def build_registry(raw: dict[str, pl.DataFrame]) -> Registry:
     )
     return Registry(
         patients=registry_patients.select(list(SCHEMAS["patients"])),
-        observations=observations.select(list(SCHEMAS["observations"])),
+        observations=observations.select(list(SCHEMAS["observations"])).with_columns(
+            pl.col("code").cast(OBSERVATION_CODE)
+        ),
         findings=findings.select(list(SCHEMAS["findings"])),
         therapies=therapies.select(list(SCHEMAS["therapies"])),
         exposures=tables["exposures"].select(list(SCHEMAS["exposures"])),

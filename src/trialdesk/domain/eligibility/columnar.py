@@ -78,6 +78,8 @@ STATUS_NAMES: Final[tuple[Status, ...]] = ("met", "not_met", "unknown", "needs_a
 SCALAR_CODES: Final = ("ecog", "weight_kg", "expected_survival_months")
 """Observation codes with one current value (the latest on or before the date, no validity window)."""
 OBSERVATION_CODES: Final = frozenset((*LAB_TESTS, *SCALAR_CODES))
+OBSERVATION_CODE: Final = pl.Enum(sorted(OBSERVATION_CODES))
+"""The dtype of ``observations.code`` (one byte per row instead of a string)."""
 SIG_DIGITS: Final = 10
 """Significant digits both sides of a comparison are rounded to (as ``evaluator.compare_values``)."""
 
@@ -96,7 +98,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "observations": {
         "pid": pl.UInt32,
         "seq": pl.UInt32,
-        "code": pl.Utf8,
+        "code": OBSERVATION_CODE,
         "value": pl.Float64,
         "unit": pl.Utf8,
         "uln": pl.Float64,
@@ -191,44 +193,43 @@ def _age(on: dt.date) -> pl.Expr:
     return pl.lit(on.year) - birth.dt.year().cast(pl.Int32) - before_birthday.cast(pl.Int32)
 
 
-def _unit_factors(observations: pl.DataFrame) -> pl.DataFrame:
-    """Factor to the canonical unit of every (lab code, unit) pair present; null: unknown unit."""
-    pairs = observations.filter(pl.col("code").is_in(LAB_TESTS)).select("code", "unit").unique()
-    rows = []
-    for code, unit in pairs.iter_rows():
-        spec = TESTS[code]
-        factor = spec.factors.get(normalise_unit(unit)) if unit is not None else None
-        rows.append((code, unit, factor, spec.plausible[0], spec.plausible[1]))
-    return pl.DataFrame(
-        rows,
-        schema={
-            "code": pl.Utf8,
-            "unit": pl.Utf8,
-            "factor": pl.Float64,
-            "low": pl.Float64,
-            "high": pl.Float64,
-        },
-        orient="row",
-    )
+def _latest(registry: Registry, on: dt.date, codes: set[str]) -> pl.DataFrame:
+    """The latest observation per patient and code on or before ``on`` (same date: the higher seq).
 
-
-def _latest(registry: Registry, on: dt.date, codes: set[str]) -> pl.LazyFrame:
-    """The latest observation per patient and code on or before ``on``, one column group per code."""
+    One pass: the (date, seq) key's maximum over each patient's code (no sort of the whole table).
+    """
+    key = pl.col("date").cast(pl.Int64) * (1 << 32) + pl.col("seq").cast(pl.Int64)
     obs = registry.observations.lazy().filter(pl.col("date") <= on, pl.col("code").is_in(sorted(codes)))
-    latest = obs.sort("pid", "code", "date", "seq").group_by("pid", "code").last()
-    latest = latest.join(_unit_factors(registry.observations).lazy(), on=["code", "unit"], how="left")
-    canonical = pl.col("value") * pl.col("factor")
-    usable = (
-        pl.col("factor").is_not_null()
-        & pl.col("value").is_finite()
-        & (pl.col("value") >= 0)
-        & (canonical >= pl.col("low"))
-        & (canonical <= pl.col("high"))
-    )
-    latest = latest.with_columns(
-        canonical.alias("canonical"), usable.fill_null(False).alias("usable"), pl.lit(True).alias("seen")
-    )
-    return latest.select("pid", "code", "value", "uln", "date", "canonical", "usable", "seen")
+    latest = obs.filter(key == key.max().over("pid", "code"))
+    return latest.select("pid", "code", "value", "unit", "uln", "date").collect()
+
+
+def _code_columns(part: pl.DataFrame, code: str) -> pl.LazyFrame:
+    """The latest ``code`` per patient (``part``: its rows of :func:`_latest`): value, uln, date and
+    (labs) canonical value and usability.
+
+    A lab value is usable when its unit is one the domain's unit table knows for the test and it is
+    finite, not negative and within the test's plausibility range once converted (as
+    ``plausibility_problem``); the factors come from :data:`~trialdesk.domain.labs.units.TESTS`.
+    """
+    units = part["unit"].drop_nulls().unique().to_list()
+    lazy = part.lazy().drop("code")
+    if code in LAB_TESTS:
+        spec = TESTS[code]
+        factors = {unit: spec.factors.get(normalise_unit(unit)) for unit in units}
+        factor = pl.col("unit").replace_strict(factors, default=None, return_dtype=pl.Float64)
+        canonical = pl.col("value") * factor
+        low, high = spec.plausible
+        usable = (
+            factor.is_not_null()
+            & pl.col("value").is_finite()
+            & (pl.col("value") >= 0)
+            & (canonical >= low)
+            & (canonical <= high)
+        )
+        lazy = lazy.with_columns(canonical.alias("canonical"), usable.fill_null(False).alias("usable"))
+    lazy = lazy.drop("unit")
+    return lazy.rename({c: f"{code}__{c}" for c in lazy.collect_schema().names() if c != "pid"})
 
 
 def _wide(registry: Registry, on: dt.date, criteria: list[Criterion]) -> pl.LazyFrame:
@@ -241,10 +242,10 @@ def _wide(registry: Registry, on: dt.date, criteria: list[Criterion]) -> pl.Lazy
     birth = pl.col("birth_date")
     wide = registry.patients.lazy().with_columns(pl.when(birth <= on).then(birth).alias("birth_date"))
     latest = _latest(registry, on, codes)
+    parts = latest.partition_by("code", as_dict=True, maintain_order=False)
+    empty = latest.clear()
     for code in sorted(codes):
-        part = latest.filter(pl.col("code") == code).drop("code")
-        part = part.rename({c: f"{code}__{c}" for c in part.collect_schema().names() if c != "pid"})
-        wide = wide.join(part, on="pid", how="left")
+        wide = wide.join(_code_columns(parts.get((code,), empty), code), on="pid", how="left")
     finding_codes = sorted({f for r in rules if isinstance(r, FindingAbsentRule) for f in r.findings})
     if finding_codes:
         findings = (
