@@ -42,7 +42,7 @@ from trialdesk.domain.eligibility.columnar import (
     funnel,
     is_computable,
 )
-from trialdesk.domain.eligibility.evaluator import evaluate_criterion
+from trialdesk.domain.eligibility.evaluator import Status, evaluate_criterion
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.protocols import load_registry
 
@@ -97,25 +97,24 @@ def build(n: int, obs_per_patient: int, protocol: Protocol, seed: int) -> Regist
         .otherwise(pl.lit(None, pl.List(pl.Utf8)))
         .alias("setting")
     )
-    codes, units, centres, spreads = [], [], [], []
-    for code, variants in LABS.items():
-        for unit, centre, spread in variants:
-            codes.append(code), units.append(unit), centres.append(centre), spreads.append(spread)
+    variants = [(code, unit, c, s) for code, rows in LABS.items() for unit, c, s in rows]
+    codes: list[object] = [v[0] for v in variants]
+    units: list[object] = [v[1] for v in variants]
     kinds = len(codes)
     total = n * obs_per_patient
     kind = rng.integers(0, kinds + 2, total)  # + ecog + weight
     obs_pid = np.repeat(pid, obs_per_patient)
     is_lab = kind < kinds
     lab_kind = np.where(is_lab, kind, 0)
-    centre = np.array(centres)[lab_kind]
-    spread = np.array(spreads)[lab_kind]
-    value = np.abs(np.round(centre + spread * rng.standard_normal(total), 2))
+    centre_of = np.array([v[2] for v in variants])[lab_kind]
+    spread_of = np.array([v[3] for v in variants])[lab_kind]
+    value = np.abs(np.round(centre_of + spread_of * rng.standard_normal(total), 2))
     value = np.where(
         kind == kinds,
         rng.integers(0, 4, total),
         np.where(kind == kinds + 1, np.round(rng.normal(62, 12, total).clip(30, 150), 1), value),
     )
-    uln_by_code = np.array([ULN.get(c, np.nan) for c in codes])[lab_kind]
+    uln_by_code = np.array([ULN.get(str(c), np.nan) for c in codes])[lab_kind]
     uln_scale = np.array(
         [
             1.0
@@ -199,7 +198,7 @@ def build(n: int, obs_per_patient: int, protocol: Protocol, seed: int) -> Regist
 
 def per_patient(
     protocol: Protocol, registry: Registry, sample: np.ndarray
-) -> tuple[float, float, dict[int, list[str]]]:
+) -> tuple[float, float, dict[int, list[Status]]]:
     """Build the sample's records, then evaluate every computable criterion per patient."""
     computable = [c for c in protocol.eligibility.criteria if is_computable(c.rule)]
     started = time.perf_counter()

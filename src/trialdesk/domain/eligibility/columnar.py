@@ -140,11 +140,6 @@ class Registry:
         return self.patients.height
 
 
-def empty_registry() -> Registry:
-    """A registry without patients (every frame empty, in the layout)."""
-    return Registry(**{name: pl.DataFrame(schema=schema) for name, schema in SCHEMAS.items()})
-
-
 def is_computable(rule: Rule) -> bool:
     """Whether the columnar engine computes ``rule`` from a registry extract (see module docstring)."""
     if isinstance(rule, AnyOfRule):
@@ -153,15 +148,6 @@ def is_computable(rule: Rule) -> bool:
 
 
 # ---------------------------------------------------------------- the per-patient working frame
-
-
-@dataclass(frozen=True)
-class _Build:
-    """What the criteria need, gathered while compiling, and the date."""
-
-    on: dt.date
-    validity_days: int
-    wide: pl.LazyFrame
 
 
 def _status(known: pl.Expr, ok: pl.Expr) -> pl.Expr:
