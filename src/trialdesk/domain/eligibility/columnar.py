@@ -133,6 +133,9 @@ class Registry:
             wrong = {c: str(frame.schema.get(c)) for c, t in schema.items() if frame.schema.get(c) != t}
             if wrong:
                 raise ValueError(f"registry table {name}: columns with a wrong or no dtype: {wrong}")
+        pid = self.patients["pid"]
+        if not pid.equals(pl.int_range(0, pid.len(), dtype=pl.UInt32, eager=True).alias("pid")):
+            raise ValueError("registry table patients: pid must be the row number (0, 1, 2...)")
 
     @property
     def size(self) -> int:
@@ -218,41 +221,48 @@ def _code_columns(part: pl.DataFrame, code: str) -> pl.LazyFrame:
     return lazy.rename({c: f"{code}__{c}" for c in lazy.collect_schema().names() if c != "pid"})
 
 
-def _wide(registry: Registry, on: dt.date, criteria: list[Criterion]) -> pl.LazyFrame:
-    """One row per patient with every column the criteria read."""
+def _spread(n: int, part: pl.DataFrame, prefix: str = "") -> dict[str, pl.Series]:
+    """``part`` (at most one row per pid) as full-length columns indexed by pid, null elsewhere: a
+    left join on the dense patient number without hashing (``pid`` is the patients' row number)."""
+    index = part["pid"]
+    columns: dict[str, pl.Series] = {}
+    for name in part.columns:
+        if name == "pid":
+            continue
+        full = pl.Series(prefix + name, [None] * min(n, 1), dtype=part[name].dtype)
+        if n > 1:
+            full = full.extend_constant(None, n - 1)
+        columns[prefix + name] = full.scatter(index, part[name]) if part.height else full
+    return columns
+
+
+def _wide(registry: Registry, on: dt.date, criteria: list[Criterion]) -> pl.DataFrame:
+    """One row per patient (row number = pid) with every column the criteria read."""
     rules = [r for c in criteria for r in _flatten(c.rule)]
     codes: set[str] = {r.test for r in rules if isinstance(r, LabRule)}
     codes |= {r.field for r in rules if isinstance(r, NumericRule)}
     if any(isinstance(r, CreatinineClearanceRule) for r in rules):
         codes |= {"creatinine", "weight_kg"}
+    n = registry.size
     birth = pl.col("birth_date")
-    wide = registry.patients.lazy().with_columns(pl.when(birth <= on).then(birth).alias("birth_date"))
+    columns: dict[str, pl.Series] = {}
     latest = _latest(registry, on, codes)
     parts = latest.partition_by("code", as_dict=True, maintain_order=False)
     empty = latest.clear()
     for code in sorted(codes):
-        wide = wide.join(_code_columns(parts.get((code,), empty), code), on="pid", how="left")
+        columns |= _spread(n, _code_columns(parts.get((code,), empty), code).collect())
     finding_codes = sorted({f for r in rules if isinstance(r, FindingAbsentRule) for f in r.findings})
-    if finding_codes:
-        findings = (
-            registry.findings.lazy()
-            .filter(pl.col("code").is_in(finding_codes))
-            .collect()
-            .pivot(on="code", index="pid", values="present")
-            .lazy()
-        )
-        missing = [c for c in finding_codes if c not in findings.collect_schema().names()]
-        findings = findings.with_columns(pl.lit(None, pl.Boolean).alias(c) for c in missing)
-        findings = findings.rename({c: f"finding__{c}" for c in finding_codes})
-        wide = wide.join(findings, on="pid", how="left")
-    wide = wide.join(_therapy_columns(registry, _therapy_rules(rules), on), on="pid", how="left")
-    exposures = registry.exposures.lazy().filter(
-        pl.col("last_dose_date").is_null() | (pl.col("last_dose_date") <= on)
-    )
-    exposures = exposures.group_by("pid").agg(
-        pl.lit(True).alias("exposures__recorded"), pl.col("last_dose_date").max().alias("exposures__last")
-    )
-    return wide.join(exposures, on="pid", how="left")
+    findings = registry.findings.filter(pl.col("code").is_in(finding_codes))
+    by_code = findings.partition_by("code", as_dict=True, maintain_order=False)
+    for code in finding_codes:
+        part = by_code.get((code,), findings.clear()).select("pid", pl.col("present").alias(code))
+        columns |= _spread(n, part, "finding__")
+    columns |= _spread(n, _therapy_columns(registry, _therapy_rules(rules), on).collect())
+    dose = pl.col("last_dose_date")
+    exposures = registry.exposures.lazy().filter(dose.is_null() | (dose <= on)).group_by("pid")
+    recorded = exposures.agg(pl.lit(True).alias("exposures__recorded"), dose.max().alias("exposures__last"))
+    columns |= _spread(n, recorded.collect())
+    return registry.patients.with_columns(pl.when(birth <= on).then(birth).alias("birth_date"), **columns)
 
 
 def _wanted(rule: NoPriorTherapyRule) -> list[str]:
@@ -464,8 +474,7 @@ def evaluate_registry(protocol: Protocol, registry: Registry, on: dt.date) -> pl
         .alias(c.id)
         for c in criteria
     ]
-    wide = _wide(registry, on, computable)
-    return wide.select("pid", "patient_id", *statuses).sort("pid").collect()
+    return _wide(registry, on, computable).select("pid", "patient_id", *statuses)
 
 
 @dataclass(frozen=True)
