@@ -44,6 +44,8 @@ from trialdesk.domain.labs.units import UnitError, convert, to_canonical
 Progress = Callable[[int], None]
 """Called with the number of bytes (NDJSON) or tables (extract) read since the last call."""
 
+PROGRESS_BYTES: Final = 1 << 20
+"""Bytes read between two progress reports (not one report per line)."""
 TABLES: Final = ("patients", "observations", "findings", "therapies", "exposures")
 MODALITIES: Final = frozenset((*get_args(TherapyModality), codes.NONE_RECORDED))
 SURVIVAL_UNITS: Final = frozenset({"mo", "month", "months"})
@@ -333,9 +335,12 @@ def read_bulk_fhir(folder: Path, progress: Progress | None = None) -> Registry:
     }
     for path in sorted(folder.glob("*.ndjson")):
         with path.open("rb") as handle:
+            unreported = 0
             for number, raw in enumerate(handle, start=1):
-                if progress is not None:
-                    progress(len(raw))
+                unreported += len(raw)
+                if progress is not None and unreported >= PROGRESS_BYTES:
+                    progress(unreported)
+                    unreported = 0
                 if not raw.strip():
                     continue
                 where = (path.name, number)
@@ -353,6 +358,8 @@ def read_bulk_fhir(folder: Path, progress: Progress | None = None) -> Registry:
                         handler(rows, resource, where)
                     except _Malformed as exc:
                         raise BulkDataError(path.name, number, exc.field_name, exc.message) from None
+            if progress is not None and unreported:
+                progress(unreported)
     _merge_diagnoses(rows)
     raw_tables = {
         name: pl.DataFrame(

@@ -23,7 +23,8 @@ recorded findings, prior therapy, investigational drugs, ``any_of`` of these, an
 pre-screening happens before consent). Prior-line failure, measurable disease, PG-SGA and other
 malignancies are not computed: they stay ``unknown`` ("to be checked at screening") and never exclude.
 
-The registry layout (one frame per table; ``pid`` is a dense UInt32 patient number):
+The registry layout (one frame per table; ``pid`` is the patient's row number in
+``patients``, 0, 1, 2..., which the engine uses as a direct index):
 
 * ``patients``: pid, patient_id, sex, birth_date, histology, confirmation, stage, m_stage,
   setting (list of str);
