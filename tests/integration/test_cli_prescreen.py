@@ -290,3 +290,13 @@ def test_source_that_is_not_a_folder(tmp_path: Path) -> None:
         read_source(tmp_path / "missing")
     code, _, err = prescreen("scr-escc-01", str(tmp_path), "--as-of", AS_OF)
     assert code == 2 and "neither" in err
+
+
+def test_out_into_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    folder = population(tmp_path / "bulk")
+    code, _, err = prescreen(
+        "scr-escc-01", str(folder), "--as-of", AS_OF, "--out", str(tmp_path / "no" / "c.csv")
+    )
+    assert code == 2 and "--out: cannot write" in err
+    code, _, err = prescreen("scr-escc-01", str(folder), "--out", str(tmp_path / "c.xlsx"))
+    assert code == 2 and "use a .csv or .parquet file name" in err

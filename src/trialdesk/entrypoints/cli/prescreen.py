@@ -67,7 +67,10 @@ def _write_candidates(path: Path, frame: pl.DataFrame) -> None:
         frame.write_parquet(buffer)
     else:
         fail(f"--out: {path.name}: use a .csv or .parquet file name")
-    write_private(path, buffer.getvalue())
+    try:
+        write_private(path, buffer.getvalue())
+    except OSError as exc:
+        fail(f"--out: cannot write {path}: {exc.strerror}")
 
 
 def prescreen_command(
