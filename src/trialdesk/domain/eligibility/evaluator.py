@@ -49,13 +49,23 @@ from trialdesk.domain.eligibility.rules import (
 from trialdesk.domain.eligibility.validation import check_patient, screening_date_of
 from trialdesk.domain.labs.catalogue import LabTest
 from trialdesk.domain.labs.result import LabResult, age_in_days, latest_result, within_validity
-from trialdesk.domain.labs.units import canonical_unit, fmt, test_label, to_canonical
+from trialdesk.domain.labs.units import (
+    UnitError,
+    canonical_unit,
+    fmt,
+    plausibility_problem,
+    test_label,
+    to_canonical,
+)
 from trialdesk.domain.measures import age_in_years, cockcroft_gault, pg_sga_total
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.recist.measurability import count_measurable_lesions
 
 Status = Literal["met", "not_met", "unknown", "needs_attestation"]
 Verdict = Literal["eligible", "ineligible", "incomplete"]
+
+CG_MAX_AGE_YEARS = 140
+"""Cockcroft-Gault is defined for 0 < age < 140 years (the formula's (140 - age) factor)."""
 
 SYSTEMIC_MODALITIES = frozenset({"chemotherapy", "immunotherapy", "targeted_therapy", "chemoradiotherapy"})
 """Modalities that make up a line of systemic therapy (seed 000 inclusion b)."""
@@ -199,6 +209,18 @@ def latest_lab(ctx: Context, test: LabTest) -> tuple[LabResult | None, Outcome |
             f"latest {label} result ({latest.date}) is {age_days} days old; validity {window} days",
             f"labs: {test} within {window} days before {ctx.on}",
         )
+    # A screened record never gets here with an unknown unit or an impossible value (check_patient
+    # refuses it); a registry extract does (trialdesk prescreen): such a value is unknown, never
+    # coerced and never replaced by an older result.
+    try:
+        problem = plausibility_problem(test, latest.value, latest.unit)
+    except UnitError as exc:
+        problem = str(exc)
+    if problem is not None:
+        return None, _unknown(
+            f"latest {label} result ({latest.date}) cannot be used: {problem}",
+            f"labs: {test} in a known unit, within {window} days before {ctx.on}",
+        )
     return latest, None
 
 
@@ -263,6 +285,8 @@ def _creatinine_clearance(rule: CreatinineClearanceRule, ctx: Context) -> Outcom
     ):
         return _unknown("Cockcroft-Gault needs " + ", ".join(missing), *missing)
     age = age_in_years(patient.birth_date, ctx.on)
+    if not 0 < age < CG_MAX_AGE_YEARS:
+        return _unknown(f"age {age} y is outside the Cockcroft-Gault formula's range", "birth_date")
     creatinine = to_canonical("creatinine", lab.value, lab.unit)
     clearance = cockcroft_gault(age, patient.weight_kg, creatinine, patient.sex)
     text = (

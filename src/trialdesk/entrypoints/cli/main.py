@@ -16,6 +16,7 @@ from trialdesk.entrypoints.cli import (
     export,
     ip,
     labs,
+    prescreen,
     protocol,
     recist,
     report,
@@ -51,6 +52,7 @@ app.add_typer(ip.app, name="ip")
 app.add_typer(export.app, name="export")
 app.command("openapi")(users.openapi_command)
 app.command("screen")(screen.screen_command)
+app.command("prescreen")(prescreen.prescreen_command)
 app.command("recist")(recist.recist_command)
 app.command("serve")(serve.serve_command)
 app.command("report")(report.report_command)
