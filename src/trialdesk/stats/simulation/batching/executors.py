@@ -2,7 +2,7 @@
 
 Reproducibility contract: a run of ``n_sims`` trials is cut into fixed-size batches
 (:data:`BATCH_SIZE` trials, the last one smaller). Batch ``i`` draws from its own generator,
-``numpy.random.default_rng(SeedSequence(seed).spawn(...)[i])``, and the per-trial outcomes are joined
+``numpy.random.Generator(SFC64(SeedSequence(seed).spawn(...)[i]))``, and the per-trial outcomes are joined
 in batch order. Executors only decide *where* each batch runs, so the same seed gives the same
 numbers whatever the number of workers or the executor.
 
