@@ -112,3 +112,21 @@ def test_threads_running_batches_at_once_get_their_own_buffers() -> None:
         thread.join()
     for i in range(8):
         _same(expected[i], got[i])
+
+
+def test_parallel_runs_reuse_one_pool_and_group_batches_without_changing_numbers() -> None:
+    from trialdesk.stats.simulation import LocalExecutor, run_simulation
+    from trialdesk.stats.simulation.batching.executors import _chunks, make_batches, shared_pool
+
+    batches = make_batches(10_000, 100)
+    chunks = _chunks(batches, 2)
+    assert [b for chunk in chunks for b in chunk] == batches  # consecutive, each batch once
+    assert {len(c) for c in chunks} == {7, 2} and len(chunks) == 15  # groups of ceil(100 / (2 x 8))
+    plan = matched_plan(0.7)
+    one = run_simulation(plan, 1_300, seed=8, batch_size=100, medians=False)
+    first = run_simulation(plan, 1_300, seed=8, executor=LocalExecutor(2), batch_size=100, medians=False)
+    pool = shared_pool(2)
+    second = run_simulation(plan, 1_300, seed=8, executor=LocalExecutor(2), batch_size=100, medians=False)
+    assert shared_pool(2) is pool
+    _same(one, first)
+    _same(one, second)
