@@ -11,7 +11,8 @@ The script prints the time per simulated trial of each (rpact timed inside R aro
 the shared process pool), CPU time on one core and the wall-clock speed-up from 1 to 2 workers
 (best of ``--repeats`` alternating runs), the two power estimates with Monte Carlo SEs next to the
 analytic Schoenfeld power, and the wall time of 100,000 SCR-ESCC-01 trials (run-in + 282
-randomized) with 2 workers, each beside its goal (issue 17). ``--json`` prints one JSON object. R and rpact come from the Debian packages ``r-base-core`` and ``r-cran-rpact``;
+randomized) with 2 workers, each beside its goal (issue 17). ``--json`` prints one JSON object.
+R and rpact come from the Debian packages ``r-base-core`` and ``r-cran-rpact``;
 ``benchmarks/setup.sh`` installs them when ``Rscript`` or rpact is missing (root needed).
 
 Run from the repository root: ``.venv/bin/python benchmarks/simulate_vs_rpact.py`` (see
