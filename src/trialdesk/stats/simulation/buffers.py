@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +23,7 @@ from numpy.typing import NDArray
 from trialdesk.stats.survival_data import BoolArray, FloatArray
 
 _KEEP_SHAPES = 3
+_INT32_SQUARE_LIMIT = 46_340  # floor(sqrt(2^31 - 1))
 
 
 class Workspace:
@@ -48,9 +50,13 @@ class Workspace:
         self.same: BoolArray = np.empty((n_trials, max(n_patients - 1, 0)), dtype=bool)
         self.low: NDArray[np.int8] = np.empty(shape, dtype=np.int8)
         self.group: NDArray[np.int8] = np.empty(shape, dtype=np.int8)
-        self.cum: NDArray[np.int32] = np.empty(shape, dtype=np.int32)
+        # counts n_1 <= n and their squares: int32 while n^2 fits (n <= 46,340), else int64
+        self.cum: NDArray[np.signedinteger[Any]] = np.empty(
+            shape, dtype=np.int32 if n_patients <= _INT32_SQUARE_LIMIT else np.int64
+        )
         # 1 / (number at risk) at each sorted position when there are no ties: 1/n, 1/(n-1), ..., 1
         self.inv_at_risk: FloatArray = 1.0 / np.arange(n_patients, 0, -1, dtype=np.float64)
+        self.inv_at_risk_squared: FloatArray = self.inv_at_risk**2
 
 
 _local = threading.local()
