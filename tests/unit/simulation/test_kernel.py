@@ -130,3 +130,18 @@ def test_parallel_runs_reuse_one_pool_and_group_batches_without_changing_numbers
     assert shared_pool(2) is pool
     _same(one, first)
     _same(one, second)
+
+
+@pytest.mark.parametrize("n", [60, 33_000])  # 15-bit count fields, and 31-bit fields above 32,767
+def test_tied_risk_sets_equal_the_survdiff_port(n: int) -> None:
+    from trialdesk.stats.simulation.engine import risk_sets, two_group_logrank
+
+    time, event, group = _trials(4, 3, n)
+    time = np.where(time >= 0, np.ceil(time / 0.5) * 0.5, time)  # a 0.5-month grid: many ties
+    rs = risk_sets(time, event, group)
+    assert rs.ties
+    o_minus_e, variance = two_group_logrank(rs)
+    for i in range(time.shape[0]):
+        o_e, v = _survdiff(time[i], event[i], group[i])
+        assert o_minus_e[i] == pytest.approx(o_e, rel=1e-10, abs=1e-10)
+        assert variance[i] == pytest.approx(v, rel=1e-10)

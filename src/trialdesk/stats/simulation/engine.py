@@ -51,6 +51,7 @@ import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -77,7 +78,7 @@ class RiskSets:
 
     time: FloatArray
     n_risk: FloatArray | IntArray
-    n_risk_1: IntArray
+    n_risk_1: NDArray[np.signedinteger[Any]]
     d: IntArray
     d_1: IntArray
     ties: bool
@@ -97,27 +98,59 @@ def risk_sets(time: FloatArray, event: BoolArray, group: BoolArray) -> RiskSets:
     low = (key & _LOW_BITS).astype(np.int8)
     key &= ~_LOW_BITS
     ts = key.view(np.float64)
-    ev = low >> 1
-    g = low & 1
-    cum_g = np.cumsum(g, axis=-1, dtype=np.int32)
-    total_g = cum_g[..., -1:]
     same = ts[..., 1:] == ts[..., :-1]
     same &= ts[..., 1:] >= 0
-    d_1 = ev & g
-    if not same.any():
-        return RiskSets(ts, np.arange(n, 0, -1, dtype=np.float64), total_g - cum_g + g, ev, d_1, ties=False)
-    first = np.ones(ts.shape, dtype=bool)
+    if same.any():
+        n_risk, at_risk_1, d, d_1 = _tied_counts(low, same)
+        return RiskSets(ts, n_risk.astype(np.float64), at_risk_1, d, d_1, ties=True)
+    ev = low >> 1
+    g = low & 1
+    # group-1 patients from each position to the end (reversed view: faster than total - cumsum + g)
+    n_risk_1 = np.cumsum(g[..., ::-1], axis=-1, dtype=np.int32)[..., ::-1]
+    return RiskSets(ts, np.arange(n, 0, -1, dtype=np.float64), n_risk_1, ev, ev & g, ties=False)
+
+
+def _tied_counts(low: NDArray[np.int8], same: BoolArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """``(n_risk, n_risk_1, d, d_1)`` at each sorted position, ties grouped as ``survdiff`` does.
+
+    ``low`` is ``2 event + group`` per sorted position, ``same[..., i]`` whether positions ``i`` and
+    ``i + 1`` have the same time. The four per-patient counts (1, group, event, event of group 1)
+    are packed into bit fields of int64 words (a table lookup of ``low``), so every pass below
+    counts all four at once:
+
+    1. *to the end*: a reversed cumulative sum gives, at each position, the counts from there to the
+       end of the row (numbers at risk if the position starts its run of tied times);
+    2. *run start*: those sums never increase along a row, so a running minimum over the run starts
+       carries the sums of each run's first position to every position of the run;
+    3. *run sums*: start - to-the-end + own counts is the sum over the run up to the position: the
+       events of the tied time at the run's last position (kept there only).
+    """
+    n = low.shape[-1]
+    width = 15 if n < 1 << 15 else 31  # fields stay non-negative and below the sign bit
+    per_word = 64 // width
+    first = np.ones(low.shape, dtype=bool)
     first[..., 1:] = ~same
-    last = np.ones(ts.shape, dtype=bool)
+    last = np.ones(low.shape, dtype=bool)
     last[..., :-1] = ~same
-    start = np.maximum.accumulate(np.where(first, np.arange(n), 0), axis=-1)
-    n_risk = (n - start).astype(np.float64)
-    n_risk_1 = total_g - np.take_along_axis(cum_g - g, start, axis=-1)
-    cum_ev = np.cumsum(ev, axis=-1)
-    cum_ev1 = np.cumsum(d_1, axis=-1)
-    d = np.where(last, cum_ev - np.take_along_axis(cum_ev - ev, start, axis=-1), 0)
-    d_1 = np.where(last, cum_ev1 - np.take_along_axis(cum_ev1 - d_1, start, axis=-1), 0)
-    return RiskSets(ts, n_risk, n_risk_1, d, d_1, ties=True)
+    # counts per value of low (0..3): (1, group, event, event and group)
+    counts = np.array([[1, v & 1, v >> 1, v & (v >> 1)] for v in range(4)], dtype=np.int64)
+    fields: list[IntArray] = []  # n_risk, n_risk_1 (at the run start), d, d_1 (over the run)
+    mask = np.int64((1 << width) - 1)
+    for k in range(0, 4, per_word):
+        shifts = np.arange(min(per_word, 4 - k), dtype=np.int64) * width
+        table = (counts[:, k : k + shifts.size] << shifts).sum(axis=1)
+        word = np.take(table, low, mode="clip")
+        to_end = np.cumsum(word[..., ::-1], axis=-1)[..., ::-1]
+        start = np.minimum.accumulate(np.where(first, to_end, np.iinfo(np.int64).max), axis=-1)
+        run = np.subtract(start, to_end, out=to_end)
+        run += word
+        run *= last
+        for j, shift in zip(range(k, k + shifts.size), shifts, strict=True):
+            source = start if j < 2 else run
+            value = source >> shift if shift else source.copy()
+            value &= mask
+            fields.append(value)
+    return fields[0], fields[1], fields[2], fields[3]
 
 
 def two_group_logrank(rs: RiskSets) -> tuple[FloatArray, FloatArray]:

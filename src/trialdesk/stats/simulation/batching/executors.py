@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from trialdesk.stats.errors import DesignInputError
+from trialdesk.stats.simulation.buffers import keep_freed_memory
 from trialdesk.stats.simulation.engine import run_batch
 from trialdesk.stats.simulation.plan import SimulationPlan
 from trialdesk.stats.simulation.results import TrialOutcomes
@@ -96,7 +97,8 @@ def shared_pool(workers: int) -> ProcessPoolExecutor:
     """The process pool of ``workers`` processes kept for the life of this process.
 
     Runs reuse it: a new pool per run costs process start-up, and its fresh workers fault their
-    batch buffers in again (issue 17: two workers gave only 1.1-1.4x over one). Asking for another
+    batch buffers in again (issue 17: two workers gave only 1.1-1.4x over one). The workers keep
+    freed memory for reuse (:func:`~trialdesk.stats.simulation.buffers.keep_freed_memory`). Asking for another
     number of workers replaces the pool; a broken pool (a worker killed) is replaced on next use.
     """
     global _pool
@@ -105,7 +107,7 @@ def shared_pool(workers: int) -> ProcessPoolExecutor:
             _pool[1].shutdown(wait=True, cancel_futures=True)
             _pool = None
         if _pool is None:
-            _pool = (workers, ProcessPoolExecutor(max_workers=workers))
+            _pool = (workers, ProcessPoolExecutor(max_workers=workers, initializer=keep_freed_memory))
         return _pool[1]
 
 
