@@ -145,3 +145,9 @@ def test_tied_risk_sets_equal_the_survdiff_port(n: int) -> None:
         o_e, v = _survdiff(time[i], event[i], group[i])
         assert o_minus_e[i] == pytest.approx(o_e, rel=1e-10, abs=1e-10)
         assert variance[i] == pytest.approx(v, rel=1e-10)
+
+
+def test_buffers_are_kept_per_shape_but_not_for_huge_designs() -> None:
+    assert workspace(500, 282) is workspace(500, 282)
+    assert workspace(500, 282) is not workspace(499, 282)
+    assert workspace(500, 40_000) is not workspace(500, 40_000)  # ~1 GB of buffers: never kept

@@ -6,8 +6,9 @@ page faults for them again: about a third of the simulator's CPU time before thi
 The engine writes its large intermediates into these buffers (``out=`` arguments, in-place sorts)
 instead; they are zero-filled by the kernel only once per process.
 
-Buffers are per thread (a Dask worker runs several batches at once in one process) and per batch
-shape (the last batch of a run is smaller); a few shapes are kept, the least recently used dropped.
+Buffers are per thread (a Dask worker runs several batches at once in one process; a thread's
+buffers go when the thread ends) and per batch shape (the last batch of a run is smaller); a few
+shapes are kept, the least recently used dropped, and none above 128 MB (huge designs).
 Nothing here holds results: every array the engine returns is freshly allocated.
 
 The general path (ties, interval censoring, Kaplan-Meier medians) still makes temporaries; in the
@@ -28,6 +29,7 @@ from numpy.typing import NDArray
 from trialdesk.stats.survival_data import BoolArray, FloatArray
 
 _KEEP_SHAPES = 3
+_MAX_KEPT_BYTES = 128 << 20  # per workspace; a 500 x 282 batch needs about 10 MB
 _INT32_SQUARE_LIMIT = 46_340  # floor(sqrt(2^31 - 1))
 
 
@@ -63,6 +65,11 @@ class Workspace:
         self.inv_at_risk: FloatArray = 1.0 / np.arange(n_patients, 0, -1, dtype=np.float64)
         self.inv_at_risk_squared: FloatArray = self.inv_at_risk**2
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the buffers (untouched pages of ``np.empty`` cost no memory until used)."""
+        return sum(value.nbytes for value in vars(self).values() if isinstance(value, np.ndarray))
+
 
 _local = threading.local()
 
@@ -79,6 +86,8 @@ def workspace(n_trials: int, n_patients: int, run_in_patients: int = 0) -> Works
         cache.move_to_end(key)
         return found
     made = Workspace(n_trials, n_patients, run_in_patients)
+    if made.nbytes > _MAX_KEPT_BYTES:  # a huge design: use the buffers for this batch only
+        return made
     cache[key] = made
     while len(cache) > _KEEP_SHAPES:
         cache.popitem(last=False)
