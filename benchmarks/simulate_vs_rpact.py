@@ -7,9 +7,12 @@ Both simulate the same simple two-arm design and run in one invocation of this s
 * analysis at the 247th event (Schoenfeld 1983 events for 80 % power), one-sided log-rank at 0.025.
 
 The script prints the time per simulated trial of each (rpact timed inside R around the
-``getSimulationSurvival`` call only; trialdesk around ``run_simulation``, process-pool start-up
-included), their ratio, and the two power estimates with Monte Carlo SEs next to the analytic
-Schoenfeld power. R and rpact come from the Debian packages ``r-base-core`` and ``r-cran-rpact``;
+``getSimulationSurvival`` call only; trialdesk around ``run_simulation``, after a warm-up that starts
+the shared process pool), CPU time on one core and the wall-clock speed-up from 1 to 2 workers
+(best of ``--repeats`` alternating runs), the two power estimates with Monte Carlo SEs next to the
+analytic Schoenfeld power, and the wall time of 100,000 SCR-ESCC-01 trials (run-in + 282
+randomized) with 2 workers, each beside its goal (issue 17). ``--json`` prints one JSON object.
+R and rpact come from the Debian packages ``r-base-core`` and ``r-cran-rpact``;
 ``benchmarks/setup.sh`` installs them when ``Rscript`` or rpact is missing (root needed).
 
 Run from the repository root: ``.venv/bin/python benchmarks/simulate_vs_rpact.py`` (see
@@ -19,8 +22,10 @@ Run from the repository root: ``.venv/bin/python benchmarks/simulate_vs_rpact.py
 from __future__ import annotations
 
 import argparse
+import json
 import math
-import resource
+import multiprocessing
+import os
 import shutil
 import subprocess
 import sys
@@ -28,16 +33,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.protocols import load_registry
 from trialdesk.stats.simulation import (
+    BATCH_SIZE,
     LocalExecutor,
+    SimulationPlan,
     build_plan,
+    load_scenario,
     run_simulation,
     scenario_from_dict,
     summarize,
 )
-from trialdesk.stats.simulation.batching.executors import default_workers
 from trialdesk.stats.simulation.results import schoenfeld_power
 
 HERE = Path(__file__).resolve().parent
@@ -99,8 +110,8 @@ def matched_protocol() -> Protocol:
     return Protocol.model_validate(data)
 
 
-def run_trialdesk(n_sims: int, seed: int, workers: int, medians: bool) -> dict[str, Any]:
-    """Run trialdesk's batched simulator on the matched design."""
+def matched_plan() -> SimulationPlan:
+    """trialdesk's plan of the matched design."""
     scenario = scenario_from_dict(
         {
             "accrual": {"duration_months": ACCRUAL},
@@ -112,70 +123,213 @@ def run_trialdesk(n_sims: int, seed: int, workers: int, medians: bool) -> dict[s
             "analysis": {"cutoff": {"events": EVENTS}, "alpha": ALPHA},
         }
     )
-    plan = build_plan(matched_protocol(), scenario)
-    cpu_before = _cpu_seconds()
+    return build_plan(matched_protocol(), scenario)
+
+
+def scr_plan() -> SimulationPlan:
+    """SCR-ESCC-01 with run-in and 282 randomized (``examples/scenarios/scr-escc-01-282.yaml``)."""
+    scenario = load_scenario(HERE.parent / "examples" / "scenarios" / "scr-escc-01-282.yaml")
+    return build_plan(load_registry().get("scr-escc-01"), scenario)
+
+
+def _worker_cpu_seconds() -> float:
+    """User + system CPU time of this process and of its live worker processes (Linux ``/proc``).
+
+    The shared process pool outlives a run, so ``RUSAGE_CHILDREN`` (finished children only) would
+    not see its workers; their ``/proc/<pid>/stat`` counters do (clock-tick resolution).
+    """
+    own = time.process_time()
+    ticks = os.sysconf("SC_CLK_TCK")
+    children = 0.0
+    for child in multiprocessing.active_children():
+        try:
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
+    return own + children
+
+
+def run_trialdesk(
+    plan: SimulationPlan, n_sims: int, seed: int, workers: int, medians: bool
+) -> dict[str, Any]:
+    """One timed run: wall seconds, CPU seconds (workers included), power and the outcomes."""
+    cpu_before = _worker_cpu_seconds()
     started = time.perf_counter()
     outcomes = run_simulation(plan, n_sims, seed, executor=LocalExecutor(workers), medians=medians)
     seconds = time.perf_counter() - started
-    cpu = _cpu_seconds() - cpu_before
-    return {"power": summarize(plan, outcomes).p_reject.value, "seconds": seconds, "cpu": cpu}
-
-
-def _cpu_seconds() -> float:
-    """User + system CPU time of this process and of its finished worker processes."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+    cpu = _worker_cpu_seconds() - cpu_before
+    return {
+        "power": summarize(plan, outcomes).p_reject.value,
+        "seconds": seconds,
+        "cpu": cpu,
+        "z": outcomes.z,
+    }
 
 
 def _se(p: float, n: int) -> float:
     return math.sqrt(p * (1.0 - p) / n)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run both simulators and print the comparison."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sims", type=int, default=100_000, help="trials simulated by trialdesk")
-    parser.add_argument("--rpact-sims", type=int, default=20_000, help="trials simulated by rpact")
-    parser.add_argument("--seed", type=int, default=20_260_101)
-    parser.add_argument("--workers", type=int, default=default_workers(), help="trialdesk worker processes")
-    args = parser.parse_args(argv)
-
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Run rpact once and trialdesk ``--repeats`` times with 1 and with ``--workers`` workers."""
     ensure_rpact()
+    load_before = os.getloadavg()[0]
     rpact = run_rpact(args.rpact_sims, args.seed)
-    run_trialdesk(2_000, args.seed + 1, args.workers, medians=True)  # warm-up, as R's library load is untimed
-    fast = run_trialdesk(args.sims, args.seed, args.workers, medians=False)
-    full = run_trialdesk(args.sims, args.seed, args.workers, medians=True)
-    single = run_trialdesk(args.sims, args.seed, 1, medians=False)
-    analytic = schoenfeld_power(HAZARD_RATIO, EVENTS, ALPHA)
-
-    rows = [
-        (f"rpact {rpact['version']} getSimulationSurvival", args.rpact_sims, rpact),
-        (f"trialdesk, {args.workers} worker(s), test only", args.sims, fast),
-        ("trialdesk, 1 worker (one core, as R), test only", args.sims, single),
-        (f"trialdesk, {args.workers} worker(s), + KM medians", args.sims, full),
+    plan, n = matched_plan(), args.sims
+    # warm-up: imports, the shared process pool and each process's batch buffers (R's library load is untimed)
+    run_trialdesk(plan, 4 * BATCH_SIZE, args.seed + 1, 1, medians=False)
+    run_trialdesk(plan, 4 * args.workers * BATCH_SIZE, args.seed + 1, args.workers, medians=False)
+    ones, twos = [], []
+    for _ in range(args.repeats):  # alternate, so that both see the same load of the shared machine
+        ones.append(run_trialdesk(plan, n, args.seed, 1, medians=False))
+        twos.append(run_trialdesk(plan, n, args.seed, args.workers, medians=False))
+    same = all(np.array_equal(run["z"], ones[0]["z"], equal_nan=True) for run in ones + twos)
+    one_cpu = min(run["cpu"] for run in ones)
+    one_wall = min(run["seconds"] for run in ones)
+    two_wall = min(run["seconds"] for run in twos)
+    two_cpu = min(run["cpu"] for run in twos)
+    scr = scr_plan()
+    run_trialdesk(scr, 2 * args.workers * BATCH_SIZE, args.seed + 1, args.workers, medians=True)
+    scr_runs = [
+        run_trialdesk(scr, args.scr_sims, args.seed, args.workers, medians=True) for _ in range(args.repeats)
     ]
-    rpact_us = rpact["seconds"] / args.rpact_sims * 1e6
+    power = ones[0]["power"]
+    se_diff = math.hypot(_se(power, n), _se(rpact["power"], args.rpact_sims))
+    analytic = schoenfeld_power(HAZARD_RATIO, EVENTS, ALPHA)
     rpact_cpu_us = rpact["cpu"] / args.rpact_sims * 1e6
-    print(
-        f"Design: exponential, HR {HAZARD_RATIO}, control median {MEDIAN_CONTROL:g} months, "
-        f"{PATIENTS} patients uniform over {ACCRUAL:g} months, analysis at {EVENTS} events, "
-        f"one-sided alpha {ALPHA}"
+    result: dict[str, Any] = {
+        "design": {
+            "hazard_ratio": HAZARD_RATIO,
+            "control_median_months": MEDIAN_CONTROL,
+            "patients": PATIENTS,
+            "accrual_months": ACCRUAL,
+            "events": EVENTS,
+            "alpha_one_sided": ALPHA,
+        },
+        "rpact_version": rpact["version"],
+        "rpact_sims": args.rpact_sims,
+        "trialdesk_sims": n,
+        "workers": args.workers,
+        "repeats": args.repeats,
+        "rpact_cpu_us_per_trial": rpact_cpu_us,
+        "rpact_wall_us_per_trial": rpact["seconds"] / args.rpact_sims * 1e6,
+        "trialdesk_cpu_us_per_trial_1worker": one_cpu / n * 1e6,
+        "trialdesk_wall_us_per_trial_1worker": one_wall / n * 1e6,
+        "trialdesk_wall_us_per_trial_2workers": two_wall / n * 1e6,
+        "trialdesk_cpu_us_per_trial_2workers": two_cpu / n * 1e6,
+        "ratio_cpu_1worker": rpact_cpu_us / (one_cpu / n * 1e6),
+        "speedup_2workers": one_wall / two_wall,
+        # what two idle cores would give: 2 x (CPU per trial on one core / CPU per trial of the pair);
+        # unlike wall time, robust to other jobs on the machine (it leaves out waiting for a core)
+        "speedup_2workers_cpu_bound": args.workers * one_cpu / two_cpu,
+        "power_rpact": rpact["power"],
+        "power_trialdesk": power,
+        "power_schoenfeld": analytic,
+        "power_diff_mc_se": (power - rpact["power"]) / se_diff,
+        "power_diff_schoenfeld_mc_se": (power - analytic) / _se(power, n),
+        "same_numbers_1_and_2_workers": same,
+        "scr_escc_01_sims": args.scr_sims,
+        "scr_escc_01_wall_s_2workers": min(run["seconds"] for run in scr_runs),
+        "scr_escc_01_cpu_us_per_trial": min(run["cpu"] for run in scr_runs) / args.scr_sims * 1e6,
+        "repeat_cpu_us_per_trial_1worker": [run["cpu"] / n * 1e6 for run in ones],
+        "repeat_wall_us_per_trial_1worker": [run["seconds"] / n * 1e6 for run in ones],
+        "repeat_wall_us_per_trial_2workers": [run["seconds"] / n * 1e6 for run in twos],
+        "repeat_scr_escc_01_wall_s_2workers": [run["seconds"] for run in scr_runs],
+        "load_average_1min": [load_before, os.getloadavg()[0]],
+        "cpus": os.cpu_count(),
+        "numpy": np.__version__,
+    }
+    result["goals"] = {
+        name: {"goal": goal, "met": bool(met(result[name]))} for name, (goal, met) in GOALS.items()
+    }
+    return result
+
+
+GOALS: dict[str, tuple[str, Any]] = {
+    "trialdesk_cpu_us_per_trial_1worker": ("<= 9 us", lambda v: v <= 9.0),
+    "ratio_cpu_1worker": (">= 10x", lambda v: v >= 10.0),
+    "speedup_2workers": (">= 1.8x", lambda v: v >= 1.8),
+    "power_diff_mc_se": ("|.| <= 2", lambda v: abs(v) <= 2.0),
+    "power_diff_schoenfeld_mc_se": ("|.| <= 2", lambda v: abs(v) <= 2.0),
+    "same_numbers_1_and_2_workers": ("true", bool),
+    "scr_escc_01_wall_s_2workers": ("< 5 s (100,000 trials)", lambda v: v < 5.0),
+}
+
+
+def print_table(r: dict[str, Any]) -> None:
+    """The comparison for people (Rich)."""
+    d = r["design"]
+    console = Console(width=max(Console().width, 130))
+    console.print(
+        f"Design: exponential, HR {d['hazard_ratio']}, control median {d['control_median_months']:g} months, "
+        f"{d['patients']} patients uniform over {d['accrual_months']:g} months, analysis at {d['events']} "
+        f"events, one-sided alpha {d['alpha_one_sided']}; best of {r['repeats']} runs, load average "
+        f"{r['load_average_1min'][0]:.1f} -> {r['load_average_1min'][1]:.1f}"
     )
-    print(
-        f"{'simulator':<48} {'trials':>7} {'wall us/trial':>13} {'ratio':>6} "
-        f"{'CPU us/trial':>12} {'ratio':>6}  power (MC SE)"
+    table = Table("simulator", "trials", "wall µs/trial", "CPU µs/trial", "CPU ratio", "power (MC SE)")
+    rp = r["rpact_cpu_us_per_trial"]
+    table.add_row(
+        f"rpact {r['rpact_version']} getSimulationSurvival",
+        f"{r['rpact_sims']:,}",
+        f"{r['rpact_wall_us_per_trial']:.2f}",
+        f"{rp:.2f}",
+        "1.0x",
+        f"{r['power_rpact']:.4f} ({_se(r['power_rpact'], r['rpact_sims']):.4f})",
     )
-    for name, n, run in rows:
-        us, cpu_us = run["seconds"] / n * 1e6, run["cpu"] / n * 1e6
-        print(
-            f"{name:<48} {n:>7} {us:>13.2f} {rpact_us / us:>5.1f}x "
-            f"{cpu_us:>12.2f} {rpact_cpu_us / cpu_us:>5.1f}x  {run['power']:.4f} ({_se(run['power'], n):.4f})"
-        )
-    diff = fast["power"] - rpact["power"]
-    se_diff = math.hypot(_se(fast["power"], args.sims), _se(rpact["power"], args.rpact_sims))
-    print(f"Schoenfeld analytic power: {analytic:.4f}")
-    print(f"power difference trialdesk - rpact: {diff:+.4f} = {diff / se_diff:+.2f} Monte Carlo SEs")
+    power = f"{r['power_trialdesk']:.4f} ({_se(r['power_trialdesk'], r['trialdesk_sims']):.4f})"
+    table.add_row(
+        "trialdesk, 1 worker (one core, as R)",
+        f"{r['trialdesk_sims']:,}",
+        f"{r['trialdesk_wall_us_per_trial_1worker']:.2f}",
+        f"{r['trialdesk_cpu_us_per_trial_1worker']:.2f}",
+        f"{r['ratio_cpu_1worker']:.1f}x",
+        power,
+    )
+    table.add_row(
+        f"trialdesk, {r['workers']} workers (shared pool)",
+        f"{r['trialdesk_sims']:,}",
+        f"{r['trialdesk_wall_us_per_trial_2workers']:.2f}",
+        f"{r['trialdesk_cpu_us_per_trial_2workers']:.2f}",
+        f"{rp / r['trialdesk_cpu_us_per_trial_2workers']:.1f}x",
+        power,
+    )
+    console.print(table)
+    goals = Table("goal", "measured", "target", "met")
+    shown = {
+        "trialdesk_cpu_us_per_trial_1worker": "{:.2f} µs CPU per trial, 1 worker",
+        "ratio_cpu_1worker": "{:.1f}x rpact (CPU, one core)",
+        "speedup_2workers": "{:.2f}x wall, 1 -> 2 workers"
+        + f" ({r['speedup_2workers_cpu_bound']:.2f}x from CPU time)",
+        "power_diff_mc_se": "{:+.2f} MC SEs from rpact",
+        "power_diff_schoenfeld_mc_se": "{:+.2f} MC SEs from Schoenfeld " + f"{r['power_schoenfeld']:.4f}",
+        "same_numbers_1_and_2_workers": "{}",
+        "scr_escc_01_wall_s_2workers": "{:.2f} s wall, " + f"{r['scr_escc_01_sims']:,} SCR-ESCC-01 trials",
+    }
+    for name, fmt in shown.items():
+        goal = r["goals"][name]
+        goals.add_row(name, fmt.format(r[name]), goal["goal"], "yes" if goal["met"] else "NO")
+    console.print(goals)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both simulators and print the comparison (a table, or one JSON object with ``--json``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sims", type=int, default=100_000, help="trials simulated by trialdesk per run")
+    parser.add_argument("--rpact-sims", type=int, default=20_000, help="trials simulated by rpact")
+    parser.add_argument("--scr-sims", type=int, default=100_000, help="SCR-ESCC-01 trials (2 workers)")
+    parser.add_argument("--seed", type=int, default=20_260_101)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="trialdesk worker processes of the parallel runs"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each; the best is reported")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
+    args = parser.parse_args(argv)
+    result = measure(args)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_table(result)
     return 0
 
 
