@@ -30,6 +30,15 @@ def file_name(dataset: Dataset, fmt: str) -> str:
     return f"{dataset.name.lower()}.{EXTENSIONS[fmt]}"
 
 
+SAS_EPOCH = dt.date(1960, 1, 1)
+"""Day 0 of SAS dates."""
+
+
+def sas_date(value: dt.date | None) -> float:
+    """A SAS date: days since 1960-01-01 (NaN when missing)."""
+    return float("nan") if value is None else float((value - SAS_EPOCH).days)
+
+
 def to_xpt(dataset: Dataset) -> bytes:
     """SAS XPORT v5 bytes of ``dataset`` (pyreadstat ``write_xport``, ``file_format_version=5``)."""
     import pandas as pd
@@ -39,8 +48,10 @@ def to_xpt(dataset: Dataset) -> bytes:
     columns: dict[str, Any] = {}
     for var in dataset.variables:
         values = dataset.column(var.name)
-        if var.type == "text" or var.type == "date":
+        if var.type == "text":
             columns[var.name] = pd.Series(values, dtype=object)
+        elif var.type == "date":
+            columns[var.name] = pd.Series([sas_date(v) for v in values], dtype=float)
         else:
             columns[var.name] = pd.Series([None if v is None else float(v) for v in values], dtype=float)
     frame = pd.DataFrame(columns, columns=[v.name for v in dataset.variables])

@@ -63,7 +63,8 @@ def _run(
         with (
             console.status(f"Building the {kind.upper()} datasets", spinner="dots")
             if not quiet
-            else nullcontext(), unit_of_work(engine, f"cli:{getpass.getuser()}") as session
+            else nullcontext(),
+            unit_of_work(engine, f"cli:{getpass.getuser()}") as session,
         ):
             package = export_package(session, None, protocol, kind, fmt, cutoff=cutoff_date, lock_id=lock)
     except TRIAL_ERRORS as exc:
