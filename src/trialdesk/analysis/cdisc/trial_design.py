@@ -37,8 +37,9 @@ def _ids(domain: str) -> tuple:  # type: ignore[type-arg]
     )
 
 
-def _element(arm_id: str) -> str:
-    return f"TRT{arm_id}"[:8]
+def _element(protocol: Protocol, arm_id: str) -> str:
+    """ETCD of an arm's treatment element: TRT1, TRT2, ... in the protocol's arm order (8 characters)."""
+    return f"TRT{[a.id for a in protocol.design.arms].index(arm_id) + 1}"
 
 
 def te(protocol: Protocol, study_id: str) -> Dataset:
@@ -56,7 +57,7 @@ def te(protocol: Protocol, study_id: str) -> Dataset:
         rows.append(
             _common(study_id, "TE")
             | {
-                "ETCD": _element(arm.id),
+                "ETCD": _element(protocol, arm.id),
                 "ELEMENT": arm.label[:200],
                 "TESTRL": "First dose of study treatment",
                 "TEENRL": "Last dose of study treatment",
@@ -98,7 +99,7 @@ def ta(protocol: Protocol, study_id: str) -> Dataset:
         for order, (element, branch, epoch) in enumerate(
             (
                 (SCREENING_ELEMENT, "Enrolment / randomization", "SCREENING"),
-                (_element(arm.id), None, "TREATMENT"),
+                (_element(protocol, arm.id), None, "TREATMENT"),
                 (FOLLOW_UP_ELEMENT, None, "FOLLOW-UP"),
             ),
             start=1,
