@@ -190,6 +190,8 @@ def _codelist(mdv: Any, cid: str, terminology: Terminology) -> None:
     from lxml import etree
 
     codelist = terminology.codelists[cid]
+    if not codelist.terms:
+        raise ValueError(f"codelist {cid} has no terms (Define-XML needs at least one)")
     element = etree.SubElement(mdv, _odm("CodeList"), OID=f"CL.{cid}", Name=codelist.name, DataType="text")
     if codelist.c_code:
         element.set(_def("StandardOID"), "STD.CT")
