@@ -243,7 +243,7 @@ def test_every_codelist_and_mapped_term_is_in_the_shipped_terminology(package: d
     assert {n for _, n in VSTESTCD.values()} <= set(codelists["VSTEST"].terms)
 
 
-def test_define_xml_of_the_package_is_valid_define_2_1(package: dict[str, Dataset], ivo_shfrt: Protocol) -> None:
+def test_define_xml_is_valid_define_2_1(package: dict[str, Dataset], ivo_shfrt: Protocol) -> None:
     from pathlib import Path
 
     import odmlib
