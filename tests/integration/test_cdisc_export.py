@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import odmlib
 import pandas as pd
 import pyreadstat
 import pytest
@@ -32,6 +31,7 @@ from lxml import etree
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tests.support.cdisc import dataset_json_validator, define_21_schema
 from tests.support.demo import demo_database_copy
 from trialdesk.adapters.cdisc.terminology import terminology
 from trialdesk.adapters.db.engine import make_engine, unit_of_work
@@ -114,8 +114,7 @@ def test_every_domain_and_dataset_is_written_with_define_xml(exported: dict[str,
 
 
 def test_define_xml_is_valid_define_2_1_and_describes_every_variable(exported: dict[str, Any]) -> None:
-    schema_file = Path(odmlib.__file__).parent / "schemas" / "define" / "2.1" / "define2-1-0.xsd"
-    schema = etree.XMLSchema(etree.parse(str(schema_file)))
+    schema = define_21_schema()
     ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
     for kind in ("sdtm", "adam"):
         folder: Path = exported[f"{kind}-xpt"]
@@ -181,6 +180,9 @@ def test_a_second_reader_reads_every_xpt_file_the_same(
 
 
 def test_dataset_json_and_csv_hold_the_same_values_as_xpt(exported: dict[str, Any]) -> None:
+    validator = dataset_json_validator()  # CDISC's Dataset-JSON 1.1 schema
+    for file in exported["sdtm-json"].glob("*.json"):
+        validator.validate(json.loads(file.read_text(encoding="utf-8")))
     document = json.loads((exported["sdtm-json"] / "ae.json").read_text(encoding="utf-8"))
     assert document["datasetJSONVersion"] == "1.1.0" and document["name"] == "AE"
     names = [c["name"] for c in document["columns"]]

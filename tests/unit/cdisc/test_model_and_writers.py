@@ -15,6 +15,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
+from tests.support.cdisc import dataset_json_validator
 from trialdesk.adapters.cdisc.writers import to_csv, to_dataset_json, to_xpt
 from trialdesk.analysis.cdisc.model import (
     Dataset,
@@ -184,7 +185,10 @@ def test_sequence_numbers_restart_per_subject() -> None:
 
 
 def test_dataset_json_1_1_layout() -> None:
-    document = json.loads(to_dataset_json(_ts(), "XYZ", dt.datetime(2026, 1, 2, 3, 4, 5), "1.0"))
+    document = json.loads(
+        to_dataset_json(_ts(), "XYZ", dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), "1.0")
+    )
+    dataset_json_validator().validate(document)
     assert document["datasetJSONVersion"] == "1.1.0"
     assert document["records"] == len(TS_EXAMPLE) and document["itemGroupOID"] == "IG.TS"
     columns = {c["name"]: c for c in document["columns"]}

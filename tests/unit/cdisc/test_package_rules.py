@@ -244,15 +244,12 @@ def test_every_codelist_and_mapped_term_is_in_the_shipped_terminology(package: d
 
 
 def test_define_xml_is_valid_define_2_1(package: dict[str, Dataset], ivo_shfrt: Protocol) -> None:
-    from pathlib import Path
-
-    import odmlib
     from lxml import etree
 
+    from tests.support.cdisc import define_21_schema
     from trialdesk.adapters.cdisc.define_xml import DefineContext, define_xml
 
-    schema_file = Path(odmlib.__file__).parent / "schemas" / "define" / "2.1" / "define2-1-0.xsd"
-    schema = etree.XMLSchema(etree.parse(str(schema_file)))
+    schema = define_21_schema()
     for kind, names in (("SDTM", ("DM", "AE", "SUPPAE", "MH", "TS")), ("ADaM", ("ADSL", "ADAE", "ADTTE"))):
         datasets = [package[n] for n in names]
         context = DefineContext(

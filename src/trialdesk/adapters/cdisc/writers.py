@@ -88,8 +88,13 @@ def to_dataset_json(dataset: Dataset, study_oid: str, created: dt.datetime, sour
             "label": var.label,
             "dataType": JSON_TYPES[var.type],
         }
-        if var.type == "text":
+        if var.type == "text" and dataset.kind == "SDTM" and var.name.endswith("DTC"):
+            column["dataType"] = "date"
+        elif var.type == "text":
             column["length"] = dataset.length(var)
+        if var.type == "date":
+            column["targetDataType"] = "integer"  # stored as a SAS date number in XPORT
+            column["displayFormat"] = "DATE9."
         if var.name in key_order:
             column["keySequence"] = key_order[var.name]
         columns.append(column)
