@@ -260,6 +260,9 @@ def test_adam_traceability_and_alt_grading(exported: dict[str, Any]) -> None:
             seq = f"{row['SRCDOM']}SEQ"
             match = parent[(parent["USUBJID"] == row["USUBJID"]) & (parent[seq] == row["SRCSEQ"])]
             assert len(match) == 1, (name, row["USUBJID"], row["SRCSEQ"])
+    adrs = _xpt(adam, "adrs")
+    assert set(adrs["AVALC"]) <= set(terminology().codelists["ONCRSR"].terms)
+    assert {"CBOR", "UBOR", "OVRLRESP", "ICBOR", "IUBOR"} <= set(adrs["PARAMCD"])
     adtte = _xpt(adam, "adtte")
     assert all(_text(v) for v in adtte["EVNTDESC"])
     assert set(adtte["PARAMCD"]) <= {"PFS", "OS", "DOR"}

@@ -201,6 +201,8 @@ def _codelist(mdv: Any, cid: str, terminology: Terminology) -> None:
         )
         if code:
             etree.SubElement(enumerated, _odm("Alias"), Context="nci:ExtCodeID", Name=code)
+        elif codelist.c_code:
+            enumerated.set(_def("ExtendedValue"), "Yes")
     if codelist.c_code:
         etree.SubElement(element, _odm("Alias"), Context="nci:ExtCodeID", Name=codelist.c_code)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from trialdesk.domain.endpoints.model import TumourData
@@ -57,12 +58,35 @@ class TrialRecords:
         return self._by_id()[subject_id]
 
     def _by_id(self) -> dict[int, Row]:
+        return self._index
+
+    @cached_property
+    def _index(self) -> dict[int, Row]:
+        """Subject id -> row, built once (the subject list is not changed after gathering)."""
         return {int(s["id"]): s for s in self.subjects}
 
     def form_records(self, form_id: str) -> list[FormRecordValues]:
         """The records of one form of exported subjects, by subject, visit and repeat."""
-        known = self._by_id()
-        return sorted(
-            (r for r in self.forms if r.form_id == form_id and r.subject_id in known),
-            key=lambda r: (r.subject_id, r.visit_id or "", r.repeat_index),
-        )
+        return self._forms_by_id.get(form_id, [])
+
+    def subject_form(self, subject_id: int, form_id: str) -> FormRecordValues | None:
+        """The first record of ``form_id`` of one subject (``None`` when the form was not filled)."""
+        return self._first_form.get((subject_id, form_id))
+
+    @cached_property
+    def _forms_by_id(self) -> dict[str, list[FormRecordValues]]:
+        known = self._index
+        grouped: dict[str, list[FormRecordValues]] = {}
+        ordered = sorted(self.forms, key=lambda r: (r.subject_id, r.visit_id or "", r.repeat_index))
+        for record in ordered:
+            if record.subject_id in known:
+                grouped.setdefault(record.form_id, []).append(record)
+        return grouped
+
+    @cached_property
+    def _first_form(self) -> dict[tuple[int, str], FormRecordValues]:
+        first: dict[tuple[int, str], FormRecordValues] = {}
+        for form_id, records in self._forms_by_id.items():
+            for record in records:
+                first.setdefault((record.subject_id, form_id), record)
+        return first

@@ -168,15 +168,15 @@ def _arm_label(protocol: Protocol, arm_id: str | None) -> str | None:
 
 
 def _sex(records: TrialRecords, subject: Row) -> str:
-    demographics = [r for r in records.form_records("demographics") if r.subject_id == subject["id"]]
-    raw = demographics[0].values.get("sex") if demographics else None
+    demographics = records.subject_form(int(subject["id"]), "demographics")
+    raw = demographics.values.get("sex") if demographics else None
     raw = raw or (subject.get("patient_record") or {}).get("sex")
     return SEX.get(str(raw).lower(), "U") if raw else "U"
 
 
 def _birth_date(records: TrialRecords, subject: Row) -> dt.date | None:
-    demographics = [r for r in records.form_records("demographics") if r.subject_id == subject["id"]]
-    raw = demographics[0].values.get("birth_date") if demographics else None
+    demographics = records.subject_form(int(subject["id"]), "demographics")
+    raw = demographics.values.get("birth_date") if demographics else None
     return _date(raw or (subject.get("patient_record") or {}).get("birth_date"))
 
 
