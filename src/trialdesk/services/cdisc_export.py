@@ -154,6 +154,7 @@ def export_package(
             good, issues = derivable_subjects(protocol, subjects, day)
             problems += [f"{i.subject_id}: {i.reason}" for i in issues]
             datasets = build_adam(records, sdtm, derive_endpoints(protocol, good, day), _lab_grades(records))
+        terminology().for_protocol(protocol).check(datasets.values())
     except DatasetSpecError as exc:
         raise InvalidInput(str(exc), field=f"{exc.dataset}.{exc.variable or ''}".rstrip(".")) from exc
     package = CdiscPackage(kind, fmt, day, lock_id, datasets, problems=problems)

@@ -263,3 +263,20 @@ def test_define_xml_is_valid_define_2_1(package: dict[str, Dataset], ivo_shfrt: 
         )
         document = etree.fromstring(define_xml(datasets, context))
         assert schema.validate(document), schema.error_log
+
+
+def test_a_value_outside_its_codelist_is_refused_naming_dataset_variable_and_row(
+    package: dict[str, Dataset], ivo_shfrt: Protocol
+) -> None:
+    from trialdesk.analysis.cdisc.model import DatasetSpecError
+
+    shipped = terminology().for_protocol(ivo_shfrt)
+    shipped.check(package.values())  # every value the mapping writes is a term of its codelist
+    ae = package["AE"]
+    original = ae.rows[1]["AESEV"]
+    ae.rows[1]["AESEV"] = "EXTREME"
+    try:
+        with pytest.raises(DatasetSpecError, match=r"AE\.AESEV: row 2: 'EXTREME' is not in codelist AESEV"):
+            shipped.check([ae])
+    finally:
+        ae.rows[1]["AESEV"] = original

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -9,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from trialdesk.analysis.cdisc.model import Dataset, DatasetSpecError
 from trialdesk.domain.protocol.model import Protocol
 
 
@@ -38,6 +40,25 @@ class Terminology:
         arms = self.codelists["ARMCD"]
         filled = Codelist(arms.id, arms.name, None, False, {a.id: None for a in protocol.design.arms}, True)
         return Terminology(self.package, self.checked_on, self.codelists | {"ARMCD": filled})
+
+    def check(self, datasets: Iterable[Dataset]) -> None:
+        """Raise :class:`DatasetSpecError` (dataset, variable, row, value) when a value of a variable
+        with a codelist is not a term of that codelist: Define-XML then lists every value written."""
+        for dataset in datasets:
+            for var in dataset.variables:
+                if var.codelist is None:
+                    continue
+                if var.codelist not in self.codelists:
+                    raise DatasetSpecError(dataset.name, var.name, f"codelist {var.codelist} is not shipped")
+                terms = self.codelists[var.codelist].terms
+                for index, row in enumerate(dataset.rows):
+                    value = row.get(var.name)
+                    if value is not None and str(value) not in terms:
+                        raise DatasetSpecError(
+                            dataset.name,
+                            var.name,
+                            f"row {index + 1}: '{value}' is not in codelist {var.codelist}",
+                        )
 
     def codes(self) -> dict[str, dict[str, str]]:
         """Codelist id -> submission value -> C-code (terms with a code only)."""
