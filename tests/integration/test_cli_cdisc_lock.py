@@ -17,6 +17,7 @@ from tests.integration.test_api_locks import add_data_managers
 from trialdesk.entrypoints.cli.main import app
 
 IVO = "ivo-shfrt-2l"
+SCR = "scr-escc-01"
 runner = CliRunner()
 
 
@@ -88,3 +89,35 @@ def test_export_from_a_lock_and_at_a_cutoff(
     )
     assert future.exit_code != 0 and "cut-off" in future.output
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists() and not (tmp_path / "z").exists()
+
+
+def test_only_analysis_roles_export_and_every_site_is_in_their_export(
+    database_url: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.models import User
+    from trialdesk.services.actors import actor_for
+    from trialdesk.services.cdisc_export import export_package
+    from trialdesk.services.errors import PermissionDenied
+
+    api = build_api(database_url, tmp_path)
+    with api.client:
+        api.enrolled_subject(SCR, "SCR-S1", site="S01")
+        api.enrolled_subject(SCR, "SCR-S2", user="coord2", site="S02")
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    protocol = api.client.app.state.registry.get(SCR)  # type: ignore[attr-defined]
+    try:
+        for username in ("coord1", "inv2", "dm"):
+            with unit_of_work(engine, username) as session:
+                user = session.scalars(select(User).where(User.username == username)).one()
+                with pytest.raises(PermissionDenied):
+                    export_package(session, actor_for(session, user), protocol, "sdtm", "csv")
+        for username in ("stat", "monitor"):
+            with unit_of_work(engine, username) as session:
+                user = session.scalars(select(User).where(User.username == username)).one()
+                package = export_package(session, actor_for(session, user), protocol, "sdtm", "csv")
+                assert {r["SITEID"] for r in package.datasets["DM"].rows} == {"S01", "S02"}
+    finally:
+        engine.dispose()
