@@ -280,3 +280,25 @@ def test_a_value_outside_its_codelist_is_refused_naming_dataset_variable_and_row
             shipped.check([ae])
     finally:
         ae.rows[1]["AESEV"] = original
+
+
+def test_a_title_over_200_characters_continues_in_tsval1(
+    package: dict[str, Dataset], ivo_shfrt: Protocol
+) -> None:
+    title = " ".join(ivo_shfrt.title.split())
+    assert len(title) > 200  # the built-in protocol's title is 215 characters
+    row = next(r for r in package["TS"].rows if r["TSPARMCD"] == "TITLE")
+    assert len(row["TSVAL"]) <= 200 and row["TSVAL"] + row["TSVAL1"] == title
+    assert package["TS"].variable("TSVAL1").label == "Parameter Value 1"
+
+
+def test_text_pieces_and_criterion_cut() -> None:
+    from trialdesk.analysis.cdisc.trial_design import _criterion_text, split_text
+
+    text = ("word " * 100).strip()  # 499 characters
+    pieces = split_text(text)
+    assert "".join(pieces) == text and all(len(p) <= 200 for p in pieces) and len(pieces) == 3
+    assert split_text("x" * 450) == ["x" * 200, "x" * 200, "x" * 50]  # no space: cut at 200
+    assert _criterion_text("a  b\n c") == "a b c"
+    cut = _criterion_text("y" * 250)
+    assert len(cut) == 200 and cut.endswith("...")

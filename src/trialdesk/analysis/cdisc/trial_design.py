@@ -22,6 +22,7 @@ PHASES = {
     "II/III": "PHASE II/III TRIAL",
     "III": "PHASE III TRIAL",
 }
+MAX_IETEST = 200
 DEFAULT_CYCLES = 6
 """Cycles listed in TV when no drug of the protocol sets ``max_cycles`` (treatment until progression)."""
 
@@ -190,6 +191,13 @@ def tv(protocol: Protocol, study_id: str) -> Dataset:
     )
 
 
+def _criterion_text(text: str) -> str:
+    """IETEST: the criterion text; one over 200 characters is cut to 197 and ends in "..." (SDTMIG v3.4:
+    IETEST holds at most 200 characters, the full text stays in the protocol)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= MAX_IETEST else flat[: MAX_IETEST - 3] + "..."
+
+
 def ti(protocol: Protocol, study_id: str) -> Dataset:
     """Trial inclusion/exclusion criteria, in protocol order."""
     rows = []
@@ -202,7 +210,7 @@ def ti(protocol: Protocol, study_id: str) -> Dataset:
             _common(study_id, "TI")
             | {
                 "IETESTCD": code,
-                "IETEST": " ".join(criterion.text.split())[:200],
+                "IETEST": _criterion_text(criterion.text),
                 "IECAT": kind.upper(),
                 "TIRL": f"{criterion.id} ({criterion.source})"[:200],
                 "TIVERS": protocol.version,
@@ -225,9 +233,22 @@ def ti(protocol: Protocol, study_id: str) -> Dataset:
         ("STUDYID", "IETESTCD"),
         variables,
         rows,
-        "Source: the protocol file (eligibility.criteria); IETEST is the criterion text (200 characters "
-        "at most), TIRL the criterion id and the seed item it implements.",
+        "Source: the protocol file (eligibility.criteria); IETEST is the criterion text (a text over 200 "
+        "characters is cut and ends in '...'), TIRL the criterion id and the seed item it implements.",
     )
+
+
+def split_text(text: str, size: int = 200) -> list[str]:
+    """A text in pieces of at most ``size`` characters, cut after a space where one is near (SDTMIG
+    v3.4 TS assumption: a value longer than 200 characters continues in TSVAL1, TSVAL2, ...); joined
+    back with nothing between them the pieces give the text."""
+    pieces = []
+    while len(text) > size:
+        cut = text.rfind(" ", size // 2, size)
+        cut = size if cut < 0 else cut + 1
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text]
 
 
 def ts(protocol: Protocol, study_id: str, enrolled: int, terms: dict[str, dict[str, str]]) -> Dataset:
@@ -235,7 +256,7 @@ def ts(protocol: Protocol, study_id: str, enrolled: int, terms: dict[str, dict[s
     randomized = any(p.kind == "randomized" for p in protocol.design.phases)
     phase = PHASES[protocol.development_phase]
     params: list[tuple[str, str, str, str | None]] = [
-        ("TITLE", "Trial Title", " ".join(protocol.title.split())[:200], None),
+        ("TITLE", "Trial Title", " ".join(protocol.title.split()), None),
         ("TPHASE", "Trial Phase Classification", phase, terms.get("TPHASE", {}).get(phase)),
         ("STYPE", "Study Type", "INTERVENTIONAL", terms.get("STYPE", {}).get("INTERVENTIONAL")),
         ("TTYPE", "Trial Type", "TREATMENT", terms.get("TTYPE", {}).get("TREATMENT")),
@@ -248,25 +269,29 @@ def ts(protocol: Protocol, study_id: str, enrolled: int, terms: dict[str, dict[s
         ("PLANSUB", "Planned Number of Subjects", str(protocol.design.target_enrolment.value), None),
         ("ACTSUB", "Actual Number of Subjects", str(enrolled), None),
         ("NARMS", "Planned Number of Arms", str(len(protocol.design.arms)), None),
-        ("INDIC", "Trial Disease/Condition Indication", protocol.condition[:200], None),
+        ("INDIC", "Trial Disease/Condition Indication", " ".join(protocol.condition.split()), None),
     ]
     if protocol.sponsor:
-        params.append(("SPONSOR", "Clinical Study Sponsor", protocol.sponsor[:200], None))
+        params.append(("SPONSOR", "Clinical Study Sponsor", protocol.sponsor, None))
     params += [("REGID", "Registry Identifier", rid, None) for rid in protocol.registry_ids]
     rows = []
     seq: dict[str, int] = {}
+    extra = 0
     for code, name, value, c_code in params:
         seq[code] = seq.get(code, 0) + 1
+        pieces = split_text(value)
+        extra = max(extra, len(pieces) - 1)
         rows.append(
             _common(study_id, "TS")
             | {
                 "TSSEQ": seq[code],
                 "TSPARMCD": code,
                 "TSPARM": name,
-                "TSVAL": value,
+                "TSVAL": pieces[0],
                 "TSVALCD": c_code,
                 "TSVCDREF": "CDISC CT" if c_code else None,
             }
+            | {f"TSVAL{n}": piece for n, piece in enumerate(pieces[1:], start=1)}
         )
     variables = (
         *_ids("TS"),
@@ -285,6 +310,15 @@ def ts(protocol: Protocol, study_id: str, enrolled: int, terms: dict[str, dict[s
             origin="Protocol",
             required=True,
             source="protocol file (ACTSUB: subjects enrolled at the cut-off)",
+        ),
+        *(
+            var(
+                f"TSVAL{n}",
+                f"Parameter Value {n}",
+                origin="Protocol",
+                source="characters after the first 200",
+            )
+            for n in range(1, extra + 1)
         ),
         var("TSVALCD", "Parameter Value Code", origin="Assigned"),
         var("TSVCDREF", "Name of the Reference Terminology", origin="Assigned"),
