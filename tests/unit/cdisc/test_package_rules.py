@@ -27,6 +27,7 @@ from trialdesk.domain.labs.units import canonical_unit
 from trialdesk.domain.protocol.model import Protocol
 
 D = dt.date
+LONG_VERBATIM = ("nausea after the second infusion, " * 8).strip()  # 271 characters: AETERM + SUPPAE AETERM1
 
 
 def _subject(**values: Any) -> dict[str, Any]:
@@ -96,7 +97,7 @@ def package(ivo_shfrt: Protocol) -> dict[str, Dataset]:
         adverse_events=[
             _ae(11, "Nausea", 1, D(2025, 1, 8), "possible"),  # before the first dose: not emergent
             _ae(12, "Nausea", 3, D(2025, 2, 1), "probable"),
-            _ae(13, "Nausea", 2, D(2025, 2, 20), "unlikely"),
+            _ae(13, "Nausea", 2, D(2025, 2, 20), "unlikely") | {"verbatim": LONG_VERBATIM},
             _ae(14, "Diarrhea", 2, D(2025, 6, 1), "possible"),  # 92 days after the last dose
         ],
         drug_administrations=[
@@ -302,3 +303,11 @@ def test_text_pieces_and_criterion_cut() -> None:
     assert _criterion_text("a  b\n c") == "a b c"
     cut = _criterion_text("y" * 250)
     assert len(cut) == 200 and cut.endswith("...")
+
+
+def test_a_reported_term_over_200_characters_continues_in_suppae(package: dict[str, Dataset]) -> None:
+    """SDTMIG v3.4 s4.5.3.2: the first 200 characters in the variable, the rest in SUPP-- QNAM AETERM1, ..."""
+    ae = next(r for r in package["AE"].rows if r["AESPID"] == "13")
+    assert len(ae["AETERM"]) <= 200
+    rest = [r for r in package["SUPPAE"].rows if r["IDVARVAL"] == str(ae["AESEQ"]) and r["QNAM"] == "AETERM1"]
+    assert len(rest) == 1 and ae["AETERM"] + rest[0]["QVAL"] == LONG_VERBATIM

@@ -276,7 +276,7 @@ def adlb(
             part
             | {
                 "PARAMCD": row["LBTESTCD"],
-                "PARAM": f"{row['LBTEST']} ({row['LBSTRESU']})"[:200],
+                "PARAM": f"{row['LBTEST']} ({row['LBSTRESU']})",
                 "AVAL": row["LBSTRESN"],
                 "ADT": day,
                 "ADY": study_day(day, part["TRTSDT"]),

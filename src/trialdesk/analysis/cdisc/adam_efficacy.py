@@ -157,8 +157,8 @@ def adtte(study_id: str, analysis: AnalysisDataset, adsl_data: Dataset) -> Datas
                 "STARTDT": record.start_date,
                 "ADT": record.event_or_censor_date,
                 "CNSR": 0 if record.event else 1,
-                "EVNTDESC": record.rule[:200],
-                "CNSDTDSC": None if record.event else record.rule[:200],
+                "EVNTDESC": record.rule,
+                "CNSDTDSC": None if record.event else record.rule,
             }
         )
     variables = (

@@ -174,6 +174,20 @@ def study_day(day: dt.date | None, reference: dt.date | None) -> int | None:
     return delta + 1 if delta >= 0 else delta
 
 
+def split_text(text: str, size: int = 200) -> list[str]:
+    """A text in pieces of at most ``size`` characters, cut before a space where one is near, so the
+    next piece starts with it (SAS pads text with trailing blanks, so a piece must not end in one); the
+    pieces joined with nothing between them give the text. Used where SDTMIG v3.4 continues a value
+    over 200 characters in further variables or qualifiers (TSVAL1.., s4.5.3.2 SUPP-- AETERM1..)."""
+    pieces = []
+    while len(text) > size:
+        cut = text.rfind(" ", size // 2, size + 1)
+        cut = size if cut <= 0 else cut
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text]
+
+
 def pick(row: Mapping[str, Any], *names: str) -> Row:
     """The entries of ``row`` named in ``names`` (in that order)."""
     return {name: row[name] for name in names if name in row}

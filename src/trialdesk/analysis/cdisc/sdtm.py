@@ -14,7 +14,16 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from trialdesk.analysis.cdisc.model import Dataset, Row, Variable, VarType, iso, number_sequence, study_day
+from trialdesk.analysis.cdisc.model import (
+    Dataset,
+    Row,
+    Variable,
+    VarType,
+    iso,
+    number_sequence,
+    split_text,
+    study_day,
+)
 from trialdesk.analysis.cdisc.records import TrialRecords
 from trialdesk.domain.disposition import CDISC_TERMS
 from trialdesk.domain.protocol.model import DrugIntervention, Protocol
@@ -163,7 +172,7 @@ def _yn(flag: bool | None) -> str | None:
 def _arm_label(protocol: Protocol, arm_id: str | None) -> str | None:
     for arm in protocol.design.arms:
         if arm.id == arm_id:
-            return arm.label[:200]
+            return arm.label
     return None
 
 
@@ -443,7 +452,7 @@ def ex(records: TrialRecords) -> Dataset:
         data.rows.append(
             _base(records, "EX", sid)
             | {
-                "EXTRT": (item.name if item else row["agent"])[:200],
+                "EXTRT": item.name if item else row["agent"],
                 "EXCAT": "DRUG",
                 "EXDOSE": float(row["given_dose_mg"]),
                 "EXDOSU": "mg",
@@ -463,12 +472,12 @@ def ex(records: TrialRecords) -> Dataset:
         data.rows.append(
             _base(records, "EX", sid)
             | {
-                "EXTRT": (item.name if item else row["intervention"])[:200],
+                "EXTRT": item.name if item else row["intervention"],
                 "EXCAT": "RADIOTHERAPY",
                 "EXDOSE": float(row["dose_gy"]),
                 "EXDOSU": "Gy",
                 "EXROUTE": None,
-                "EXLOC": str(row["target"])[:200],
+                "EXLOC": row["target"],
                 "EXADJ": None,
                 "VISIT": f"RT FRACTION {row['fraction_number']}",
                 "EPOCH": epoch(records, sid, row["date"]),
@@ -552,12 +561,13 @@ def ae(records: TrialRecords) -> tuple[Dataset, Dataset]:
         sid = int(row["subject_id"])
         criteria = set(row.get("sae_criteria") or [])
         serious = row.get("serious")
+        verbatim = split_text(str(row.get("verbatim") or row["term"]))
         data.rows.append(
             _base(records, "AE", sid)
             | {
                 "AESPID": str(row["id"]),
-                "AETERM": str(row.get("verbatim") or row["term"])[:200],
-                "AEDECOD": str(row["term"])[:200],
+                "AETERM": verbatim[0],
+                "AEDECOD": row["term"],
                 "AEBODSYS": row.get("soc"),
                 "AESEV": _severity(int(row["grade"])),
                 "AETOXGR": str(row["grade"]),
@@ -577,9 +587,13 @@ def ae(records: TrialRecords) -> tuple[Dataset, Dataset]:
                 "AESTDY": study_day(row["onset_date"], _rfstdt(records, sid)),
             }
         )
+        supp.extend((int(row["id"]), qualifier) for qualifier in _attributions(records.protocol, row))
         supp.extend(
-            (int(row["id"]), {"component": k, "level": v})
-            for k, v in sorted((row.get("attributions") or {}).items())
+            (
+                int(row["id"]),
+                {"QNAM": f"AETERM{n}", "QLABEL": f"Reported Term for the AE, part {n + 1}", "QVAL": piece},
+            )
+            for n, piece in enumerate(verbatim[1:], start=1)
         )
     number_sequence(data, "AESEQ", ("AESTDTC", "AEDECOD", "AESPID"))
     return data, _suppae(records, data, supp)
@@ -606,19 +620,33 @@ SUPP_VARIABLES = (
     var("IDVARVAL", "Identifying Variable Value", origin="Derived", method="The parent record's --SEQ"),
     var("QNAM", "Qualifier Variable Name", origin="Assigned", required=True),
     var("QLABEL", "Qualifier Variable Label", origin="Assigned", required=True),
-    var("QVAL", "Data Value", required=True, source="adverse_events.attributions"),
+    var("QVAL", "Data Value", required=True, source="adverse_events.attributions / adverse_events.verbatim"),
     var("QORIG", "Origin", origin="Assigned", required=True),
 )
 
 
+def _attributions(protocol: Protocol, row: Row) -> list[Row]:
+    """SUPPAE qualifiers of one AE's attribution per treatment component: AERELn, n the component's
+    order in the protocol's interventions."""
+    names = {i.id: i.name for i in protocol.interventions}
+    out = []
+    for component, level in sorted((row.get("attributions") or {}).items()):
+        index = list(names).index(component) + 1 if component in names else 0
+        out.append(
+            {
+                "QNAM": f"AEREL{index}",
+                "QLABEL": f"Causality: {names.get(component, component)}"[:40],
+                "QVAL": str(level).upper(),
+            }
+        )
+    return out
+
+
 def _suppae(records: TrialRecords, parent: Dataset, items: list[tuple[int, Row]]) -> Dataset:
     seq = {row["AESPID"]: row for row in parent.rows}
-    names = {i.id: i.name for i in records.protocol.interventions}
     rows = []
     for ae_id, item in items:
         parent_row = seq[str(ae_id)]
-        component = str(item["component"])
-        index = list(names).index(component) + 1 if component in names else 0
         rows.append(
             {
                 "STUDYID": records.study_id,
@@ -626,11 +654,9 @@ def _suppae(records: TrialRecords, parent: Dataset, items: list[tuple[int, Row]]
                 "USUBJID": parent_row["USUBJID"],
                 "IDVAR": "AESEQ",
                 "IDVARVAL": str(parent_row["AESEQ"]),
-                "QNAM": f"AEREL{index}",
-                "QLABEL": f"Causality: {names.get(component, component)}"[:40],
-                "QVAL": str(item["level"]).upper(),
                 "QORIG": "CRF",
             }
+            | item
         )
     rows.sort(key=lambda r: (r["USUBJID"], int(r["IDVARVAL"]), r["QNAM"]))
     return Dataset(
@@ -643,7 +669,8 @@ def _suppae(records: TrialRecords, parent: Dataset, items: list[tuple[int, Row]]
         SUPP_VARIABLES,
         rows,
         "Investigator attribution of each AE to each treatment component (AERELn: "
-        "n is the component's order in the protocol's interventions).",
+        "n is the component's order in the protocol's interventions); AETERM1, AETERM2, ...: the reported "
+        "term's characters after the first 200 (SDTMIG v3.4 s4.5.3.2).",
     )
 
 

@@ -125,7 +125,7 @@ def mh(records: TrialRecords) -> Dataset:
         data.rows.append(
             _base(records, "MH", record.subject_id)
             | {
-                "MHTERM": str(condition)[:200],
+                "MHTERM": str(condition),
                 "MHSTDTC": iso(_date(record.values.get("start_date"))),
                 "MHENDTC": iso(_date(record.values.get("end_date"))),
                 "MHENRTPT": "ONGOING" if ongoing else None,
@@ -174,7 +174,7 @@ def cm(records: TrialRecords) -> Dataset:
         data.rows.append(
             _base(records, "CM", record.subject_id)
             | {
-                "CMTRT": str(record.values["name"])[:200],
+                "CMTRT": str(record.values["name"]),
                 "CMCAT": "CONCOMITANT MEDICATION",
                 "CMCLASCD": record.values.get("atc_code"),
                 "CMINDC": record.values.get("indication"),
@@ -190,7 +190,7 @@ def cm(records: TrialRecords) -> Dataset:
         data.rows.append(
             _base(records, "CM", record.subject_id)
             | {
-                "CMTRT": str(record.values["regimen"])[:200],
+                "CMTRT": str(record.values["regimen"]),
                 "CMCAT": "PRIOR ANTICANCER THERAPY",
                 "CMCLASCD": None,
                 "CMINDC": None,

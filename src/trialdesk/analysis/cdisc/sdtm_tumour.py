@@ -165,7 +165,7 @@ def _baseline_rows(records: TrialRecords, sid: int, tumour: TumourData, tu: Data
                 "TUTEST": "Tumor Identification",
                 "TUORRES": role,
                 "TUSTRESC": role,
-                "TULOC": lesion.site[:200],
+                "TULOC": lesion.site,
                 "TUMETHOD": lesion.method.upper(),
                 "TUEVAL": "INVESTIGATOR",
             }
@@ -244,7 +244,7 @@ def _follow_up_rows(records: TrialRecords, sid: int, tumour: TumourData, tu: Dat
                     "TUTEST": "Tumor Identification",
                     "TUORRES": result,
                     "TUSTRESC": result,
-                    "TULOC": new.site[:200],
+                    "TULOC": new.site,
                     "TUMETHOD": None,
                     "TUEVAL": "INVESTIGATOR",
                 }

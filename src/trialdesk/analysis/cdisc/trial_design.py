@@ -9,7 +9,7 @@ order, the criterion's id and seed item in TIRL). TS carries the protocol's summ
 
 from __future__ import annotations
 
-from trialdesk.analysis.cdisc.model import Dataset, Row
+from trialdesk.analysis.cdisc.model import Dataset, Row, split_text
 from trialdesk.analysis.cdisc.sdtm import var
 from trialdesk.domain.protocol.model import DrugIntervention, Protocol
 
@@ -59,7 +59,7 @@ def te(protocol: Protocol, study_id: str) -> Dataset:
             _common(study_id, "TE")
             | {
                 "ETCD": _element(protocol, arm.id),
-                "ELEMENT": arm.label[:200],
+                "ELEMENT": arm.label,
                 "TESTRL": "First dose of study treatment",
                 "TEENRL": "Last dose of study treatment",
             }
@@ -109,7 +109,7 @@ def ta(protocol: Protocol, study_id: str) -> Dataset:
                 _common(study_id, "TA")
                 | {
                     "ARMCD": arm.id,
-                    "ARM": arm.label[:200],
+                    "ARM": arm.label,
                     "TAETORD": order,
                     "ETCD": element,
                     "TABRANCH": branch if order == 1 else None,
@@ -212,7 +212,7 @@ def ti(protocol: Protocol, study_id: str) -> Dataset:
                 "IETESTCD": code,
                 "IETEST": _criterion_text(criterion.text),
                 "IECAT": kind.upper(),
-                "TIRL": f"{criterion.id} ({criterion.source})"[:200],
+                "TIRL": f"{criterion.id} ({criterion.source})",
                 "TIVERS": protocol.version,
             }
         )
@@ -236,19 +236,6 @@ def ti(protocol: Protocol, study_id: str) -> Dataset:
         "Source: the protocol file (eligibility.criteria); IETEST is the criterion text (a text over 200 "
         "characters is cut and ends in '...'), TIRL the criterion id and the seed item it implements.",
     )
-
-
-def split_text(text: str, size: int = 200) -> list[str]:
-    """A text in pieces of at most ``size`` characters, cut after a space where one is near (SDTMIG
-    v3.4 TS assumption: a value longer than 200 characters continues in TSVAL1, TSVAL2, ...); joined
-    back with nothing between them the pieces give the text."""
-    pieces = []
-    while len(text) > size:
-        cut = text.rfind(" ", size // 2, size)
-        cut = size if cut < 0 else cut + 1
-        pieces.append(text[:cut])
-        text = text[cut:]
-    return [*pieces, text]
 
 
 def ts(protocol: Protocol, study_id: str, enrolled: int, terms: dict[str, dict[str, str]]) -> Dataset:
