@@ -34,27 +34,30 @@ SAS_EPOCH = dt.date(1960, 1, 1)
 """Day 0 of SAS dates."""
 
 
-def sas_date(value: dt.date | None) -> float:
-    """A SAS date: days since 1960-01-01 (NaN when missing)."""
-    return float("nan") if value is None else float((value - SAS_EPOCH).days)
+def sas_date(value: dt.date | None) -> float | None:
+    """A SAS date: days since 1960-01-01 (``None`` when missing)."""
+    return None if value is None else float((value - SAS_EPOCH).days)
 
 
 def to_xpt(dataset: Dataset) -> bytes:
-    """SAS XPORT v5 bytes of ``dataset`` (pyreadstat ``write_xport``, ``file_format_version=5``)."""
-    import pandas as pd
+    """SAS XPORT v5 bytes of ``dataset`` (pyreadstat ``write_xport``, ``file_format_version=5``, from a
+    Polars frame: text as UTF-8 strings, numbers and SAS dates as 64-bit floats, missing as null)."""
+    import polars as pl
     import pyreadstat
 
     check_dataset(dataset)
-    columns: dict[str, Any] = {}
+    columns: dict[str, pl.Series] = {}
     for var in dataset.variables:
         values = dataset.column(var.name)
         if var.type == "text":
-            columns[var.name] = pd.Series(values, dtype=object)
+            columns[var.name] = pl.Series(var.name, values, dtype=pl.Utf8)
         elif var.type == "date":
-            columns[var.name] = pd.Series([sas_date(v) for v in values], dtype=float)
+            columns[var.name] = pl.Series(var.name, [sas_date(v) for v in values], dtype=pl.Float64)
         else:
-            columns[var.name] = pd.Series([None if v is None else float(v) for v in values], dtype=float)
-    frame = pd.DataFrame(columns, columns=[v.name for v in dataset.variables])
+            columns[var.name] = pl.Series(
+                var.name, [None if v is None else float(v) for v in values], dtype=pl.Float64
+            )
+    frame = pl.DataFrame(list(columns.values()))
     formats = {v.name: "DATE9." for v in dataset.variables if v.type == "date"}
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / file_name(dataset, "xpt")
