@@ -1,6 +1,6 @@
 """``trialdesk export sdtm|adam PROTOCOL_ID --out DIR``: CDISC SDTM / ADaM datasets and Define-XML 2.1.
 
-Registered by :mod:`trialdesk.entrypoints.cli.export`. The service and its writers (pandas,
+Registered by :mod:`trialdesk.entrypoints.cli.export`. The service and its writers (polars,
 pyreadstat, lxml) are imported inside the commands, so the CLI starts without them.
 """
 
