@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from trialdesk.analysis.cdisc.model import Dataset, Row, study_day
+from trialdesk.analysis.cdisc.model import Dataset, Row, Variable, study_day
 from trialdesk.analysis.cdisc.sdtm import _date, var
 from trialdesk.domain.protocol.model import Protocol
 
@@ -21,14 +21,14 @@ ADSL_KEEP = ("STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "AR
 SUBJECT_VARS = ("STUDYID", "USUBJID", "SITEID", "ARM", "ACTARM", "TRTSDT", "TRTEDT")
 
 
-def _source_vars() -> tuple:  # type: ignore[type-arg]
+def _source_vars() -> tuple[Variable, ...]:
     return (
         var("SRCDOM", "Source Data", origin="Assigned", required=True),
         var("SRCSEQ", "Source Sequence Number", "integer", "Derived", method="--SEQ of the source record"),
     )
 
 
-def _copied(dataset: Dataset, names: tuple[str, ...]) -> tuple:  # type: ignore[type-arg]
+def _copied(dataset: Dataset, names: tuple[str, ...]) -> tuple[Variable, ...]:
     out = []
     for name in names:
         original = dataset.variable(name)
@@ -153,7 +153,7 @@ def _subject_part(adsl_rows: Mapping[str, Row], usubjid: str) -> Row:
     return {name: row.get(name) for name in SUBJECT_VARS}
 
 
-def _subject_vars(adsl_data: Dataset) -> tuple:  # type: ignore[type-arg]
+def _subject_vars(adsl_data: Dataset) -> tuple[Variable, ...]:
     return _copied(adsl_data, SUBJECT_VARS)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from trialdesk.analysis.cdisc.model import (
     Dataset,
+    Origin,
     Row,
     Variable,
     VarType,
@@ -101,7 +102,7 @@ def var(
     name: str,
     label: str,
     type: VarType = "text",
-    origin: str = "Collected",
+    origin: Origin = "Collected",
     *,
     codelist: str | None = None,
     required: bool = False,
@@ -109,7 +110,7 @@ def var(
     method: str | None = None,
 ) -> Variable:
     """A variable (short form used by the dataset builders)."""
-    return Variable(name, label, type, origin, source, method, codelist, required)  # type: ignore[arg-type]
+    return Variable(name, label, type, origin, source, method, codelist, required)
 
 
 def identifiers(domain: str) -> tuple[Variable, ...]:

@@ -9,7 +9,7 @@ order, the criterion's id and seed item in TIRL). TS carries the protocol's summ
 
 from __future__ import annotations
 
-from trialdesk.analysis.cdisc.model import Dataset, Row, split_text
+from trialdesk.analysis.cdisc.model import Dataset, Row, Variable, split_text
 from trialdesk.analysis.cdisc.sdtm import var
 from trialdesk.domain.protocol.model import DrugIntervention, Protocol
 
@@ -31,7 +31,7 @@ def _common(study_id: str, domain: str) -> Row:
     return {"STUDYID": study_id, "DOMAIN": domain}
 
 
-def _ids(domain: str) -> tuple:  # type: ignore[type-arg]
+def _ids(domain: str) -> tuple[Variable, ...]:
     return (
         var("STUDYID", "Study Identifier", origin="Assigned", required=True),
         var("DOMAIN", "Domain Abbreviation", origin="Assigned", required=True),
