@@ -1,4 +1,5 @@
-"""ADaM ADSL, ADAE, ADLB and ADEX from the SDTM domains (ADaMIG v1.3 names).
+"""ADaM ADSL and ADAE from the SDTM domains (ADaMIG v1.3 names); ADLB and ADEX are in ``adam_measures``,
+ADRS and ADTTE in ``adam_efficacy``.
 
 Every row names its source: ``SRCDOM``/``SRCSEQ`` (the SDTM domain and --SEQ it comes from) or, for a
 row summarising several records, ``DRVRULE`` (the rule that made it). ADaM dates are numeric dates
@@ -8,12 +9,10 @@ row summarising several records, ``DRVRULE`` (the rule that made it). ADaM dates
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
 
 from trialdesk.analysis.cdisc.model import Dataset, Row, Variable, study_day
-from trialdesk.analysis.cdisc.sdtm import _date, var
+from trialdesk.analysis.cdisc.sdtm import as_date, var
 from trialdesk.domain.protocol.model import Protocol
 
 ADSL_KEEP = ("STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "ARM", "ACTARM")
@@ -21,7 +20,8 @@ ADSL_KEEP = ("STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "AR
 SUBJECT_VARS = ("STUDYID", "USUBJID", "SITEID", "ARM", "ACTARM", "TRTSDT", "TRTEDT")
 
 
-def _source_vars() -> tuple[Variable, ...]:
+def source_variables() -> tuple[Variable, ...]:
+    """SRCDOM and SRCSEQ: the SDTM domain and --SEQ an ADaM row comes from."""
     return (
         var("SRCDOM", "Source Data", origin="Assigned", required=True),
         var("SRCSEQ", "Source Sequence Number", "integer", "Derived", method="--SEQ of the source record"),
@@ -120,18 +120,18 @@ def adsl(
                 "PHASEID": subject.get("phase_id"),
                 "TRT01P": row.get("ARM"),
                 "TRT01A": row.get("ACTARM"),
-                "TRTSDT": _date(row.get("RFXSTDTC")),
-                "TRTEDT": _date(row.get("RFXENDTC")),
+                "TRTSDT": as_date(row.get("RFXSTDTC")),
+                "TRTEDT": as_date(row.get("RFXENDTC")),
                 "RANDDT": subject.get("allocation_date"),
                 "ITTFL": _flag(usubjid in analysed),
                 "SAFFL": _flag(treated),
                 "DTHFL": row.get("DTHFL"),
-                "DTHDT": _date(row.get("DTHDTC")),
+                "DTHDT": as_date(row.get("DTHDTC")),
                 "EOSSTT": "ONGOING"
                 if end is None
                 else ("COMPLETED" if end["DSDECOD"] == "COMPLETED" else "DISCONTINUED"),
                 "DCSREAS": None if end is None or end["DSDECOD"] == "COMPLETED" else end["DSDECOD"],
-                "EOSDT": _date(end["DSSTDTC"]) if end else None,
+                "EOSDT": as_date(end["DSSTDTC"]) if end else None,
                 "SRCDOM": "DM",
             }
         )
@@ -148,12 +148,14 @@ def adsl(
     )
 
 
-def _subject_part(adsl_rows: Mapping[str, Row], usubjid: str) -> Row:
+def subject_part(adsl_rows: Mapping[str, Row], usubjid: str) -> Row:
+    """The ADSL variables every other ADaM dataset carries, of one subject."""
     row = adsl_rows[usubjid]
     return {name: row.get(name) for name in SUBJECT_VARS}
 
 
-def _subject_vars(adsl_data: Dataset) -> tuple[Variable, ...]:
+def subject_variables(adsl_data: Dataset) -> tuple[Variable, ...]:
+    """The metadata of those ADSL variables (origin Predecessor)."""
     return _copied(adsl_data, SUBJECT_VARS)
 
 
@@ -176,8 +178,8 @@ def adae(protocol: Protocol, sdtm: Mapping[str, Dataset], adsl_data: Dataset) ->
     for row in ae.rows:
         if row["USUBJID"] not in subjects:
             continue
-        part = _subject_part(subjects, row["USUBJID"])
-        start = _date(row["AESTDTC"])
+        part = subject_part(subjects, row["USUBJID"])
+        start = as_date(row["AESTDTC"])
         rows.append(
             part
             | {
@@ -190,7 +192,7 @@ def adae(protocol: Protocol, sdtm: Mapping[str, Dataset], adsl_data: Dataset) ->
                 "AETOXGR": row["AETOXGR"],
                 "ATOXGRN": int(row["AETOXGR"]),
                 "ASTDT": start,
-                "AENDT": _date(row.get("AEENDTC")),
+                "AENDT": as_date(row.get("AEENDTC")),
                 "ASTDY": study_day(start, part["TRTSDT"]),
                 "TRTEMFL": _flag(treatment_emergent(start, part["TRTSDT"], part["TRTEDT"], window)),
                 "WORSTFL": None,
@@ -209,7 +211,7 @@ def adae(protocol: Protocol, sdtm: Mapping[str, Dataset], adsl_data: Dataset) ->
     for row in worst.values():
         row["WORSTFL"] = "Y"
     variables = (
-        *_subject_vars(adsl_data),
+        *subject_variables(adsl_data),
         *_copied(ae, ("AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESER", "AEREL", "AETOXGR")),
         var("ATOXGRN", "Analysis Toxicity Grade (N)", "integer", "Derived", method="AETOXGR as a number"),
         var("ASTDT", "Analysis Start Date", "date", "Derived", method="AESTDTC as a date"),
@@ -238,7 +240,7 @@ def adae(protocol: Protocol, sdtm: Mapping[str, Dataset], adsl_data: Dataset) ->
             method="Y on the treatment-emergent record of highest ATOXGRN per USUBJID and AEDECOD "
             "(first AESEQ on ties)",
         ),
-        *_source_vars(),
+        *source_variables(),
     )
     return Dataset(
         "ADAE",
@@ -250,174 +252,4 @@ def adae(protocol: Protocol, sdtm: Mapping[str, Dataset], adsl_data: Dataset) ->
         variables,
         sorted(rows, key=lambda r: (r["USUBJID"], r["AESEQ"])),
         "Source: SDTM AE and ADSL.",
-    )
-
-
-def adlb(
-    sdtm: Mapping[str, Dataset], adsl_data: Dataset, grades: Mapping[str, tuple[int | None, str | None]]
-) -> Dataset:
-    """Lab analysis: AVAL in the canonical unit, baseline and change, ATOXGR from the product's CTCAE
-    lab grading (``grades``: LBSPID -> (grade, CTCAE term), computed by the grading the lab service uses)."""
-    lb = sdtm["LB"]
-    subjects = {r["USUBJID"]: r for r in adsl_data.rows}
-    baselines: dict[tuple[str, str], float] = {}
-    for row in sorted(lb.rows, key=lambda r: (r["LBDTC"] or "", r["LBSEQ"])):
-        if row.get("LBBLFL") == "Y":
-            baselines[(row["USUBJID"], row["LBTESTCD"])] = row["LBSTRESN"]
-    rows = []
-    for row in lb.rows:
-        if row["USUBJID"] not in subjects:
-            continue
-        part = _subject_part(subjects, row["USUBJID"])
-        base = baselines.get((row["USUBJID"], row["LBTESTCD"]))
-        grade, term = grades.get(row["LBSPID"], (None, None))
-        day = _date(row["LBDTC"])
-        rows.append(
-            part
-            | {
-                "PARAMCD": row["LBTESTCD"],
-                "PARAM": f"{row['LBTEST']} ({row['LBSTRESU']})",
-                "AVAL": row["LBSTRESN"],
-                "ADT": day,
-                "ADY": study_day(day, part["TRTSDT"]),
-                "ABLFL": row.get("LBBLFL"),
-                "BASE": base,
-                "CHG": None if base is None or row.get("LBBLFL") == "Y" else row["LBSTRESN"] - base,
-                "ANRLO": row.get("LBSTNRLO"),
-                "ANRHI": row.get("LBSTNRHI"),
-                "ATOXGR": None if grade is None else str(grade),
-                "ATOXGRN": grade,
-                "ATOXDSC": term,
-                "SRCDOM": "LB",
-                "SRCSEQ": row["LBSEQ"],
-            }
-        )
-    variables = (
-        *_subject_vars(adsl_data),
-        var("PARAMCD", "Parameter Code", origin="Derived", required=True, method="LB.LBTESTCD"),
-        var("PARAM", "Parameter", origin="Derived", required=True, method="LBTEST (LBSTRESU)"),
-        var("AVAL", "Analysis Value", "float", "Derived", method="LB.LBSTRESN"),
-        var("ADT", "Analysis Date", "date", "Derived", method="LB.LBDTC as a date"),
-        var("ADY", "Analysis Relative Day", "integer", "Derived", method="ADT - TRTSDT (+1 on or after)"),
-        var("ABLFL", "Baseline Record Flag", origin="Derived", codelist="NY", method="LB.LBBLFL"),
-        var(
-            "BASE",
-            "Baseline Value",
-            "float",
-            "Derived",
-            method="AVAL of the last baseline-flagged record of the test",
-        ),
-        var("CHG", "Change from Baseline", "float", "Derived", method="AVAL - BASE on post-baseline records"),
-        var("ANRLO", "Analysis Normal Range Lower Limit", "float", "Derived", method="LB.LBSTNRLO"),
-        var("ANRHI", "Analysis Normal Range Upper Limit", "float", "Derived", method="LB.LBSTNRHI"),
-        var(
-            "ATOXGR",
-            "Analysis Toxicity Grade",
-            origin="Derived",
-            codelist="AETOXGR",
-            method="CTCAE v5.0 grade of the value against its LLN/ULN and the subject's baseline "
-            "(domain/safety/ctcae.grade_result, the product's lab grading); highest over the test's terms; "
-            "null for baseline records and ungradable values",
-        ),
-        var("ATOXGRN", "Analysis Toxicity Grade (N)", "integer", "Derived", method="ATOXGR as a number"),
-        var("ATOXDSC", "Analysis Toxicity Description", origin="Derived", method="CTCAE term of ATOXGR"),
-        *_source_vars(),
-    )
-    rows.sort(key=lambda r: (r["USUBJID"], r["PARAMCD"], r["SRCSEQ"]))
-    return Dataset(
-        "ADLB",
-        "Laboratory Analysis Dataset",
-        "ADaM",
-        "BASIC DATA STRUCTURE",
-        "One record per subject per parameter per analysis date",
-        ("STUDYID", "USUBJID", "PARAMCD", "ADT"),
-        variables,
-        rows,
-        "Source: SDTM LB, ADSL and the product's CTCAE v5.0 lab grading.",
-    )
-
-
-def adex(sdtm: Mapping[str, Dataset], adsl_data: Dataset) -> Dataset:
-    """Exposure: each administration / fraction (from EX) and per subject and treatment the total dose
-    and the number of administrations (``DRVRULE`` names the sum)."""
-    ex = sdtm["EX"]
-    subjects = {r["USUBJID"]: r for r in adsl_data.rows}
-    rows: list[Row] = []
-    totals: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
-    for row in ex.rows:
-        if row["USUBJID"] not in subjects:
-            continue
-        part = _subject_part(subjects, row["USUBJID"])
-        day = _date(row["EXSTDTC"])
-        unit = row["EXDOSU"]
-        rows.append(
-            part
-            | {
-                "PARAMCD": "DOSE",
-                "PARAM": f"Dose administered ({unit})",
-                "PARCAT1": row["EXTRT"],
-                "AVAL": row["EXDOSE"],
-                "ADT": day,
-                "ADY": study_day(day, part["TRTSDT"]),
-                "SRCDOM": "EX",
-                "SRCSEQ": row["EXSEQ"],
-                "DRVRULE": None,
-            }
-        )
-        totals[(row["USUBJID"], row["EXTRT"], unit)].append(row)
-    for (usubjid, treatment, unit), items in totals.items():
-        part = _subject_part(subjects, usubjid)
-        common: dict[str, Any] = part | {
-            "PARCAT1": treatment,
-            "ADT": None,
-            "ADY": None,
-            "SRCDOM": "EX",
-            "SRCSEQ": None,
-        }
-        rows.append(
-            common
-            | {
-                "PARAMCD": "TOTDOSE",
-                "PARAM": f"Total dose ({unit})",
-                "AVAL": float(sum(r["EXDOSE"] for r in items)),
-                "DRVRULE": "sum of EXDOSE over EX records",
-            }
-        )
-        rows.append(
-            common
-            | {
-                "PARAMCD": "NADMIN",
-                "PARAM": "Number of administrations",
-                "AVAL": float(len(items)),
-                "DRVRULE": "count of EX records",
-            }
-        )
-    variables = (
-        *_subject_vars(adsl_data),
-        var("PARAMCD", "Parameter Code", origin="Assigned", required=True),
-        var("PARAM", "Parameter", origin="Assigned", required=True),
-        var("PARCAT1", "Parameter Category 1", origin="Derived", method="EX.EXTRT"),
-        var(
-            "AVAL",
-            "Analysis Value",
-            "float",
-            "Derived",
-            method="DOSE: EX.EXDOSE; TOTDOSE: sum; NADMIN: count",
-        ),
-        var("ADT", "Analysis Date", "date", "Derived", method="EX.EXSTDTC as a date"),
-        var("ADY", "Analysis Relative Day", "integer", "Derived", method="ADT - TRTSDT (+1 on or after)"),
-        *_source_vars(),
-        var("DRVRULE", "Derivation Rule", origin="Assigned"),
-    )
-    rows.sort(key=lambda r: (r["USUBJID"], str(r["PARCAT1"]), r["PARAMCD"], r["SRCSEQ"] or 0))
-    return Dataset(
-        "ADEX",
-        "Exposure Analysis Dataset",
-        "ADaM",
-        "BASIC DATA STRUCTURE",
-        "One record per subject per parameter per administration",
-        ("STUDYID", "USUBJID", "PARAMCD", "PARCAT1"),
-        variables,
-        rows,
-        "Source: SDTM EX and ADSL.",
     )

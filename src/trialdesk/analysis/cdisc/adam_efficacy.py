@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from trialdesk.analysis.cdisc.adam import _source_vars, _subject_part, _subject_vars
+from trialdesk.analysis.cdisc.adam import source_variables, subject_part, subject_variables
 from trialdesk.analysis.cdisc.model import Dataset, Row, study_day
 from trialdesk.analysis.cdisc.records import TrialRecords
-from trialdesk.analysis.cdisc.sdtm import RESPONSE_CATEGORIES, _date, var
+from trialdesk.analysis.cdisc.sdtm import RESPONSE_CATEGORIES, as_date, var
 from trialdesk.domain.endpoints.model import AnalysisDataset
 from trialdesk.domain.recist import ResponseReport
 from trialdesk.domain.recist.engine import assess_response
@@ -49,8 +49,8 @@ def adrs(
         if row["RSTESTCD"] != "OVRLRESP" or row["USUBJID"] not in subjects:
             continue
         rules: Rules = "irecist" if row["RSCAT"] == "iRECIST" else "recist1.1"
-        part = _subject_part(subjects, row["USUBJID"])
-        day = _date(row["RSDTC"])
+        part = subject_part(subjects, row["USUBJID"])
+        day = as_date(row["RSDTC"])
         rows.append(
             part
             | {
@@ -77,7 +77,7 @@ def adrs(
         tumour = records.tumour[sid]
         loose = assess_response(tumour.baseline, tumour.assessments, unconfirmed, rules)
         category = RESPONSE_CATEGORIES[rules]
-        part = _subject_part(subjects, usubjid)
+        part = subject_part(subjects, usubjid)
         for code, result, rule in (
             (
                 "CBOR",
@@ -105,7 +105,7 @@ def adrs(
                 }
             )
     variables = (
-        *_subject_vars(adsl_data),
+        *subject_variables(adsl_data),
         var("PARAMCD", "Parameter Code", origin="Assigned", required=True),
         var("PARAM", "Parameter", origin="Assigned", required=True),
         var("PARCAT1", "Parameter Category 1", origin="Derived", method="RS.RSCAT (RECIST 1.1 or iRECIST)"),
@@ -120,10 +120,10 @@ def adrs(
         var("ADT", "Analysis Date", "date", "Derived", method="RS.RSDTC (BOR: date of the best response)"),
         var("ADY", "Analysis Relative Day", "integer", "Derived", method="ADT - TRTSDT (+1 on or after)"),
         var("AVISIT", "Analysis Visit", origin="Derived", method="RS.VISIT"),
-        *_source_vars(),
+        *source_variables(),
         var("DRVRULE", "Derivation Rule", origin="Assigned"),
     )
-    rows.sort(key=lambda r: (r["USUBJID"], r["PARAMCD"], r["ADT"] or _date("1900-01-01")))
+    rows.sort(key=lambda r: (r["USUBJID"], r["PARAMCD"], r["ADT"] or as_date("1900-01-01")))
     return Dataset(
         "ADRS",
         "Tumor Response Analysis Dataset",
@@ -147,7 +147,7 @@ def adtte(study_id: str, analysis: AnalysisDataset, adsl_data: Dataset) -> Datas
         usubjid = f"{study_id}-{record.subject_id}"
         if usubjid not in subjects:
             continue
-        part = _subject_part(subjects, usubjid)
+        part = subject_part(subjects, usubjid)
         rows.append(
             part
             | {
@@ -162,7 +162,7 @@ def adtte(study_id: str, analysis: AnalysisDataset, adsl_data: Dataset) -> Datas
             }
         )
     variables = (
-        *_subject_vars(adsl_data),
+        *subject_variables(adsl_data),
         var("PARAMCD", "Parameter Code", origin="Assigned", required=True),
         var("PARAM", "Parameter", origin="Assigned", required=True),
         var("AVAL", "Analysis Value", "float", "Derived", required=True, method="ADT - STARTDT in days"),

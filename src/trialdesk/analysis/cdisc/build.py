@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from trialdesk.analysis.cdisc import adam, adam_efficacy, sdtm, sdtm_forms, sdtm_tumour, trial_design
+from trialdesk.analysis.cdisc import (
+    adam,
+    adam_efficacy,
+    adam_measures,
+    sdtm,
+    sdtm_adverse,
+    sdtm_forms,
+    sdtm_subjects,
+    sdtm_tumour,
+    trial_design,
+)
 from trialdesk.analysis.cdisc.model import Dataset, check_dataset
 from trialdesk.analysis.cdisc.records import TrialRecords
 from trialdesk.domain.endpoints.model import AnalysisDataset
@@ -19,14 +29,14 @@ def build_sdtm(
 ) -> dict[str, Dataset]:
     """Every SDTM domain the product has data for (and the trial design domains), by name."""
     settings = ResponseSettings.from_tumour_assessment(records.protocol.tumour_assessment)
-    ae, suppae = sdtm.ae(records)
+    ae, suppae = sdtm_adverse.ae(records)
     tu, tr = sdtm_tumour.tu_tr(records)
     reports, refused = sdtm_tumour.response_reports(records, settings)
     enrolled = sum(1 for s in records.subjects if s.get("arm_id") is not None)
     protocol, study = records.protocol, records.study_id
     datasets = [
-        sdtm.dm(records),
-        sdtm.ds(records),
+        sdtm_subjects.dm(records),
+        sdtm_subjects.ds(records),
         sdtm.ex(records),
         ae,
         suppae,
@@ -61,10 +71,10 @@ def build_adam(
     datasets = [
         adsl,
         adam.adae(records.protocol, sdtm_datasets, adsl),
-        adam.adlb(sdtm_datasets, adsl, lab_grades),
+        adam_measures.adlb(sdtm_datasets, adsl, lab_grades),
         adam_efficacy.adrs(records, sdtm_datasets, adsl, reports, settings),
         adam_efficacy.adtte(records.study_id, analysis, adsl),
-        adam.adex(sdtm_datasets, adsl),
+        adam_measures.adex(sdtm_datasets, adsl),
     ]
     return _checked(datasets)
 

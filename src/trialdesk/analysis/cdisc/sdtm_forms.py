@@ -13,11 +13,11 @@ from trialdesk.analysis.cdisc.records import TrialRecords
 from trialdesk.analysis.cdisc.sdtm import (
     VS_DEFAULT_UNITS,
     VSTESTCD,
-    _base,
-    _date,
-    _rfstdt,
+    as_date,
+    base_row,
     epoch,
     identifiers,
+    reference_start,
     var,
 )
 
@@ -58,7 +58,7 @@ def vs(records: TrialRecords) -> Dataset:
         [],
         "Source: form_records of the vital_signs form and height/weight of the demographics form.",
     )
-    sources = [(r, _date(r.values.get("measured_on"))) for r in records.form_records("vital_signs")]
+    sources = [(r, as_date(r.values.get("measured_on"))) for r in records.form_records("vital_signs")]
     for record in records.form_records("demographics"):
         screening = records.subject(record.subject_id).get("screening_date")
         sources.append((record, screening))
@@ -70,7 +70,7 @@ def vs(records: TrialRecords) -> Dataset:
                 continue
             unit = VS_DEFAULT_UNITS[field]
             data.rows.append(
-                _base(records, "VS", sid)
+                base_row(records, "VS", sid)
                 | {
                     "VSTESTCD": code,
                     "VSTEST": name,
@@ -82,7 +82,7 @@ def vs(records: TrialRecords) -> Dataset:
                     "VISIT": record.visit_id,
                     "EPOCH": epoch(records, sid, day),
                     "VSDTC": iso(day),
-                    "VSDY": study_day(day, _rfstdt(records, sid)),
+                    "VSDY": study_day(day, reference_start(records, sid)),
                 }
             )
     number_sequence(data, "VSSEQ", ("VSDTC", "VSTESTCD"))
@@ -123,11 +123,11 @@ def mh(records: TrialRecords) -> Dataset:
             continue
         ongoing = record.values.get("ongoing") is True
         data.rows.append(
-            _base(records, "MH", record.subject_id)
+            base_row(records, "MH", record.subject_id)
             | {
                 "MHTERM": str(condition),
-                "MHSTDTC": iso(_date(record.values.get("start_date"))),
-                "MHENDTC": iso(_date(record.values.get("end_date"))),
+                "MHSTDTC": iso(as_date(record.values.get("start_date"))),
+                "MHENDTC": iso(as_date(record.values.get("end_date"))),
                 "MHENRTPT": "ONGOING" if ongoing else None,
                 "MHENTPT": "SCREENING" if ongoing else None,
             }
@@ -172,14 +172,14 @@ def cm(records: TrialRecords) -> Dataset:
             continue
         ongoing = record.values.get("ongoing") is True
         data.rows.append(
-            _base(records, "CM", record.subject_id)
+            base_row(records, "CM", record.subject_id)
             | {
                 "CMTRT": str(record.values["name"]),
                 "CMCAT": "CONCOMITANT MEDICATION",
                 "CMCLASCD": record.values.get("atc_code"),
                 "CMINDC": record.values.get("indication"),
-                "CMSTDTC": iso(_date(record.values.get("start_date"))),
-                "CMENDTC": iso(_date(record.values.get("stop_date"))),
+                "CMSTDTC": iso(as_date(record.values.get("start_date"))),
+                "CMENDTC": iso(as_date(record.values.get("stop_date"))),
                 "CMENRTPT": "ONGOING" if ongoing else None,
                 "CMENTPT": "END OF STUDY" if ongoing else None,
             }
@@ -188,14 +188,14 @@ def cm(records: TrialRecords) -> Dataset:
         if not record.values.get("regimen"):
             continue
         data.rows.append(
-            _base(records, "CM", record.subject_id)
+            base_row(records, "CM", record.subject_id)
             | {
                 "CMTRT": str(record.values["regimen"]),
                 "CMCAT": "PRIOR ANTICANCER THERAPY",
                 "CMCLASCD": None,
                 "CMINDC": None,
-                "CMSTDTC": iso(_date(record.values.get("start_date"))),
-                "CMENDTC": iso(_date(record.values.get("end_date"))),
+                "CMSTDTC": iso(as_date(record.values.get("start_date"))),
+                "CMENDTC": iso(as_date(record.values.get("end_date"))),
                 "CMENRTPT": None,
                 "CMENTPT": None,
             }

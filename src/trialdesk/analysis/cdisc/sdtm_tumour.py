@@ -16,9 +16,9 @@ from trialdesk.analysis.cdisc.records import TrialRecords
 from trialdesk.analysis.cdisc.sdtm import (
     NON_TARGET_STATES,
     RESPONSE_CATEGORIES,
-    _base,
-    _rfstdt,
+    base_row,
     identifiers,
+    reference_start,
     var,
 )
 from trialdesk.domain.endpoints.model import TumourData
@@ -114,10 +114,10 @@ def _visit(records: TrialRecords, subject_id: int, day: dt.date) -> str | None:
 
 def _row(records: TrialRecords, domain: str, subject_id: int, day: dt.date, visit: str | None) -> Row:
     prefix = domain
-    return _base(records, domain, subject_id) | {
+    return base_row(records, domain, subject_id) | {
         "VISIT": visit,
         f"{prefix}DTC": iso(day),
-        f"{prefix}DY": study_day(day, _rfstdt(records, subject_id)),
+        f"{prefix}DY": study_day(day, reference_start(records, subject_id)),
     }
 
 
