@@ -9,7 +9,7 @@ import typer
 
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.migrate import is_current
-from trialdesk.entrypoints.cli import odm
+from trialdesk.entrypoints.cli import cdisc, odm
 from trialdesk.entrypoints.cli.database import engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
@@ -17,6 +17,8 @@ from trialdesk.services.errors import TRIAL_ERRORS
 from trialdesk.services.listings import listings
 
 app = typer.Typer(help="Exports of trial data for the data team.", no_args_is_help=True)
+app.command("sdtm")(cdisc.sdtm_command)
+app.command("adam")(cdisc.adam_command)
 
 
 @app.command("listings")
