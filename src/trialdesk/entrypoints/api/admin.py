@@ -11,6 +11,7 @@ from trialdesk.adapters.db.models import Site, User, UserSite
 from trialdesk.domain.roles import Capability
 from trialdesk.entrypoints.api.bounds import LIST_MAX, NAME_MAX, TEXT_MAX, Code, Name, Secret
 from trialdesk.entrypoints.api.deps import CurrentActor, registry_of, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.services import admin
 
 router = APIRouter(prefix="/api", tags=["admin"])
@@ -67,15 +68,15 @@ def create_site(body: SiteIn, request: Request, actor: CurrentActor) -> SiteOut:
     )
 
 
-@router.get("/sites", response_model=list[SiteOut])
-def list_sites(request: Request, actor: CurrentActor) -> list[SiteOut]:
+@router.get("/sites", response_model=list[SiteOut], responses=PAGINATED)
+def list_sites(request: Request, page: PageDep, actor: CurrentActor) -> list[SiteOut]:
     """Sites visible to the user (site roles see their own)."""
 
     def work(session: Session) -> list[SiteOut]:
         sites = session.scalars(select(Site).order_by(Site.id))
         return [_site_out(site) for site in sites if actor.sees_site(site.id)]
 
-    return run(request, actor.username, work, write=False)
+    return page.window(run(request, actor.username, work, write=False))
 
 
 def _user_out(session: Session, user: User) -> UserOut:
@@ -109,15 +110,15 @@ def create_user(body: UserIn, request: Request, actor: CurrentActor) -> UserOut:
     return run(request, actor.username, work)
 
 
-@router.get("/users", response_model=list[UserOut])
-def list_users(request: Request, actor: CurrentActor) -> list[UserOut]:
+@router.get("/users", response_model=list[UserOut], responses=PAGINATED)
+def list_users(request: Request, page: PageDep, actor: CurrentActor) -> list[UserOut]:
     """All users (admin only)."""
     actor.require(Capability.MANAGE_USERS_AND_SITES)
 
     def work(session: Session) -> list[UserOut]:
         return [_user_out(session, user) for user in session.scalars(select(User).order_by(User.id))]
 
-    return run(request, actor.username, work, write=False)
+    return page.window(run(request, actor.username, work, write=False))
 
 
 @router.patch("/users/{user_id}/role", response_model=UserOut)
