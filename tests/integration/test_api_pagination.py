@@ -159,3 +159,14 @@ def test_every_list_endpoint_documents_the_page_parameters_and_headers(api: Api)
         assert parameters["limit"]["schema"]["minimum"] == 1, path
         assert parameters["offset"]["schema"]["minimum"] == 0, path
         assert set(operation["responses"]["200"]["headers"]) == {"X-Total-Count", "Link"}, path
+
+
+def test_a_coordinator_pages_only_their_own_sites(api: Api) -> None:
+    own = sorted(sid for (_, code), sid in api.site_ids.items() if code == "S01")
+    pages, responses = _walk(api, "coord1", "/api/sites", limit=1)
+    assert [site["id"] for page in pages for site in page] == own
+    assert {site["code"] for page in pages for site in page} == {"S01"}
+    assert {r.headers["X-Total-Count"] for r in responses} == {str(len(own))}
+    everyone = api.get("admin", "/api/sites?limit=1")
+    assert everyone.headers["X-Total-Count"] == str(len(api.site_ids))
+    assert "next" in everyone.links

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import Site, User, UserSite
-from trialdesk.domain.roles import Capability
+from trialdesk.domain.roles import Capability, is_site_limited
 from trialdesk.entrypoints.api.bounds import LIST_MAX, NAME_MAX, TEXT_MAX, Code, Name, Secret
 from trialdesk.entrypoints.api.deps import CurrentActor, registry_of, run
 from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
@@ -73,10 +73,14 @@ def list_sites(request: Request, page: PageDep, actor: CurrentActor) -> list[Sit
     """Sites visible to the user (site roles see their own)."""
 
     def work(session: Session) -> list[SiteOut]:
-        sites = session.scalars(select(Site).order_by(Site.id))
-        return [_site_out(site) for site in sites if actor.sees_site(site.id)]
+        visible = select(Site)
+        if is_site_limited(actor.role):
+            visible = visible.where(Site.id.in_(sorted(actor.site_ids)))
+        page.set_total(session.scalar(select(func.count()).select_from(visible.subquery())) or 0)
+        sites = session.scalars(visible.order_by(Site.id).limit(page.limit).offset(page.offset))
+        return [_site_out(site) for site in sites]
 
-    return page.window(run(request, actor.username, work, write=False))
+    return run(request, actor.username, work, write=False)
 
 
 def _user_out(session: Session, user: User) -> UserOut:
@@ -116,9 +120,11 @@ def list_users(request: Request, page: PageDep, actor: CurrentActor) -> list[Use
     actor.require(Capability.MANAGE_USERS_AND_SITES)
 
     def work(session: Session) -> list[UserOut]:
-        return [_user_out(session, user) for user in session.scalars(select(User).order_by(User.id))]
+        page.set_total(session.scalar(select(func.count()).select_from(User)) or 0)
+        users = session.scalars(select(User).order_by(User.id).limit(page.limit).offset(page.offset))
+        return [_user_out(session, user) for user in users]
 
-    return page.window(run(request, actor.username, work, write=False))
+    return run(request, actor.username, work, write=False)
 
 
 @router.patch("/users/{user_id}/role", response_model=UserOut)
