@@ -5,8 +5,11 @@ One command, from the repository root::
     .venv/bin/python benchmarks/cli_startup.py [--runs 15] [--json]
 
 Each command runs ``--runs`` times in a fresh interpreter (``python -m trialdesk.entrypoints.cli.main``,
-what the ``trialdesk`` script runs, with ``src`` first on the path), after one untimed warm-up run that
-fills the OS file cache. Printed per command: the median and the fastest wall time, the median CPU
+what the ``trialdesk`` script runs, with ``--src`` first on the path, default this checkout's ``src``),
+after one untimed warm-up run that fills the OS file cache and the bytecode cache (kept in a
+temporary ``PYTHONPYCACHEPREFIX``, as an installed package has its ``.pyc`` files; a
+``PYTHONDONTWRITEBYTECODE`` of the caller's environment would otherwise recompile every module on
+every run). Printed per command: the median and the fastest wall time, the median CPU
 time (user + system of the child, steadier than wall time on a shared machine), the ratio of the
 median wall time to the 0.5 s goal, and the time above the floor, ``python -c pass`` (the interpreter
 alone). The peer row ``eager imports`` imports what the CLI imported before issue 17 (the FastAPI
@@ -22,6 +25,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -63,9 +67,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def time_command(name: str, argv: list[str], runs: int) -> Timing:
-    """Wall and CPU time of ``argv`` (output discarded; exit codes 0, 1 and 3 are verdicts)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "NO_COLOR": "1"}
+def time_command(name: str, argv: list[str], runs: int, src: Path, pycache: Path) -> Timing:
+    """Wall and CPU time of ``argv`` with ``src`` on the path (output discarded; exit codes 0, 1 and 3
+    are screening verdicts)."""
+    env = {**os.environ, "PYTHONPATH": str(src), "NO_COLOR": "1", "PYTHONPYCACHEPREFIX": str(pycache)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     walls: list[float] = []
     cpus: list[float] = []
     for run in range(runs + 1):
@@ -87,10 +93,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default 15)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--src",
+        type=Path,
+        default=REPO / "src",
+        help="the source tree to time (e.g. an older commit's, from git archive); default this checkout's",
+    )
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs: give at least 1")
-    timings = {name: time_command(name, argv, args.runs) for name, argv in COMMANDS.items()}
+    if not (args.src / "trialdesk" / "entrypoints" / "cli" / "main.py").is_file():
+        parser.error(f"--src: {args.src} holds no trialdesk/entrypoints/cli/main.py")
+    with tempfile.TemporaryDirectory(prefix="cli-startup-pycache-") as pycache:
+        timings = {
+            name: time_command(name, argv, args.runs, args.src.resolve(), Path(pycache))
+            for name, argv in COMMANDS.items()
+        }
     floor = timings[FLOOR].median_wall_s
     load = os.getloadavg()[0]
     if args.json:
@@ -98,6 +116,7 @@ def main() -> None:
             json.dumps(
                 {
                     "goal_s": GOAL_S,
+                    "src": str(args.src),
                     "load_average_1min": load,
                     "cpus": os.cpu_count(),
                     "results": [
@@ -114,7 +133,10 @@ def main() -> None:
             )
         )
         return
-    print(f"{args.runs} runs per command; load average {load:.2f} on {os.cpu_count()} CPUs; goal {GOAL_S} s")
+    print(
+        f"{args.runs} runs per command; source {args.src}; load average {load:.2f} on {os.cpu_count()} "
+        f"CPUs; goal {GOAL_S} s"
+    )
     print(
         f"{'command':46} {'median wall':>11} {'fastest':>8} {'median CPU':>10} {'/ goal':>7} "
         f"{'above floor':>11}"
