@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.integration.api_helpers import ROLES_AT_SITE, Api
+from tests.integration.test_api_queries import _open, _queries, _subject_with_demographics
 
 ESCC = "scr-escc-01"
 SUBJECTS = f"/api/trials/{ESCC}/subjects"
@@ -33,7 +34,7 @@ def _walk(api: Api, user: str, url: str, limit: int) -> tuple[list[list[dict[str
     """Every page of ``url`` following ``rel="next"`` from offset 0; the pages and their responses."""
     pages: list[list[dict[str, Any]]] = []
     responses: list[Any] = []
-    target: str | None = f"{url}?limit={limit}"
+    target: str | None = f"{url}{'&' if '?' in url else '?'}limit={limit}"
     while target is not None:
         response = api.get(user, target)
         assert response.status_code == 200, response.text
@@ -170,3 +171,21 @@ def test_a_coordinator_pages_only_their_own_sites(api: Api) -> None:
     everyone = api.get("admin", "/api/sites?limit=1")
     assert everyone.headers["X-Total-Count"] == str(len(api.site_ids))
     assert "next" in everyone.links
+
+
+def test_query_pages_keep_the_filter_and_count_only_matching_visible_queries(api: Api) -> None:
+    _, record_id = _subject_with_demographics(api)  # an ivo-shfrt-2l subject of site S01
+    opened = []
+    for field in ("weight", "height", "ecog"):
+        response = _open(api, record_id, field=field)
+        assert response.status_code == 201, response.text
+        opened.append(response.json()["id"])
+    url = _queries("ivo-shfrt-2l")
+    pages, responses = _walk(api, "monitor", f"{url}?status=open", limit=2)
+    assert [[q["id"] for q in page] for page in pages] == [sorted(opened)[:2], sorted(opened)[2:]]
+    assert {r.headers["X-Total-Count"] for r in responses} == {"3"}
+    assert _query(responses[0].links["next"]["url"]) == {"status": ["open"], "limit": ["2"], "offset": ["2"]}
+    assert api.get("monitor", f"{url}?status=closed").headers["X-Total-Count"] == "0"
+    other_site = api.get("coord2", f"{url}?limit=1")
+    assert other_site.status_code == 200
+    assert other_site.json() == [] and other_site.headers["X-Total-Count"] == "0"
