@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 Environment = Literal["development", "test", "production"]
 """Where trialdesk runs; every value but ``development`` refuses unsafe settings."""
@@ -168,6 +167,8 @@ def _demo_in_production(settings: Settings) -> list[str]:
 
 
 def _missing_secrets(settings: Settings) -> list[str]:
+    from sqlalchemy.engine import make_url  # here, not at the top: the CLI starts without SQLAlchemy
+
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() == "sqlite" or not url.host or url.password:
         return []
@@ -178,6 +179,8 @@ def _missing_secrets(settings: Settings) -> list[str]:
 
 
 def _sqlite_file(settings: Settings) -> Path | None:
+    from sqlalchemy.engine import make_url
+
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None

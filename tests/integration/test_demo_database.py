@@ -11,6 +11,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -18,7 +19,6 @@ from tests.integration.web_helpers import csrf_token as _csrf
 from tests.support.demo import demo_database_copy
 from trialdesk.config import Settings, UnsafeSettings
 from trialdesk.entrypoints.api.app import create_app
-from trialdesk.entrypoints.cli import serve
 from trialdesk.entrypoints.cli.main import app as cli
 from trialdesk.entrypoints.demo import DEMO_SUBJECTS, is_demo_database
 from trialdesk.entrypoints.demo_accounts import DEMO_ACCOUNTS
@@ -142,7 +142,7 @@ def _serve(
     for name in (*SERVE_SETS, "TRIALDESK_ENVIRONMENT", "TRIALDESK_DATA_DIR"):
         monkeypatch.setenv(name, "")  # recorded, so that what serve sets in os.environ is undone
         monkeypatch.delenv(name)
-    monkeypatch.setattr(serve.uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn, "run", fake_run)  # serve imports uvicorn when it runs
     result = CliRunner().invoke(
         cli, ["serve", "--port", "8123", *args], env={"TRIALDESK_DATA_DIR": str(tmp_path), **env}
     )

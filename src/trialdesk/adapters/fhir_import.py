@@ -27,9 +27,8 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from trialdesk.adapters import fhir_codes as codes
@@ -37,6 +36,9 @@ from trialdesk.domain.eligibility.patient import PatientRecord
 from trialdesk.domain.eligibility.validation import PatientDataError, PatientIssue, format_location
 from trialdesk.domain.labs.catalogue import LabTest
 from trialdesk.domain.labs.units import UnitError, convert
+
+if TYPE_CHECKING:
+    pass
 
 SKIPPED_STATUSES = frozenset({"entered-in-error", "cancelled"})
 
@@ -111,6 +113,8 @@ def import_bundle(data: Any, at: dt.date | None = None) -> ImportedPatient:
     ``at`` is the screening date (else ``Bundle.timestamp``). Raises :class:`PatientDataError`
     naming the entry and element of every problem.
     """
+    from fhir.resources.R4B.bundle import Bundle  # the R4B models load only for a FHIR file
+
     if not is_fhir_bundle(data):
         raise PatientDataError([PatientIssue("resourceType", "expected a FHIR Bundle")])
     try:

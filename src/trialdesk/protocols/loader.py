@@ -99,7 +99,7 @@ def _with_included_file(
     candidates = [file.parent / relative, builtin_protocol_dir() / relative]
     included_path = next((path for path in candidates if path.is_file()), candidates[0])
     try:
-        included = yaml.safe_load(included_path.read_text(encoding="utf-8"))
+        included = _load_yaml(included_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ProtocolFileError(
             file, [ProtocolIssue(file_key, f"cannot read {included_path}: {exc}")]
@@ -110,6 +110,17 @@ def _with_included_file(
         )
     data[target] = included[list_key]
     return data
+
+
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader on libyaml (C) when PyYAML was built with it: the same safe types and YAML 1.1
+rules as ``yaml.safe_load``, about 10x faster, so that ``trialdesk protocol list`` starts quickly (issue
+17); the pure-Python ``SafeLoader`` otherwise."""
+
+
+def _load_yaml(text: str) -> Any:
+    """Parse ``text`` with the safe loader (:data:`_SAFE_LOADER`); raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_SAFE_LOADER)
 
 
 def _message(err: Any) -> str:
@@ -129,7 +140,7 @@ def load_protocol_file(path: Path | str) -> Protocol:
     except (OSError, UnicodeDecodeError) as exc:
         raise ProtocolFileError(path, [ProtocolIssue("", f"cannot read the file: {exc}")]) from None
     try:
-        data = yaml.safe_load(text)
+        data = _load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -525,15 +525,33 @@ def _filtered(
 
 
 def list_queries(
-    session: Session, actor: Actor, protocol: Protocol, filters: QueryFilter | None = None
+    session: Session,
+    actor: Actor,
+    protocol: Protocol,
+    filters: QueryFilter | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[QueryView]:
-    """The trial's queries the actor may see, filtered, oldest first, each with its age in days."""
+    """The trial's queries the actor may see, filtered, oldest first (by id), each with its age in
+    days; with ``limit``, only that many from ``offset`` (LIMIT/OFFSET in the database)."""
     actor.require(Capability.READ_SUBJECTS)
     statement = _filtered(_base(actor, protocol.id), filters or QueryFilter()).order_by(DataQuery.id)
+    if limit is not None:
+        statement = statement.limit(limit).offset(offset)
     today = clock.today()
     return [
         QueryView(q, number, code, _age(q, today)) for q, number, code in session.execute(statement).all()
     ]
+
+
+def count_queries(
+    session: Session, actor: Actor, protocol: Protocol, filters: QueryFilter | None = None
+) -> int:
+    """How many queries :func:`list_queries` lists with these filters, over all pages."""
+    actor.require(Capability.READ_SUBJECTS)
+    statement = _filtered(_base(actor, protocol.id), filters or QueryFilter())
+    return session.scalar(select(func.count()).select_from(statement.subquery())) or 0
 
 
 def get_thread(session: Session, actor: Actor, protocol: Protocol, query_id: int) -> QueryThread:

@@ -22,7 +22,7 @@ from trialdesk.domain.eligibility.patient import PatientRecord
 from trialdesk.domain.eligibility.rules import is_attestable
 from trialdesk.domain.eligibility.validation import PatientDataError
 from trialdesk.domain.protocol.model import Protocol
-from trialdesk.domain.roles import Capability
+from trialdesk.domain.roles import Capability, is_site_limited
 from trialdesk.domain.subjects import SubjectStatus
 from trialdesk.domain.trial_phase import PhaseState
 from trialdesk.services import clock
@@ -244,6 +244,17 @@ def list_subjects(session: Session, actor: Actor, protocol_id: str) -> list[Subj
     actor.require(Capability.READ_SUBJECTS)
     subjects = subject_repository.list_by_protocol(session, protocol_id)
     return [s for s in subjects if actor.sees_site(s.site_id)]
+
+
+def subject_page(
+    session: Session, actor: Actor, protocol_id: str, *, limit: int, offset: int
+) -> tuple[list[Subject], int]:
+    """One page (``limit`` rows from ``offset``, in id order) of the subjects of a trial that this user
+    may see, and how many they may see in all; the site rule is applied in the database query, so no
+    page holds another site's subject and the total counts only visible ones."""
+    actor.require(Capability.READ_SUBJECTS)
+    sites = actor.site_ids if is_site_limited(actor.role) else None
+    return subject_repository.page_by_protocol(session, protocol_id, sites, limit=limit, offset=offset)
 
 
 def screening_log(session: Session, actor: Actor, protocol_id: str) -> dict[str, Any]:

@@ -9,8 +9,9 @@ visibility (which user may see which site) stays a service rule
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import Allocation, Attestation, EligibilityEvaluation, Site, Subject, User
@@ -32,6 +33,24 @@ def list_by_protocol(session: Session, protocol_id: str) -> list[Subject]:
     return list(
         session.scalars(select(Subject).where(Subject.protocol_id == protocol_id).order_by(Subject.id))
     )
+
+
+def _of_sites(protocol_id: str, site_ids: Collection[int] | None) -> Select[tuple[Subject]]:
+    statement = select(Subject).where(Subject.protocol_id == protocol_id)
+    if site_ids is not None:
+        statement = statement.where(Subject.site_id.in_(sorted(site_ids)))
+    return statement
+
+
+def page_by_protocol(
+    session: Session, protocol_id: str, site_ids: Collection[int] | None, *, limit: int, offset: int
+) -> tuple[list[Subject], int]:
+    """One page of a trial's subjects of ``site_ids`` (``None``: every site) in id order, by LIMIT and
+    OFFSET in the database, and how many there are in all."""
+    statement = _of_sites(protocol_id, site_ids)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.scalars(statement.order_by(Subject.id).limit(limit).offset(offset))
+    return list(rows), total
 
 
 def find_by_screening_number(session: Session, protocol_id: str, screening_number: str) -> Subject | None:

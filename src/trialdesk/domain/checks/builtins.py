@@ -29,17 +29,22 @@ References (cited in the tests too):
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import numpy.typing as npt
 from pydantic import Field
 
 from trialdesk.domain.common import FrozenModel
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    IntArray = npt.NDArray[np.int64]
+    FloatArray = npt.NDArray[np.float64]
+    BoolArray = npt.NDArray[np.bool_]
+
+# NumPy is imported inside the array kernels: the protocol model imports this module for the parameter
+# models only, and `trialdesk protocol list` should not pay for NumPy (issue 17).
 
 DAY_SPAN = 1 << 24
 """Days per subject in a key (about 45,000 years: any date fits, before or after 1970)."""
@@ -47,6 +52,8 @@ DAY_SPAN = 1 << 24
 
 def keys(subjects: IntArray, days: IntArray) -> IntArray:
     """One sortable int64 per (subject, day)."""
+    import numpy as np
+
     return np.asarray(subjects, dtype=np.int64) * DAY_SPAN + (
         np.asarray(days, dtype=np.int64) + DAY_SPAN // 2
     )
@@ -57,6 +64,8 @@ def count_in_window(
 ) -> IntArray:
     """For each row, how many keys of the same subject fall on days ``first_day..last_day``
     (inclusive); ``sorted_keys`` must be sorted."""
+    import numpy as np
+
     low = np.searchsorted(sorted_keys, keys(subjects, first_day), side="left")
     high = np.searchsorted(sorted_keys, keys(subjects, last_day), side="right")
     return np.asarray(high - low, dtype=np.int64)
@@ -167,6 +176,8 @@ def parse_params(name: str, params: dict[str, Any]) -> BuiltinParams:
 
 def ae_after_death(onset_days: IntArray, death_days: IntArray, death_known: BoolArray) -> BoolArray:
     """AEs (one row each, with their subject's death date) whose onset is after the death date."""
+    import numpy as np
+
     return np.asarray(death_known & (onset_days > death_days), dtype=bool)
 
 
@@ -179,6 +190,8 @@ def scan_after_progression(
 ) -> tuple[BoolArray, IntArray]:
     """Scans later than ``confirmation_days`` after their subject's (earliest) progression date; also
     the days since progression of every scan (meaningful where the mask is true)."""
+    import numpy as np
+
     order = np.lexsort((progression_days, progression_subjects))
     subjects, days = progression_subjects[order], progression_days[order]
     first = np.ones(len(subjects), dtype=bool)
@@ -196,6 +209,8 @@ def baseline_by_subject(
     subjects: IntArray, days: IntArray, scores: FloatArray, is_screening: BoolArray
 ) -> FloatArray:
     """Each row's subject's baseline score: the screening value, else the earliest one (NaN if none)."""
+    import numpy as np
+
     order = np.lexsort((days, ~is_screening, subjects))
     sorted_subjects = subjects[order]
     first = np.ones(len(order), dtype=bool)
@@ -214,6 +229,8 @@ def ecog_worsening_without_ae(
 ) -> tuple[BoolArray, FloatArray]:
     """Assessments ``min_points`` or more above the subject's baseline with no AE of onset within
     ``window_days`` before or after; also each row's baseline."""
+    import numpy as np
+
     baseline = baseline_by_subject(subjects, days, scores, is_screening)
     worse = (scores - baseline) >= params.min_points
     nearby = count_in_window(ae_keys_sorted, subjects, days - params.window_days, days + params.window_days)
@@ -225,6 +242,8 @@ def latest_measurement(
 ) -> tuple[FloatArray, BoolArray]:
     """For each (subject, day), the latest measured value of the same subject on or before that day
     (``measured_values`` in the order of ``measured_keys_sorted``) and whether there is one."""
+    import numpy as np
+
     query = keys(subjects, days)
     index = np.searchsorted(measured_keys_sorted, query, side="right") - 1
     found = index >= 0
@@ -242,6 +261,8 @@ def weight_change_without_dose_recalculation(
 ) -> tuple[BoolArray, FloatArray]:
     """Doses given with a weight more than ``percent`` % away from the latest measured weight; also
     the change in % of the weight used."""
+    import numpy as np
+
     with np.errstate(all="ignore"):
         change = np.abs(measured_weight - used_weight) / used_weight * 100.0
     mask = measured_known & np.isfinite(change) & (change > percent + 1e-9)
@@ -250,6 +271,8 @@ def weight_change_without_dose_recalculation(
 
 def given_for_adverse_event(indications: npt.NDArray[Any], terms: list[str]) -> BoolArray:
     """Whether each indication names an adverse event (one of ``terms``, ignoring case)."""
+    import numpy as np
+
     lowered = np.char.lower(np.asarray(indications, dtype=str))
     found = np.zeros(len(lowered), dtype=bool)
     for term in terms:
@@ -266,5 +289,7 @@ def conmed_after_ae_drug_given(
 ) -> BoolArray:
     """Medications given for an adverse event with no AE of the subject with onset from
     ``window_days`` before the start to the start day."""
+    import numpy as np
+
     nearby = count_in_window(ae_keys_sorted, subjects, start_days - window_days, start_days)
     return np.asarray(for_adverse_event & (nearby == 0), dtype=bool)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import Site, User, UserSite
-from trialdesk.domain.roles import Capability
+from trialdesk.domain.roles import Capability, is_site_limited
 from trialdesk.entrypoints.api.bounds import LIST_MAX, NAME_MAX, TEXT_MAX, Code, Name, Secret
 from trialdesk.entrypoints.api.deps import CurrentActor, registry_of, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.services import admin
 
 router = APIRouter(prefix="/api", tags=["admin"])
@@ -67,13 +68,17 @@ def create_site(body: SiteIn, request: Request, actor: CurrentActor) -> SiteOut:
     )
 
 
-@router.get("/sites", response_model=list[SiteOut])
-def list_sites(request: Request, actor: CurrentActor) -> list[SiteOut]:
+@router.get("/sites", response_model=list[SiteOut], responses=PAGINATED)
+def list_sites(request: Request, page: PageDep, actor: CurrentActor) -> list[SiteOut]:
     """Sites visible to the user (site roles see their own)."""
 
     def work(session: Session) -> list[SiteOut]:
-        sites = session.scalars(select(Site).order_by(Site.id))
-        return [_site_out(site) for site in sites if actor.sees_site(site.id)]
+        visible = select(Site)
+        if is_site_limited(actor.role):
+            visible = visible.where(Site.id.in_(sorted(actor.site_ids)))
+        page.set_total(session.scalar(select(func.count()).select_from(visible.subquery())) or 0)
+        sites = session.scalars(visible.order_by(Site.id).limit(page.limit).offset(page.offset))
+        return [_site_out(site) for site in sites]
 
     return run(request, actor.username, work, write=False)
 
@@ -109,13 +114,15 @@ def create_user(body: UserIn, request: Request, actor: CurrentActor) -> UserOut:
     return run(request, actor.username, work)
 
 
-@router.get("/users", response_model=list[UserOut])
-def list_users(request: Request, actor: CurrentActor) -> list[UserOut]:
+@router.get("/users", response_model=list[UserOut], responses=PAGINATED)
+def list_users(request: Request, page: PageDep, actor: CurrentActor) -> list[UserOut]:
     """All users (admin only)."""
     actor.require(Capability.MANAGE_USERS_AND_SITES)
 
     def work(session: Session) -> list[UserOut]:
-        return [_user_out(session, user) for user in session.scalars(select(User).order_by(User.id))]
+        page.set_total(session.scalar(select(func.count()).select_from(User)) or 0)
+        users = session.scalars(select(User).order_by(User.id).limit(page.limit).offset(page.offset))
+        return [_user_out(session, user) for user in users]
 
     return run(request, actor.username, work, write=False)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.domain.consent import ReconsentDue
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.services import consent
 from trialdesk.services.consent import ConsentEntry
 
@@ -110,8 +111,10 @@ def record_consent(
     )
 
 
-@router.get("/reconsent-due", response_model=list[DueReconsentOut])
-def reconsent_due(actor: CurrentActor, protocol: ProtocolDep, request: Request) -> list[DueReconsentOut]:
+@router.get("/reconsent-due", response_model=list[DueReconsentOut], responses=PAGINATED)
+def reconsent_due(
+    actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
+) -> list[DueReconsentOut]:
     """Subjects who must sign the current consent version (site staff: their sites; monitor: all),
     overdue first."""
 
@@ -126,4 +129,4 @@ def reconsent_due(actor: CurrentActor, protocol: ProtocolDep, request: Request) 
             for d in consent.reconsents_due(session, actor, protocol)
         ]
 
-    return run(request, actor.username, work, write=False)
+    return page.window(run(request, actor.username, work, write=False))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import IpDispensation, IpReceipt
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.services import dispensing
 from trialdesk.services.dispensing import DispenseInput, ReceiptInput, Reconciliation, ReturnInput
 
@@ -139,11 +140,12 @@ def record_receipt(
     )
 
 
-@router.get("/ip/receipts", response_model=list[ReceiptOut])
+@router.get("/ip/receipts", response_model=list[ReceiptOut], responses=PAGINATED)
 def list_receipts(
     actor: CurrentActor,
     protocol: ProtocolDep,
     request: Request,
+    page: PageDep,
     site: str | None = Query(
         None, max_length=32, description="One site's code (default: every site you see)"
     ),
@@ -155,7 +157,7 @@ def list_receipts(
         codes = dispensing.site_codes(session, protocol)
         return [receipt_out(r, codes[r.site_id]) for r in receipts]
 
-    return run(request, actor.username, work, write=False)
+    return page.window(run(request, actor.username, work, write=False))
 
 
 @router.post("/subjects/{subject_id}/dispensations", response_model=DispensationOut, status_code=201)
@@ -171,18 +173,20 @@ def dispense(
     )
 
 
-@router.get("/subjects/{subject_id}/dispensations", response_model=list[DispensationOut])
+@router.get("/subjects/{subject_id}/dispensations", response_model=list[DispensationOut], responses=PAGINATED)
 def subject_dispensations(
-    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
 ) -> list[DispensationOut]:
     """The subject's dispensations by date (another site's subject is 404)."""
-    return run(
-        request,
-        actor.username,
-        lambda s: [
-            dispensation_out(r) for r in dispensing.subject_dispensations(s, actor, protocol, subject_id)
-        ],
-        write=False,
+    return page.window(
+        run(
+            request,
+            actor.username,
+            lambda s: [
+                dispensation_out(r) for r in dispensing.subject_dispensations(s, actor, protocol, subject_id)
+            ],
+            write=False,
+        )
     )
 
 

@@ -18,6 +18,7 @@ from trialdesk.adapters.db.models import FormRecord
 from trialdesk.domain.forms import Entry
 from trialdesk.entrypoints.api.bounds import Code, Text
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, protocol_of, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.services import forms
 from trialdesk.services.forms import FormRecordView
 
@@ -94,22 +95,28 @@ VISIT = Query(None, max_length=32, description="Visit id (SCR, C1, EOT...); none
 REPEAT = Query(1, ge=1, le=forms.MAX_REPEATS, description="Which record of a repeating form")
 
 
-@router.get("/protocols/{protocol_id}/forms", response_model=list[dict[str, Any]])
-def form_definitions(protocol_id: str, request: Request) -> list[dict[str, Any]]:
+@router.get("/protocols/{protocol_id}/forms", response_model=list[dict[str, Any]], responses=PAGINATED)
+def form_definitions(protocol_id: str, request: Request, page: PageDep) -> list[dict[str, Any]]:
     """The protocol's case report forms: fields, types, units, ranges, code lists, show_if, visits."""
-    return [form.model_dump(mode="json") for form in protocol_of(request, protocol_id).forms]
+    return page.window([form.model_dump(mode="json") for form in protocol_of(request, protocol_id).forms])
 
 
-@router.get("/trials/{protocol_id}/subjects/{subject_id}/forms", response_model=list[RecordSummaryOut])
+@router.get(
+    "/trials/{protocol_id}/subjects/{subject_id}/forms",
+    response_model=list[RecordSummaryOut],
+    responses=PAGINATED,
+)
 def subject_forms(
-    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
 ) -> list[RecordSummaryOut]:
     """Every form record saved for the subject."""
-    return run(
-        request,
-        actor.username,
-        lambda s: [_summary(r) for r in forms.subject_records(s, actor, protocol, subject_id)],
-        write=False,
+    return page.window(
+        run(
+            request,
+            actor.username,
+            lambda s: [_summary(r) for r in forms.subject_records(s, actor, protocol, subject_id)],
+            write=False,
+        )
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.adapters.db.models import DataLock
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.services import locks
 from trialdesk.services.locks import LockRequest
 from trialdesk.services.reporting import trial_report_from_lock
@@ -62,11 +63,11 @@ def lock_out(lock: DataLock) -> LockOut:
     return LockOut(**fields, active=lock.released_at is None)
 
 
-@router.get("/trials/{protocol_id}/locks", response_model=list[LockOut])
-def list_locks(actor: CurrentActor, protocol: ProtocolDep, request: Request) -> list[LockOut]:
+@router.get("/trials/{protocol_id}/locks", response_model=list[LockOut], responses=PAGINATED)
+def list_locks(actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep) -> list[LockOut]:
     """Every freeze and lock of the trial, newest first."""
     work = lambda s: [lock_out(x) for x in locks.list_locks(s, actor, protocol.id)]  # noqa: E731
-    return run(request, actor.username, work, write=False)
+    return page.window(run(request, actor.username, work, write=False))
 
 
 @router.post("/trials/{protocol_id}/locks", response_model=LockOut, status_code=201)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.protocols.loader import ProtocolRegistry
 from trialdesk.services.errors import NotFound
 
@@ -17,23 +18,25 @@ def _registry(request: Request) -> ProtocolRegistry:
     return registry
 
 
-@router.get("", response_model=list[dict[str, Any]])
-def list_protocols(request: Request) -> list[dict[str, Any]]:
+@router.get("", response_model=list[dict[str, Any]], responses=PAGINATED)
+def list_protocols(request: Request, page: PageDep) -> list[dict[str, Any]]:
     """Every loaded protocol with its headline facts."""
-    return [
-        {
-            "id": p.id,
-            "version": p.version,
-            "title": p.title,
-            "short_title": p.short_title,
-            "design": p.design.type,
-            "centres": p.design.centres,
-            "target_enrolment": p.design.target_enrolment.value,
-            "phases": [phase.id for phase in p.design.phases],
-            "arms": [arm.id for arm in p.design.arms],
-        }
-        for p in _registry(request)
-    ]
+    return page.window(
+        [
+            {
+                "id": p.id,
+                "version": p.version,
+                "title": p.title,
+                "short_title": p.short_title,
+                "design": p.design.type,
+                "centres": p.design.centres,
+                "target_enrolment": p.design.target_enrolment.value,
+                "phases": [phase.id for phase in p.design.phases],
+                "arms": [arm.id for arm in p.design.arms],
+            }
+            for p in _registry(request)
+        ]
+    )
 
 
 @router.get("/{protocol_id}", response_model=dict[str, Any])

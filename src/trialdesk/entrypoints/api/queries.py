@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from trialdesk.adapters.db.models import QueryMessage
 from trialdesk.domain.queries import QueryMove
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.services import queries
 from trialdesk.services.queries import QueryCounts, QueryFilter, QueryView
 
@@ -155,11 +156,12 @@ def open_query(body: QueryIn, actor: CurrentActor, protocol: ProtocolDep, reques
     return run(request, actor.username, work, reason="query opened")
 
 
-@router.get("", response_model=list[QueryOut])
+@router.get("", response_model=list[QueryOut], responses=PAGINATED)
 def list_queries(
     actor: CurrentActor,
     protocol: ProtocolDep,
     request: Request,
+    page: PageDep,
     status: StatusName | None = Query(None),
     site: str | None = Query(None, max_length=32, description="Site code"),
     form: str | None = Query(None, max_length=64, description="Form id"),
@@ -168,12 +170,13 @@ def list_queries(
 ) -> list[QueryOut]:
     """The trial's queries you may see (site staff: their sites'), oldest first, with days open."""
     filters = QueryFilter(status=status, site_code=site, form_id=form, subject_id=subject, origin=origin)
-    return run(
-        request,
-        actor.username,
-        lambda s: [query_out(v) for v in queries.list_queries(s, actor, protocol, filters)],
-        write=False,
-    )
+
+    def work(session: Session) -> list[QueryOut]:
+        found = queries.list_queries(session, actor, protocol, filters, limit=page.limit, offset=page.offset)
+        page.set_total(queries.count_queries(session, actor, protocol, filters))
+        return [query_out(v) for v in found]
+
+    return run(request, actor.username, work, write=False)
 
 
 @router.get("/summary", response_model=SummaryOut)

@@ -22,6 +22,7 @@ from trialdesk.domain.safety.adverse_event import AdverseEventInput
 from trialdesk.domain.safety.ctcae import LabGradingTable, TermCatalogue
 from trialdesk.entrypoints.api.bounds import LIST_MAX, MAP_MAX, TEXT_MAX, Code, Name, Text
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.entrypoints.api.safety_schemas import (
     AdverseEventOut,
     AeChangeOut,
@@ -257,29 +258,39 @@ def record_ae(
     return run(request, actor.username, work)
 
 
-@router.get(TRIAL + "/subjects/{subject_id}/adverse-events", response_model=list[AdverseEventOut])
+@router.get(
+    TRIAL + "/subjects/{subject_id}/adverse-events", response_model=list[AdverseEventOut], responses=PAGINATED
+)
 def list_aes(
-    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
 ) -> list[dict[str, Any]]:
     """A subject's AE episodes."""
-    return run(
-        request,
-        actor.username,
-        lambda s: [ae_out(e) for e in adverse_events.subject_events(s, actor, protocol, subject_id)],
-        write=False,
+    return page.window(
+        run(
+            request,
+            actor.username,
+            lambda s: [ae_out(e) for e in adverse_events.subject_events(s, actor, protocol, subject_id)],
+            write=False,
+        )
     )
 
 
-@router.get(TRIAL + "/subjects/{subject_id}/adverse-events/max-grades", response_model=list[MaxGradeOut])
+@router.get(
+    TRIAL + "/subjects/{subject_id}/adverse-events/max-grades",
+    response_model=list[MaxGradeOut],
+    responses=PAGINATED,
+)
 def max_grades(
-    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
 ) -> list[dict[str, Any]]:
     """Maximum grade per term (all causes and treatment-related), derived from the episodes."""
-    return run(
-        request,
-        actor.username,
-        lambda s: adverse_events.subject_max_grades(s, actor, protocol, subject_id),
-        write=False,
+    return page.window(
+        run(
+            request,
+            actor.username,
+            lambda s: adverse_events.subject_max_grades(s, actor, protocol, subject_id),
+            write=False,
+        )
     )
 
 
@@ -369,29 +380,37 @@ def record_labs(
     return {"results": results, "proposals": run(request, actor.username, grade, write=False)}
 
 
-@router.get(TRIAL + "/subjects/{subject_id}/labs", response_model=list[LabResultOut])
+@router.get(TRIAL + "/subjects/{subject_id}/labs", response_model=list[LabResultOut], responses=PAGINATED)
 def list_labs(
-    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
 ) -> list[dict[str, Any]]:
     """A subject's lab results."""
-    return run(
-        request,
-        actor.username,
-        lambda s: [lab_out(r) for r in labs.subject_results(s, actor, protocol, subject_id)],
-        write=False,
+    return page.window(
+        run(
+            request,
+            actor.username,
+            lambda s: [lab_out(r) for r in labs.subject_results(s, actor, protocol, subject_id)],
+            write=False,
+        )
     )
 
 
-@router.get(TRIAL + "/subjects/{subject_id}/lab-grade-proposals", response_model=list[GradeProposalOut])
+@router.get(
+    TRIAL + "/subjects/{subject_id}/lab-grade-proposals",
+    response_model=list[GradeProposalOut],
+    responses=PAGINATED,
+)
 def lab_proposals(
-    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
 ) -> list[dict[str, Any]]:
     """The CTCAE v5.0 grade proposal of each graded, non-baseline result."""
-    return run(
-        request,
-        actor.username,
-        lambda s: [proposal_out(p) for p in labs.grade_proposals(s, actor, protocol, subject_id)],
-        write=False,
+    return page.window(
+        run(
+            request,
+            actor.username,
+            lambda s: [proposal_out(p) for p in labs.grade_proposals(s, actor, protocol, subject_id)],
+            write=False,
+        )
     )
 
 
@@ -413,22 +432,25 @@ def confirm_lab_proposal(
 # ---- alerts, catalogue, report ------------------------------------------------------------------
 
 
-@router.get("/api/alerts", response_model=list[AlertOut])
+@router.get("/api/alerts", response_model=list[AlertOut], responses=PAGINATED)
 def list_alerts(
     request: Request,
+    page: PageDep,
     actor: CurrentActor,
     protocol_id: str | None = None,
     open_only: bool = Query(default=False, description="Only alerts not yet acknowledged"),
 ) -> list[dict[str, Any]]:
     """Safety alerts (safety reviewers, statisticians of the coordinating centre, monitors)."""
-    return run(
-        request,
-        actor.username,
-        lambda s: [
-            alert_out(a)
-            for a in safety_alerts.list_alerts(s, actor, protocol_id=protocol_id, open_only=open_only)
-        ],
-        write=False,
+    return page.window(
+        run(
+            request,
+            actor.username,
+            lambda s: [
+                alert_out(a)
+                for a in safety_alerts.list_alerts(s, actor, protocol_id=protocol_id, open_only=open_only)
+            ],
+            write=False,
+        )
     )
 
 

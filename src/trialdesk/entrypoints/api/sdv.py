@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.services import listings, sdv
 from trialdesk.services.sdv import SdvItem
 
@@ -49,13 +50,15 @@ def items_out(items: list[SdvItem]) -> list[SdvItemOut]:
     return [SdvItemOut(**item.__dict__) for item in items]
 
 
-@router.get("/trials/{protocol_id}/subjects/{subject_id}/sdv", response_model=list[SdvItemOut])
+@router.get(
+    "/trials/{protocol_id}/subjects/{subject_id}/sdv", response_model=list[SdvItemOut], responses=PAGINATED
+)
 def subject_sdv(
-    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
 ) -> list[SdvItemOut]:
     """The subject's planned SDV items (risk-based plan of the protocol) and their states."""
     work = lambda s: items_out(sdv.subject_items(s, actor, protocol, subject_id))  # noqa: E731
-    return run(request, actor.username, work, write=False)
+    return page.window(run(request, actor.username, work, write=False))
 
 
 @router.post("/trials/{protocol_id}/subjects/{subject_id}/sdv", response_model=list[SdvItemOut])
@@ -72,8 +75,10 @@ def verify(
     return run(request, actor.username, work)
 
 
-@router.get("/trials/{protocol_id}/sdv/progress", response_model=list[SiteProgressOut])
-def sdv_progress(actor: CurrentActor, protocol: ProtocolDep, request: Request) -> list[SiteProgressOut]:
+@router.get("/trials/{protocol_id}/sdv/progress", response_model=list[SiteProgressOut], responses=PAGINATED)
+def sdv_progress(
+    actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
+) -> list[SiteProgressOut]:
     """SDV progress per site: planned items, verified, changed since verification, percent verified."""
 
     def work(session: Session) -> list[SiteProgressOut]:
@@ -88,7 +93,7 @@ def sdv_progress(actor: CurrentActor, protocol: ProtocolDep, request: Request) -
             for p in sdv.progress(session, actor, protocol)
         ]
 
-    return run(request, actor.username, work, write=False)
+    return page.window(run(request, actor.username, work, write=False))
 
 
 @router.get(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.entrypoints.api.bounds import MAP_MAX, TEXT_MAX, Code, Name, Secret, Text
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.entrypoints.api.schemas import EnrolmentSignatureOut, RandomizedOut, SubjectOut, subject_out
 from trialdesk.services import enrolment, randomization, signatures, subjects
 from trialdesk.services.actors import visible_subject
@@ -78,15 +79,21 @@ def screen(body: ScreenIn, actor: CurrentActor, protocol: ProtocolDep, request: 
     return run(request, actor.username, work)
 
 
-@router.get("/subjects", response_model=list[SubjectOut])
-def list_subjects(actor: CurrentActor, protocol: ProtocolDep, request: Request) -> list[SubjectOut]:
-    """Subjects the user may see."""
-    return run(
-        request,
-        actor.username,
-        lambda s: [subject_out(x) for x in subjects.list_subjects(s, actor, protocol.id)],
-        write=False,
-    )
+@router.get("/subjects", response_model=list[SubjectOut], responses=PAGINATED)
+def list_subjects(
+    actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
+) -> list[SubjectOut]:
+    """Subjects the user may see, by id, one page at a time (``limit``/``offset``; total in
+    ``X-Total-Count``)."""
+
+    def work(session: Session) -> list[SubjectOut]:
+        found, total = subjects.subject_page(
+            session, actor, protocol.id, limit=page.limit, offset=page.offset
+        )
+        page.set_total(total)
+        return [subject_out(x) for x in found]
+
+    return run(request, actor.username, work, write=False)
 
 
 @router.get("/subjects/{subject_id}", response_model=SubjectOut)

@@ -16,6 +16,7 @@ from trialdesk.adapters.db.models import DrugAdministration, VisitRecord
 from trialdesk.domain.calendar import ScheduledVisit
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.services import calendar, deviations, exposure, radiotherapy
 from trialdesk.services.actors import Actor
 from trialdesk.services.exposure import AdministrationInput, DeviationReason
@@ -151,16 +152,18 @@ def list_administrations(
     return run(request, actor.username, work, write=False)
 
 
-@router.get("/subjects/{subject_id}/calendar", response_model=list[VisitOut])
+@router.get("/subjects/{subject_id}/calendar", response_model=list[VisitOut], responses=PAGINATED)
 def subject_calendar(
-    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request
+    subject_id: int, actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
 ) -> list[VisitOut]:
     """The subject's visits with their status (planned, done, missed, overdue, not required)."""
-    return run(
-        request,
-        actor.username,
-        lambda s: [visit_out(v) for v in calendar.calendar_of(s, actor, protocol, subject_id)],
-        write=False,
+    return page.window(
+        run(
+            request,
+            actor.username,
+            lambda s: [visit_out(v) for v in calendar.calendar_of(s, actor, protocol, subject_id)],
+            write=False,
+        )
     )
 
 
@@ -184,11 +187,12 @@ def record_visit(
     return run(request, actor.username, work, reason=body.reason)
 
 
-@router.get("/visits/due", response_model=list[DueVisitOut])
+@router.get("/visits/due", response_model=list[DueVisitOut], responses=PAGINATED)
 def due_visits(
     actor: CurrentActor,
     protocol: ProtocolDep,
     request: Request,
+    page: PageDep,
     within_days: int = Query(7, ge=0, le=90, description="Planned within this many days from today"),
 ) -> list[DueVisitOut]:
     """Visits due this week (or within ``within_days``) and overdue ones, at the user's sites."""
@@ -204,7 +208,7 @@ def due_visits(
             for d in calendar.due_visits(session, actor, protocol, within_days)
         ]
 
-    return run(request, actor.username, work, write=False)
+    return page.window(run(request, actor.username, work, write=False))
 
 
 class FractionIn(BaseModel):
@@ -352,14 +356,19 @@ def record_deviation(
     )
 
 
-@router.get("/deviations", response_model=list[DeviationOut])
-def deviation_listing(actor: CurrentActor, protocol: ProtocolDep, request: Request) -> list[DeviationOut]:
+@router.get("/deviations", response_model=list[DeviationOut], responses=PAGINATED)
+def deviation_listing(
+    actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep
+) -> list[DeviationOut]:
     """Every protocol deviation (derived from the data and recorded) of the subjects the user may see."""
-    return run(
-        request,
-        actor.username,
-        lambda s: [
-            DeviationOut(**dataclasses.asdict(d)) for d in deviations.deviation_listing(s, actor, protocol)
-        ],
-        write=False,
+    return page.window(
+        run(
+            request,
+            actor.username,
+            lambda s: [
+                DeviationOut(**dataclasses.asdict(d))
+                for d in deviations.deviation_listing(s, actor, protocol)
+            ],
+            write=False,
+        )
     )

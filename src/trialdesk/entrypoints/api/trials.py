@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from trialdesk.entrypoints.api.bounds import SECRET_MAX, TEXT_MAX, Code, Secret, Text
 from trialdesk.entrypoints.api.deps import CurrentActor, ProtocolDep, registry_of, run
+from trialdesk.entrypoints.api.pagination import PAGINATED, PageDep
 from trialdesk.entrypoints.api.schemas import (
     AllocationOut,
     GateEvidenceOut,
@@ -45,11 +46,13 @@ class ListIn(BaseModel):
     seed_hex: str | None = Field(default=None, max_length=SECRET_MAX, description="At least 64 hex digits")
 
 
-@router.get("", response_model=list[TrialStateOut])
-def list_trials(request: Request, actor: CurrentActor) -> Any:
+@router.get("", response_model=list[TrialStateOut], responses=PAGINATED)
+def list_trials(request: Request, page: PageDep, actor: CurrentActor) -> Any:
     """Every loaded trial with its phase state and why it is there (all roles)."""
     registry = registry_of(request)
-    return run(request, actor.username, lambda s: [state_of(s, p) for p in registry], write=False)
+    return page.window(
+        run(request, actor.username, lambda s: [state_of(s, p) for p in registry], write=False)
+    )
 
 
 @router.get("/{protocol_id}", response_model=TrialStateOut)
@@ -114,16 +117,22 @@ def create_list(body: ListIn, actor: CurrentActor, protocol: ProtocolDep, reques
     return run(request, actor.username, work)
 
 
-@router.get("/{protocol_id}/randomization-lists", response_model=list[RandomizationListDetailOut])
-def get_lists(actor: CurrentActor, protocol: ProtocolDep, request: Request) -> Any:
+@router.get(
+    "/{protocol_id}/randomization-lists", response_model=list[RandomizationListDetailOut], responses=PAGINATED
+)
+def get_lists(actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep) -> Any:
     """Allocation lists with their slots (statistician only; never shown to site roles); audited."""
-    return run(request, actor.username, lambda s: allocation_lists.allocation_lists(s, actor, protocol))
+    return page.window(
+        run(request, actor.username, lambda s: allocation_lists.allocation_lists(s, actor, protocol))
+    )
 
 
-@router.get("/{protocol_id}/allocations", response_model=list[AllocationOut])
-def allocations(actor: CurrentActor, protocol: ProtocolDep, request: Request) -> Any:
+@router.get("/{protocol_id}/allocations", response_model=list[AllocationOut], responses=PAGINATED)
+def allocations(actor: CurrentActor, protocol: ProtocolDep, request: Request, page: PageDep) -> Any:
     """Every allocation with the stratum values used (statistician); audited."""
-    return run(request, actor.username, lambda s: allocation_lists.allocations(s, actor, protocol))
+    return page.window(
+        run(request, actor.username, lambda s: allocation_lists.allocations(s, actor, protocol))
+    )
 
 
 @router.get(

@@ -15,17 +15,15 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from trialdesk.entrypoints.cli.output import console, err_console, fail, print_json
-from trialdesk.stats.cox import cox_ph
-from trialdesk.stats.kaplan_meier import kaplan_meier
-from trialdesk.stats.logrank import logrank_test
-from trialdesk.stats.survival_data import SurvivalDataError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 app = typer.Typer(help="Endpoint analyses: survival (Kaplan-Meier, log-rank, Cox).", no_args_is_help=True)
 
@@ -73,6 +71,8 @@ def survival_command(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON output"),
 ) -> None:
     """Kaplan-Meier medians, log-rank test and Cox hazard ratio from FILE."""
+    from trialdesk.stats.survival_data import SurvivalDataError
+
     columns = read_survival_csv(file, time=time, event=event, group=group, strata=strata)
     try:
         result, notes = analyse_survival(columns, ties=ties.value, conf_type=conf_type.value)
@@ -93,6 +93,8 @@ def read_survival_csv(
     path: Path, *, time: str, event: str, group: str | None = None, strata: str | None = None
 ) -> SurvivalColumns:
     """Read and validate the named columns; any problem exits with an error naming row and value."""
+    import numpy as np
+
     header, rows = _read_rows(path)
     wanted = {"--time": time, "--event": event, "--group": group, "--strata": strata}
     index: dict[str, int] = {}
@@ -183,6 +185,8 @@ def analyse_survival(
     columns: SurvivalColumns, *, ties: str, conf_type: str
 ) -> tuple[dict[str, Any], list[str]]:
     """The ``--json`` document and human-readable notes (why a test was not reported)."""
+    import numpy as np
+
     notes: list[str] = []
     if columns.group is None:
         levels, codes = ["all"], np.zeros(columns.time.size, dtype=np.intp)
@@ -200,6 +204,8 @@ def analyse_survival(
     if not columns.event.any():
         notes.append("no events in the file: no log-rank test or hazard ratio")
         return result, notes
+    from trialdesk.stats.logrank import logrank_test  # lazy: SciPy loads only when used
+
     lr = logrank_test(columns.time, columns.event, codes, strata=columns.strata)
     result["logrank"] = {"chisq": lr.chisq, "df": lr.df, "p": _number(lr.p)}
     if len(levels) > 2:
@@ -213,6 +219,8 @@ def analyse_survival(
 
 
 def _group_summary(columns: SurvivalColumns, mask: Any, level: str, conf_type: str) -> dict[str, Any]:
+    from trialdesk.stats.kaplan_meier import kaplan_meier  # lazy: SciPy loads only when used
+
     km = kaplan_meier(columns.time[mask], columns.event[mask], conf_type=conf_type)  # type: ignore[arg-type]
     median = km.median
     return {
@@ -231,6 +239,8 @@ def _two_group_cox(
     if without_events:
         notes.append(f"no events in group {' and '.join(without_events)}: the hazard ratio is not estimable")
         return None
+    from trialdesk.stats.cox import cox_ph  # lazy: SciPy loads only when used
+
     fit = cox_ph(codes.astype(float), columns.time, columns.event, strata=columns.strata, ties=ties)  # type: ignore[arg-type]
     if not fit.converged:
         notes.append("the Cox model did not converge: no hazard ratio reported")

@@ -11,9 +11,6 @@ from pathlib import Path
 
 import typer
 
-from trialdesk.adapters.db.backup import BackupError, backup, restore
-from trialdesk.adapters.db.migrate import is_current
-from trialdesk.config import get_settings
 from trialdesk.entrypoints.cli.database import (
     JSON_OPTION,
     Verification,
@@ -27,6 +24,10 @@ def backup_command(
     out: Path = typer.Argument(..., help="New backup file (never overwritten; created with mode 0600)"),
 ) -> None:
     """Write a consistent online copy of the database to OUT (SQLite backup API, or pg_dump)."""
+    from trialdesk.adapters.db.backup import BackupError, backup
+    from trialdesk.adapters.db.migrate import is_current
+    from trialdesk.config import get_settings
+
     engine = engine_from_settings()
     if not is_current(engine):
         fail("the database has no trialdesk schema: nothing to back up")
@@ -44,6 +45,9 @@ def restore_command(
 ) -> None:
     """Restore SOURCE into the configured database, then verify the audit chain, its checkpoints and the
     deep replay of every audited table; exit 1 if the restored data do not verify."""
+    from trialdesk.adapters.db.backup import BackupError, restore
+    from trialdesk.config import get_settings
+
     engine = engine_from_settings()
     try:
         restore(engine, source, get_settings().pg_bin_dir, force=force)

@@ -8,19 +8,18 @@ installation who started it is audited as an event (``cli:<login>``).
 from __future__ import annotations
 
 import getpass
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trialdesk.adapters.db.audit import log_event
-from trialdesk.adapters.db.engine import unit_of_work
-from trialdesk.adapters.db.migrate import is_current
 from trialdesk.entrypoints.cli.database import JSON_OPTION, engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
-from trialdesk.services.actors import SYSTEM_ACTOR
-from trialdesk.services.checks import RUN_REASON, CheckRunSummary, run_checks
+
+if TYPE_CHECKING:
+    from trialdesk.services.checks import CheckRunSummary
 
 app = typer.Typer(
     help="Edit checks: versioned rules of the protocol that raise system queries.", no_args_is_help=True
@@ -53,6 +52,12 @@ def run_command(
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Run every edit check of the trial; open, keep, re-open and close system queries."""
+    from trialdesk.adapters.db.audit import log_event
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.migrate import is_current
+    from trialdesk.services.actors import SYSTEM_ACTOR
+    from trialdesk.services.checks import RUN_REASON, run_checks
+
     protocol = get_protocol(protocol_id)
     engine = engine_from_settings()
     if not is_current(engine):

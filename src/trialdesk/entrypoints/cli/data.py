@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from trialdesk.adapters.db.engine import unit_of_work
-from trialdesk.adapters.db.migrate import is_current
 from trialdesk.entrypoints.cli.database import JSON_OPTION, engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol, registry
-from trialdesk.services.clinical_dates import Violation, data_check
+
+if TYPE_CHECKING:
+    from trialdesk.services.clinical_dates import Violation
 
 app = typer.Typer(help="Checks of the stored trial data.", no_args_is_help=True)
 
@@ -30,6 +31,10 @@ def check_command(
 ) -> None:
     """List stored rows that break a date rule (future, before 1900, after death, before treatment
     start, outside the baseline window, AE before consent, 'died' without a date); exit 1 if any."""
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.migrate import is_current
+    from trialdesk.services.clinical_dates import data_check
+
     protocols = [get_protocol(protocol_id)] if protocol_id else list(registry())
     engine = engine_from_settings()
     if not is_current(engine):

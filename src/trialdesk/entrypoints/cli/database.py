@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Connection, Engine
 
-from trialdesk.adapters.db.anchor import AnchorReport, AuditAnchor, chain_head, check_checkpoints
-from trialdesk.adapters.db.audit import ChainReport, verify_chain
-from trialdesk.adapters.db.engine import make_engine
-from trialdesk.adapters.db.migrate import upgrade
-from trialdesk.adapters.db.replay import DeepReport, deep_verify
-from trialdesk.config import Settings, get_settings
 from trialdesk.entrypoints.cli.output import console, print_json
+
+if TYPE_CHECKING:
+    from trialdesk.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from trialdesk.adapters.db.anchor import AnchorReport, AuditAnchor
+    from trialdesk.adapters.db.audit import ChainReport
+    from trialdesk.adapters.db.replay import DeepReport
+
+# SQLAlchemy, Alembic and the audit adapters are imported inside the functions that use them, so that
+# `trialdesk --help` and the commands that need no database start quickly (issue 17).
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 audit_app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
@@ -28,6 +34,9 @@ SHOWN_DIFFERENCES = 200
 
 def anchor_from_settings(settings: Settings | None = None) -> AuditAnchor:
     """The audit anchor's key and checkpoint files of the settings."""
+    from trialdesk.adapters.db.anchor import AuditAnchor
+    from trialdesk.config import get_settings
+
     settings = settings or get_settings()
     return AuditAnchor(settings.effective_audit_key_file, settings.effective_audit_checkpoint_file)
 
@@ -35,6 +44,9 @@ def anchor_from_settings(settings: Settings | None = None) -> AuditAnchor:
 def engine_from_settings() -> Engine:
     """An engine for TRIALDESK_DATABASE_URL (default: SQLite in TRIALDESK_DATA_DIR); its writes append a
     signed checkpoint when the audit key exists (set-up creates it)."""
+    from trialdesk.adapters.db.engine import make_engine
+    from trialdesk.config import get_settings
+
     settings = get_settings()
     return make_engine(settings.effective_database_url, anchor=anchor_from_settings(settings))
 
@@ -43,6 +55,8 @@ def engine_from_settings() -> Engine:
 def upgrade_command(revision: str = typer.Argument("head", help="Target revision")) -> None:
     """Apply the migrations up to REVISION (creates the schema on an empty database) and create the
     audit-anchor key (mode 0600) when it is missing."""
+    from trialdesk.adapters.db.migrate import upgrade
+
     engine = engine_from_settings()
     upgrade(engine, revision)
     anchor = anchor_from_settings()
@@ -61,6 +75,11 @@ class Verification:
     def __init__(
         self, connection: Connection, anchor: AuditAnchor, *, deep: bool, prefix: bool = False
     ) -> None:
+        from trialdesk.adapters.db.anchor import check_checkpoints
+        from trialdesk.adapters.db.audit import verify_chain
+        from trialdesk.adapters.db.replay import deep_verify
+        from trialdesk.config import get_settings
+
         self.chain: ChainReport = verify_chain(connection)
         self.anchor: AnchorReport = check_checkpoints(connection, anchor, prefix=prefix)
         self.deep: DeepReport | None = deep_verify(connection) if deep else None
@@ -168,6 +187,8 @@ def verify_command(
 def anchor_command() -> None:
     """Sign the chain's current head now (after reviewing rows reported as not anchored, e.g. after a
     crash between a commit and its checkpoint); creates the key when missing."""
+    from trialdesk.adapters.db.anchor import chain_head
+
     anchor = anchor_from_settings()
     engine = engine_from_settings()
     with engine.connect() as connection:
@@ -183,6 +204,8 @@ def anchor_command() -> None:
 def rotate_key_command() -> None:
     """Replace the audit-anchor key: verify everything with the old key (deep), archive the old key and
     checkpoint file, create a new key and sign the current head with it (docs/security.md)."""
+    from trialdesk.adapters.db.anchor import chain_head
+
     anchor = anchor_from_settings()
     engine = engine_from_settings()
     with engine.connect() as connection:

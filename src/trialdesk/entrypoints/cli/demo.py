@@ -6,13 +6,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from trialdesk.entrypoints.cli.output import console, fail, print_json, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
-from trialdesk.entrypoints.demo import ProgressCallback, run_demo
+
+if TYPE_CHECKING:
+    from trialdesk.entrypoints.demo import ProgressCallback
 
 
 @contextmanager
@@ -47,6 +50,8 @@ def demo_command(
     json_output: bool = typer.Option(False, "--json", help="Machine-readable summary"),
 ) -> None:
     """Screen, enrol, randomize, follow and report a SYNTHETIC trial through the real API."""
+    from trialdesk.entrypoints.demo import run_demo
+
     protocol = get_protocol(protocol_id)
     if fmt not in ("pdf", "html"):
         fail(f"--format: '{fmt}' is not one of pdf, html")

@@ -8,35 +8,23 @@ option. Methods and formulas: ``docs/design-calculators.md``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.table import Table
 
-from trialdesk.adapters.report.design_notes import one_sample_test_table
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
-from trialdesk.stats.binomial import clopper_pearson
-from trialdesk.stats.design_check import check_report
+from trialdesk.stats.calibration_defaults import DEFAULT_SEED, DEFAULT_SIMS, SINGLE_ARM_METHODS
 from trialdesk.stats.errors import DesignInputError
-from trialdesk.stats.simon import SimonDesign, simon_two_stage
-from trialdesk.stats.simulation.calibration import (
-    DEFAULT_SEED,
-    DEFAULT_SIMS,
-    SINGLE_ARM_METHODS,
-    OneSampleTypeOneError,
-    design_from_protocol,
-    one_sample_type_one_error,
-)
-from trialdesk.stats.single_arm_survival import (
-    ConsistentPair,
-    DropoutModel,
-    SingleArmMethod,
-    single_arm_survival_design,
-    solve_single_arm,
-)
-from trialdesk.stats.stopping_rule import stopping_rule_table
-from trialdesk.stats.survival_design import EventsMethod, two_arm_survival_design
+
+if TYPE_CHECKING:
+    from trialdesk.stats.simon import SimonDesign
+    from trialdesk.stats.simulation.calibration import OneSampleTypeOneError
+    from trialdesk.stats.single_arm_survival import ConsistentPair, DropoutModel, SingleArmMethod
+    from trialdesk.stats.survival_design import EventsMethod
+
+# The calculators (SciPy, the simulator) are imported inside the commands that run them (issue 17).
 
 app = typer.Typer(
     help="Trial design: Simon two-stage, survival sample sizes, stopping-rule and CI calculators.",
@@ -153,6 +141,8 @@ def simon_command(
     Stop after stage 1 if <= r1 of n1 respond; the treatment is promising if > r of n respond. alpha and
     power in the output are the attained values.
     """
+    from trialdesk.stats.simon import simon_two_stage
+
     result = _run(lambda: simon_two_stage(p0, p1, alpha, power, nmax))
     if json_output:
         print_json({"optimal": _simon_json(result.optimal), "minimax": _simon_json(result.minimax)})
@@ -204,6 +194,8 @@ def two_arm_survival_command(
     Patients need --median-control, --followup and --accrual (or --accrual-rate); otherwise only the
     events are computed and "patients" is null.
     """
+    from trialdesk.stats.survival_design import two_arm_survival_design
+
     chosen = _check_choice(method, ("schoenfeld", "freedman"), "--method")
     events_method: EventsMethod = "freedman" if chosen == "freedman" else "schoenfeld"
     ratio = _ratio(allocation)
@@ -297,6 +289,8 @@ def single_arm_survival_command(
     alpha is one-sided. With --hr the target median is median0 * hr^(-1/shape). "events" is the
     required number (exponential) or the number expected under H1 (Wu 2015).
     """
+    from trialdesk.stats.single_arm_survival import single_arm_survival_design
+
     chosen = _single_arm_method(method)
     model = _dropout_model(dropout_model)
     result = _run(
@@ -365,6 +359,8 @@ def _solver(
     dropout_time: float,
 ) -> Callable[[], ConsistentPair]:
     def solve() -> ConsistentPair:
+        from trialdesk.stats.single_arm_survival import solve_single_arm
+
         return solve_single_arm(
             n,
             method,
@@ -483,6 +479,8 @@ def stopping_rule_command(
 
     expected_treated is for enrolment that stops as soon as the K-th event occurs.
     """
+    from trialdesk.stats.stopping_rule import stopping_rule_table
+
     rows = _run(lambda: stopping_rule_table(n, stop_at, _floats(rates, "--rates")))
     if json_output:
         print_json(
@@ -521,6 +519,8 @@ def response_ci_command(
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Clopper-Pearson (1934) exact confidence interval for a response rate x/n."""
+    from trialdesk.stats.binomial import clopper_pearson
+
     ci = _run(lambda: clopper_pearson(x, n, level))
     if json_output:
         print_json({"estimate": ci.estimate, "lower": ci.lower, "upper": ci.upper})
@@ -553,6 +553,9 @@ def check_command(
     under the protocol's assessment schedule, standard and with the critical value calibrated under H0
     (3 runs of --sims trials, deterministic for a --seed; docs/simulation.md).
     """
+    from trialdesk.stats.design_check import check_report
+    from trialdesk.stats.simulation.calibration import design_from_protocol, one_sample_type_one_error
+
     protocol = get_protocol(protocol_id)
     if protocol.sample_size is None:
         fail(f"protocol '{protocol.id}' has no sample_size section to check")
@@ -577,6 +580,8 @@ def check_command(
 
 
 def _print_one_sample(result: OneSampleTypeOneError) -> None:
+    from trialdesk.adapters.report.design_notes import one_sample_test_table
+
     note = one_sample_test_table(result)
     table = Table(title=note.title, caption=note.footnote, caption_justify="left")
     for i, column in enumerate(note.columns):

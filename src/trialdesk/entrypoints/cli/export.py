@@ -7,14 +7,11 @@ from pathlib import Path
 
 import typer
 
-from trialdesk.adapters.db.engine import unit_of_work
-from trialdesk.adapters.db.migrate import is_current
 from trialdesk.entrypoints.cli import cdisc, odm
 from trialdesk.entrypoints.cli.database import engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.services.errors import TRIAL_ERRORS
-from trialdesk.services.listings import listings
 
 app = typer.Typer(help="Exports of trial data for the data team.", no_args_is_help=True)
 app.command("sdtm")(cdisc.sdtm_command)
@@ -31,6 +28,10 @@ def listings_command(
 ) -> None:
     """Write one listing per form (with sdv_status and open_queries columns), the query listing and the
     SDV listing, as CSV or Parquet (files readable by you only; the export is audited as a read)."""
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.migrate import is_current
+    from trialdesk.services.listings import listings
+
     protocol = get_protocol(protocol_id)
     engine = engine_from_settings()
     if not is_current(engine):

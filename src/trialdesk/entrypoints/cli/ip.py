@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+from typing import TYPE_CHECKING
 
 import typer
 from rich import box
 from rich.table import Table
 
-from trialdesk.adapters.db.engine import unit_of_work
-from trialdesk.adapters.db.migrate import is_current
 from trialdesk.entrypoints.cli.database import JSON_OPTION, engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
-from trialdesk.services.dispensing import Reconciliation, reconcile, reconciliation_data
 from trialdesk.services.errors import TRIAL_ERRORS
+
+if TYPE_CHECKING:
+    from trialdesk.services.dispensing import Reconciliation
 
 app = typer.Typer(help="Investigational product: dispensing log reconciliation.", no_args_is_help=True)
 
@@ -85,6 +86,10 @@ def reconcile_command(
 ) -> None:
     """Received, dispensed, returned and on-hand units of each lot per site (expired stock flagged), and
     each subject's units against the doses given (a disagreement is flagged)."""
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.migrate import is_current
+    from trialdesk.services.dispensing import reconcile, reconciliation_data
+
     protocol = get_protocol(protocol_id)
     day = _as_of(as_of)
     engine = engine_from_settings()

@@ -20,20 +20,18 @@ import math
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from trialdesk.adapters.db.engine import unit_of_work
-from trialdesk.adapters.db.migrate import is_current
-from trialdesk.config import get_settings
 from trialdesk.entrypoints.cli.database import engine_from_settings
 from trialdesk.entrypoints.cli.demo import demo_progress
 from trialdesk.entrypoints.cli.output import console, err_console, fail, fail_with, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
-from trialdesk.services.auth import LoginPolicy, login, logout, record_login_failure
 from trialdesk.services.errors import TRIAL_ERRORS, InvalidInput, NotAuthenticated
-from trialdesk.services.lab_import import MAX_PROBLEMS, ImportRefused, import_results
-from trialdesk.services.labs import LabInput
+
+if TYPE_CHECKING:
+    from trialdesk.services.labs import LabInput
 
 app = typer.Typer(help="Lab results: bulk import with CTCAE grade proposals.", no_args_is_help=True)
 
@@ -65,6 +63,8 @@ def _boolean(text: str) -> bool:
 def _parse_row(row: dict[str, str]) -> LabInput:
     """One CSV row as a :class:`LabInput`; :class:`InvalidInput` naming the column that does not parse
     (the lab rules themselves are checked by the service)."""
+    from trialdesk.services.labs import LabInput
+
     parsed: dict[str, object] = {}
     for column, parse in (
         ("value", _number),
@@ -119,6 +119,8 @@ def read_rows(path: Path) -> list[LabInput]:
 
 
 def _refuse(problems: list[str], bad_rows: int) -> None:
+    from trialdesk.services.lab_import import MAX_PROBLEMS
+
     for problem in problems[:MAX_PROBLEMS]:
         err_console.print(f"  {problem}", highlight=False, soft_wrap=True, markup=False)
     fail(f"{bad_rows} bad row(s): nothing imported")
@@ -136,6 +138,10 @@ def _row_label(index: int) -> str:
 
 
 def _sign_in(username: str) -> str:
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.config import get_settings
+    from trialdesk.services.auth import LoginPolicy, login, record_login_failure
+
     password = os.environ.get("TRIALDESK_PASSWORD") or typer.prompt(
         f"password for {username}", hide_input=True
     )
@@ -163,6 +169,11 @@ def import_command(
 ) -> None:
     """Import a subject's lab results from CSV: all rows checked first, stored in bounded audited
     transactions (all or nothing), then graded; prints the CTCAE grade proposals by grade."""
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.migrate import is_current
+    from trialdesk.services.auth import logout
+    from trialdesk.services.lab_import import ImportRefused, import_results
+
     protocol = get_protocol(protocol_id)
     items = read_rows(file)
     engine = engine_from_settings()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from trialdesk import __version__
 from trialdesk.entrypoints.cli import (
     analyze,
     backup,
@@ -65,6 +64,8 @@ app.command("restore")(backup.restore_command)
 @app.command("version")
 def version_command() -> None:
     """Print the trialdesk version."""
+    from trialdesk import __version__  # read from the package metadata on first use
+
     typer.echo(__version__)
 
 

@@ -12,12 +12,9 @@ from pathlib import Path
 
 import typer
 
-from trialdesk.adapters.db.engine import unit_of_work
-from trialdesk.adapters.db.migrate import is_current
 from trialdesk.entrypoints.cli.database import JSON_OPTION, engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, print_json, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
-from trialdesk.services.errors import TRIAL_ERRORS
 
 
 def _cutoff(text: str | None) -> dt.date | None:
@@ -43,6 +40,10 @@ def odm_command(
 ) -> None:
     """Write the trial's metadata and data as CDISC ODM 1.3.2, checked against the ODM schema
     (the export is audited as a read)."""
+    # the database, lxml and the services load only when the command runs (a quick CLI start-up)
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.migrate import is_current
+    from trialdesk.services.errors import TRIAL_ERRORS
     from trialdesk.services.odm_export import odm_export
 
     protocol = get_protocol(protocol_id)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from trialdesk.config import get_settings
-from trialdesk.domain.forms import FormDefinition
-from trialdesk.domain.protocol import Protocol
 from trialdesk.entrypoints.cli.output import console, fail, print_json
-from trialdesk.protocols import ProtocolFileError, load_protocol_file, load_registry
-from trialdesk.protocols.loader import ProtocolRegistry
+
+if TYPE_CHECKING:
+    from trialdesk.domain.forms import FormDefinition
+    from trialdesk.domain.protocol import Protocol
+    from trialdesk.protocols.loader import ProtocolRegistry
 
 app = typer.Typer(
     help="Protocol specification files: list, show, validate, case report forms.", no_args_is_help=True
@@ -26,6 +26,9 @@ JSON_OPTION = typer.Option(False, "--json", help="Machine-readable JSON output")
 
 def registry() -> ProtocolRegistry:
     """Load the built-in protocols plus TRIALDESK_PROTOCOL_DIRS; a bad file is a clean error."""
+    from trialdesk.config import get_settings
+    from trialdesk.protocols import ProtocolFileError, load_registry
+
     try:
         return load_registry(get_settings().protocol_dirs)
     except ProtocolFileError as exc:
@@ -133,6 +136,8 @@ def validate_command(
     file: Path = typer.Argument(..., help="Protocol YAML file to check"), json_output: bool = JSON_OPTION
 ) -> None:
     """Validate a protocol file; exit 1 with every problem listed (file, path in file, reason)."""
+    from trialdesk.protocols import ProtocolFileError, load_protocol_file
+
     try:
         protocol = load_protocol_file(file)
     except ProtocolFileError as exc:

@@ -11,17 +11,18 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from trialdesk.domain.recist import RecistInputError, ResponseReport, ResponseSettings, assess_response
-from trialdesk.domain.recist.io import ResponseInput, parse_response_input, report_to_dict
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
+
+if TYPE_CHECKING:
+    from trialdesk.domain.recist import ResponseReport, ResponseSettings
+    from trialdesk.domain.recist.io import ResponseInput
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 INPUT_SCHEMA = "recist-input.schema.json"
@@ -75,6 +76,8 @@ def schema_error_message(error: Any) -> str:
 
 def read_input(file: Path) -> dict[str, Any]:
     """Load FILE and check it against the input JSON Schema; a problem is a clean error."""
+    import jsonschema  # type: ignore[import-untyped, unused-ignore]
+
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -94,6 +97,8 @@ def read_input(file: Path) -> dict[str, Any]:
 
 def build_settings(document: ResponseInput, protocol_id: str | None) -> ResponseSettings:
     """Settings from the protocol (when given) and the file; the file's confirmation flag wins."""
+    from trialdesk.domain.recist import ResponseSettings
+
     if protocol_id is not None:
         protocol = get_protocol(protocol_id)
         return ResponseSettings.from_tumour_assessment(
@@ -113,6 +118,9 @@ def recist_command(
     json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON output"),
 ) -> None:
     """Derive RECIST 1.1 (or iRECIST) time-point and best overall responses from FILE."""
+    from trialdesk.domain.recist import RecistInputError, assess_response
+    from trialdesk.domain.recist.io import parse_response_input, report_to_dict
+
     data = read_input(file)
     try:
         document = parse_response_input(data)

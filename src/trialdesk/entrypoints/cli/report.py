@@ -9,13 +9,10 @@ from typing import Literal
 
 import typer
 
-from trialdesk.adapters.db.engine import unit_of_work
-from trialdesk.adapters.db.migrate import is_current
 from trialdesk.entrypoints.cli.database import engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.services.errors import TRIAL_ERRORS
-from trialdesk.services.reporting import trial_report, trial_report_from_lock
 
 
 def report_command(
@@ -30,6 +27,10 @@ def report_command(
     ),
 ) -> None:
     """Write the trial report from the database at a data cut-off (audited as an export)."""
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.migrate import is_current
+    from trialdesk.services.reporting import trial_report, trial_report_from_lock
+
     protocol = get_protocol(protocol_id)
     if fmt not in ("pdf", "html"):
         fail(f"--format: '{fmt}' is not one of pdf, html")

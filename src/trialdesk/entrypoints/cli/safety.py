@@ -15,16 +15,11 @@ from pathlib import Path
 
 import typer
 
-from trialdesk.adapters.db.engine import unit_of_work
-from trialdesk.adapters.db.migrate import is_current
-from trialdesk.adapters.report.safety_report import render_safety_report
 from trialdesk.entrypoints.cli.database import engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.entrypoints.cli.users import CLI_ACTOR
 from trialdesk.services.errors import TRIAL_ERRORS
-from trialdesk.services.reporting import safety_report_from_lock
-from trialdesk.services.safety_report import report_for
 
 app = typer.Typer(help="Safety monitoring: the DSMB safety report.", no_args_is_help=True)
 
@@ -46,6 +41,12 @@ def report_command(
     """Subjects exposed, AEs by SOC/term x maximum grade (all-cause and treatment-related), grade >= 3,
     SAEs, discontinuations, deaths, stopping rules with their binomial probabilities, toxicity boundary,
     all at the data cut-off."""
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.migrate import is_current
+    from trialdesk.adapters.report.safety_report import render_safety_report
+    from trialdesk.services.reporting import safety_report_from_lock
+    from trialdesk.services.safety_report import report_for
+
     protocol = get_protocol(protocol_id)
     if lock is not None and cutoff:
         fail("--lock and --cutoff: give one (a lock has its own cut-off)")

@@ -5,20 +5,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import getpass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from trialdesk.adapters.db.engine import unit_of_work
-from trialdesk.adapters.db.migrate import is_current
-from trialdesk.domain.calendar import ScheduledVisit, SubjectCourse, plan
-from trialdesk.domain.protocol.model import Protocol
 from trialdesk.entrypoints.cli.database import JSON_OPTION, engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
-from trialdesk.services.calendar import subject_calendar
 from trialdesk.services.errors import TRIAL_ERRORS
+
+if TYPE_CHECKING:
+    from trialdesk.domain.calendar import ScheduledVisit
+    from trialdesk.domain.protocol.model import Protocol
 
 app = typer.Typer(help="Visit schedules and subject calendars.", no_args_is_help=True)
 NOMINAL_START = dt.date(2000, 1, 3)
@@ -39,6 +38,8 @@ def _window(visit: ScheduledVisit) -> str:
 
 
 def _arm_schedule(protocol: Protocol, arm_id: str, weeks: int) -> list[ScheduledVisit]:
+    from trialdesk.domain.calendar import SubjectCourse, plan
+
     arm = next(a for a in protocol.design.arms if a.id == arm_id)
     visits = plan(protocol, SubjectCourse(tuple(arm.interventions), NOMINAL_START))
     return [v for v in visits if v.day <= weeks * 7]
@@ -120,6 +121,10 @@ def subject_command(
 ) -> None:
     """A subject's calendar: each visit planned, done (in or out of window), missed, overdue or not
     required, from the stored treatment dates, tumour assessments and death."""
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.migrate import is_current
+    from trialdesk.services.calendar import subject_calendar
+
     protocol = get_protocol(protocol_id)
     engine = engine_from_settings()
     if not is_current(engine):

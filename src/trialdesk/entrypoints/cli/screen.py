@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from trialdesk.domain.eligibility.evaluator import EligibilityResult
-from trialdesk.domain.eligibility.validation import PatientDataError
 from trialdesk.entrypoints.cli.output import console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
-from trialdesk.services.screening import result_to_json, screen_file
+
+if TYPE_CHECKING:
+    from trialdesk.domain.eligibility.evaluator import EligibilityResult
 
 EXIT_CODES = {"eligible": 0, "ineligible": 1, "incomplete": 3}
 """Process exit code per verdict; errors exit with 2."""
@@ -50,6 +51,9 @@ def screen_command(
 
     Exit code 0 eligible, 1 ineligible, 3 incomplete, 2 error.
     """
+    from trialdesk.domain.eligibility.validation import PatientDataError
+    from trialdesk.services.screening import result_to_json, screen_file
+
     on = _parse_date(at)
     protocol = get_protocol(protocol_id)
     try:

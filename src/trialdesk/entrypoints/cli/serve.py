@@ -11,17 +11,17 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-import uvicorn
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
-from trialdesk.config import Settings, get_settings
 from trialdesk.entrypoints.cli.demo import demo_progress
 from trialdesk.entrypoints.cli.output import console, fail
-from trialdesk.entrypoints.demo import build_demo_database, is_demo_database
 from trialdesk.entrypoints.demo_accounts import DEMO_ACCOUNTS
+
+if TYPE_CHECKING:
+    from trialdesk.config import Settings
 
 DEMO_FILE = Path("demo") / "trialdesk-demo.sqlite3"
 """The demo database, relative to ``TRIALDESK_DATA_DIR``."""
@@ -39,6 +39,10 @@ def serve_command(
     reset_demo: bool = typer.Option(False, "--reset-demo", help="Rebuild the demo database (with --demo)"),
 ) -> None:
     """Start the trialdesk web application and API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from trialdesk.config import get_settings
+
     if demo and os.environ.get("TRIALDESK_ENVIRONMENT", "").strip().lower() == "production":
         fail(
             "--demo is refused with TRIALDESK_ENVIRONMENT=production: the demo database is synthetic "
@@ -70,6 +74,8 @@ def serve_command(
 
 def demo_database_path(settings: Settings) -> Path:
     """Where the demo database lives; refused when it is the configured (real) database."""
+    from sqlalchemy.engine import make_url
+
     database = (settings.data_dir / DEMO_FILE).resolve()
     url = make_url(settings.effective_database_url)
     real = url.database if url.get_backend_name() == "sqlite" and url.database != ":memory:" else None
@@ -83,6 +89,8 @@ def demo_database_path(settings: Settings) -> Path:
 
 def prepare_demo(settings: Settings, *, reset: bool) -> Path:
     """The demo database file, built now when it does not exist yet (or ``reset``)."""
+    from trialdesk.entrypoints.demo import build_demo_database, is_demo_database
+
     database = demo_database_path(settings)
     if reset and database.exists():
         if not is_demo_database(database):

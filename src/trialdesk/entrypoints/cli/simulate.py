@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,21 +21,19 @@ from rich.table import Table
 from trialdesk.entrypoints.cli.output import console, err_console, fail, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.stats.errors import DesignInputError
-from trialdesk.stats.simulation.batching.executors import (
-    BatchExecutor,
-    DaskExecutor,
-    LocalExecutor,
-    default_workers,
-    run_simulation,
-)
-from trialdesk.stats.simulation.plan import build_plan
-from trialdesk.stats.simulation.results import Distribution, Estimate, OperatingCharacteristics, summarize
-from trialdesk.stats.simulation.scenario import ScenarioError, load_scenario
+
+if TYPE_CHECKING:
+    from trialdesk.stats.simulation.batching.executors import BatchExecutor
+    from trialdesk.stats.simulation.results import Distribution, Estimate, OperatingCharacteristics
+
+# The simulator (NumPy kernels, process pools, Dask) is imported inside the command (issue 17).
 
 _OPTIONS = {"sims": "--sims", "seed": "--seed", "workers": "--workers", "dask": "--dask"}
 
 
 def _executor(workers: int | None, dask: str | None) -> BatchExecutor:
+    from trialdesk.stats.simulation.batching.executors import DaskExecutor, LocalExecutor, default_workers
+
     if workers is not None and dask is not None:
         fail("--workers/--dask: give one of them, not both")
     if dask is not None:
@@ -118,6 +116,11 @@ def simulate_command(
     Run-in stopping, the randomized log-rank test (or the one-sample test of a single-arm trial),
     trial duration, patients, hazard-ratio and median-PFS bias, each with its Monte Carlo SE.
     """
+    from trialdesk.stats.simulation.batching.executors import run_simulation
+    from trialdesk.stats.simulation.plan import build_plan
+    from trialdesk.stats.simulation.results import summarize
+    from trialdesk.stats.simulation.scenario import ScenarioError, load_scenario
+
     protocol = get_protocol(protocol_id)
     try:
         plan = build_plan(protocol, load_scenario(scenario))

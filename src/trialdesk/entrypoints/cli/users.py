@@ -10,12 +10,9 @@ import sys
 
 import typer
 
-from trialdesk.adapters.db.engine import unit_of_work
-from trialdesk.adapters.db.migrate import upgrade
 from trialdesk.entrypoints.cli.database import engine_from_settings
 from trialdesk.entrypoints.cli.output import console, fail_with
 from trialdesk.entrypoints.cli.protocol import registry
-from trialdesk.services import admin
 from trialdesk.services.errors import TRIAL_ERRORS
 
 user_app = typer.Typer(help="Users of the trial system.", no_args_is_help=True)
@@ -39,6 +36,10 @@ def add_user_command(
     The password is never a command-line argument (it would be in the shell history and the process
     list): it is asked for twice at the terminal, or read from ``--password-stdin``, or from the
     environment variable TRIALDESK_NEW_USER_PASSWORD."""
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.migrate import upgrade
+    from trialdesk.services import admin
+
     password = _new_password(password_stdin)
     engine = engine_from_settings()
     upgrade(engine)
@@ -79,6 +80,10 @@ def add_site_command(
     name: str = typer.Argument(..., help="Site name"),
 ) -> None:
     """Register a site of a trial (bootstrap; the API does the same for admins)."""
+    from trialdesk.adapters.db.engine import unit_of_work
+    from trialdesk.adapters.db.migrate import upgrade
+    from trialdesk.services import admin
+
     engine = engine_from_settings()
     upgrade(engine)
     try:

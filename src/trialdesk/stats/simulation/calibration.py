@@ -36,6 +36,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.stats import norm
 
+from trialdesk.stats.calibration_defaults import DEFAULT_SEED as DEFAULT_SEED
+from trialdesk.stats.calibration_defaults import DEFAULT_SIMS as DEFAULT_SIMS
+from trialdesk.stats.calibration_defaults import SINGLE_ARM_METHODS as SINGLE_ARM_METHODS
 from trialdesk.stats.errors import (
     DesignInputError,
     check_count,
@@ -53,11 +56,6 @@ from trialdesk.stats.survival_data import FloatArray
 if TYPE_CHECKING:
     from trialdesk.domain.protocol.model import Protocol
 
-DEFAULT_SIMS = 50_000
-"""Trials per run (3 runs): MC SE of a type I error near 0.025 is about 0.0007."""
-DEFAULT_SEED = 2015
-"""Seed of the calibration run; the validation and alternative runs use ``seed + 1`` and ``seed + 2``."""
-SINGLE_ARM_METHODS = ("exponential_single_arm", "wu2015")
 _Z95 = float(norm.ppf(0.975))
 
 

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from trialdesk.domain.safety.adverse_event import ACTIONS, OUTCOMES, SAE_CRITERI
 from trialdesk.domain.safety.stopping_rules import ATTRIBUTION_LEVELS
 from trialdesk.domain.subjects import SubjectStatus, allowed_targets
 from trialdesk.entrypoints.api.deps import ProtocolDep, run
+from trialdesk.entrypoints.api.pagination import DEFAULT_LIMIT
 from trialdesk.entrypoints.web.i18n import Translator
 from trialdesk.entrypoints.web.pages import subject_view as view
 from trialdesk.entrypoints.web.pages.consent_view import consent_context
@@ -32,6 +33,8 @@ from trialdesk.services.exposure import DEVIATION_REASONS
 from trialdesk.services.subject_record import SubjectRecord, TreatmentView, subject_record, treatment_view
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+SUBJECTS_PER_PAGE = DEFAULT_LIMIT
+"""Rows of the trial page's subject list (the API's default page)."""
 FOLLOW_UP_FIELDS = (
     "treatment_start_date",
     "treatment_end_date",
@@ -42,10 +45,14 @@ FOLLOW_UP_FIELDS = (
 )
 
 
-def _trial_rows(session: Session, actor: Actor, protocol: Protocol, tr: Translator) -> list[dict[str, Any]]:
+def _trial_rows(
+    session: Session, actor: Actor, protocol: Protocol, tr: Translator, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the subjects this user may see (from ``offset``, by id) and how many there are."""
     codes: dict[int, str] = {}
     rows = []
-    for subject in subjects.list_subjects(session, actor, protocol.id):
+    found, total = subjects.subject_page(session, actor, protocol.id, limit=SUBJECTS_PER_PAGE, offset=offset)
+    for subject in found:
         if subject.site_id not in codes:
             codes[subject.site_id] = subject_repository.site_code(session, subject.site_id)
         rows.append(
@@ -59,17 +66,39 @@ def _trial_rows(session: Session, actor: Actor, protocol: Protocol, tr: Translat
                 "screened": subject.screening_date,
             }
         )
-    return rows
+    return rows, total
+
+
+def _pager(protocol_id: str, offset: int, shown: int, total: int) -> dict[str, Any]:
+    """Where this page of the subject list starts and ends, and the links to its neighbours."""
+    base = f"/trials/{protocol_id}"
+    previous = max(offset - SUBJECTS_PER_PAGE, 0)
+    return {
+        "first": offset + 1,
+        "last": offset + shown,
+        "total": total,
+        "prev": (f"{base}?offset={previous}" if previous else base) if offset > 0 else None,
+        "next": f"{base}?offset={offset + SUBJECTS_PER_PAGE}" if offset + SUBJECTS_PER_PAGE < total else None,
+    }
 
 
 @router.get("/trials/{protocol_id}", response_class=HTMLResponse)
-def trial_page(request: Request, actor: PageActor, protocol: ProtocolDep) -> HTMLResponse:
-    """The trial's subjects this user may see, and the trial's pages this role may open."""
+def trial_page(
+    request: Request,
+    actor: PageActor,
+    protocol: ProtocolDep,
+    offset: int = Query(0, ge=0, le=2**31 - 1, description="Subjects to skip (pages of 100)"),
+) -> HTMLResponse:
+    """The trial's subjects this user may see (100 per page, by id), and the trial's pages this role
+    may open."""
     tr = Translator(language_of(request))
-    rows = run(request, actor.username, lambda s: _trial_rows(s, actor, protocol, tr), write=False)
+    rows, total = run(
+        request, actor.username, lambda s: _trial_rows(s, actor, protocol, tr, offset), write=False
+    )
     context = {
         "protocol": protocol,
         "rows": rows,
+        "pager": _pager(protocol.id, offset, len(rows), total),
         "links": view.trial_links(actor, protocol, tr),
         "arm_shown": view.sees_arm(actor),
     }
