@@ -59,8 +59,8 @@ def test_role_matrix_of_the_odm_export(two_sites: Api) -> None:
         assert api.get(user, URL, params={"site": other}).status_code == 404
     for user in ("admin", "safety"):
         assert api.get(user, URL).status_code == 403, user
-    refused = api.get("monitor", URL, params={"cutoff": "2999-01-01"})
-    assert refused.status_code == 422 and refused.json()["field"] == "cutoff"
+    refused = api.get("monitor", URL, params={"as_of": "2999-01-01"})
+    assert refused.status_code == 422 and refused.json()["field"] == "as_of"
     engine = api.client.app.state.engine  # type: ignore[attr-defined]
     with unit_of_work(engine, None, write=False) as session:
         readers = list(

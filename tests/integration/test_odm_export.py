@@ -326,20 +326,20 @@ def test_audit_trail_has_one_record_per_change_with_old_and_new_values(demo_engi
     assert set(tree.xpath("//odm:UserRef/@UserOID", namespaces=NS)) == users
 
 
-def test_cutoff_exports_the_database_as_it_stood(demo_engine: Engine) -> None:
+def test_as_of_exports_the_database_as_it_stood(demo_engine: Engine) -> None:
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-    tree = etree.fromstring(_export(demo_engine, SCR, cutoff=yesterday))
+    tree = etree.fromstring(_export(demo_engine, SCR, as_of_day=yesterday))
     assert tree.get("AsOfDateTime") == f"{yesterday.isoformat()}T23:59:59+00:00"
     assert tree.xpath("//odm:SubjectData", namespaces=NS) == []
     today = dt.datetime.now(dt.UTC).date()
-    at_cutoff = etree.fromstring(_export(demo_engine, SCR, cutoff=today))
+    as_of_today = etree.fromstring(_export(demo_engine, SCR, as_of_day=today))
     current = etree.fromstring(_export(demo_engine, SCR))
-    assert [etree.tostring(s) for s in at_cutoff.iterfind("odm:ClinicalData", NS)] == [
+    assert [etree.tostring(s) for s in as_of_today.iterfind("odm:ClinicalData", NS)] == [
         etree.tostring(s) for s in current.iterfind("odm:ClinicalData", NS)
     ]
     with pytest.raises(InvalidInput) as refused:
-        _export(demo_engine, SCR, cutoff=today + dt.timedelta(days=1))
-    assert refused.value.field == "cutoff"
+        _export(demo_engine, SCR, as_of_day=today + dt.timedelta(days=1))
+    assert refused.value.field == "as_of"
 
 
 def test_cli_writes_a_private_file_and_audits_the_read(
@@ -355,8 +355,8 @@ def test_cli_writes_a_private_file_and_audits_the_read(
     assert _schemas()[0].validate(etree.parse(str(out)))
     bad = runner.invoke(cli, ["export", "odm", IVO, "--out", str(tmp_path / "x.xml"), "--site", "SITE09"])
     assert bad.exit_code != 0 and "site" in bad.output and not (tmp_path / "x.xml").exists()
-    bad = runner.invoke(cli, ["export", "odm", IVO, "--out", str(tmp_path / "x.xml"), "--cutoff", "1 May"])
-    assert bad.exit_code == 2 and "--cutoff" in bad.output
+    bad = runner.invoke(cli, ["export", "odm", IVO, "--out", str(tmp_path / "x.xml"), "--as-of", "1 May"])
+    assert bad.exit_code == 2 and "--as-of" in bad.output
     bad = runner.invoke(cli, ["export", "odm", IVO, "--out", str(tmp_path / "no" / "x.xml")])
     assert bad.exit_code == 2 and "--out" in bad.output
     with demo_engine.connect() as connection:
@@ -364,4 +364,4 @@ def test_cli_writes_a_private_file_and_audits_the_read(
             select(AuditRecord).where(AuditRecord.table_name == "odm").order_by(AuditRecord.seq.desc())
         ).first()
     assert last is not None and last.action == "export" and last.record_id == IVO
-    assert last.new_value == "site=SITE01;audit=no;cutoff=-" and last.username.startswith("cli:")
+    assert last.new_value == "site=SITE01;audit=no;as_of=-" and last.username.startswith("cli:")

@@ -14,7 +14,7 @@ investigator to hold (EMA guideline on computerised systems and electronic data 
   ``AuditRecord``: ``UserRef`` (AdminData ``User``), ``LocationRef`` (the subject's site, an AdminData
   ``Location``), ``DateTimeStamp``, ``ReasonForChange`` and ``SourceID`` (``audit_log seq N``). The
   value before a change is the previous ``ItemData`` of the same item.
-* ``cutoff``: the database as it stood at the end of that day (UTC, from the audit trail; ODM
+* ``as_of``: the database as it stood at the end of that day (UTC, from the audit trail; ODM
   ``AsOfDateTime``): records inserted later are left out and values are those of that moment.
 
 Reading the export is audited (:func:`~trialdesk.services.exports.audited_export`).
@@ -128,12 +128,12 @@ def _site_scope(session: Session, actor: Actor | None, protocol: Protocol, code:
     return own[0]
 
 
-def _as_of(cutoff: dt.date | None) -> dt.datetime | None:
-    if cutoff is None:
+def _as_of(day: dt.date | None) -> dt.datetime | None:
+    if day is None:
         return None
-    if cutoff > dt.datetime.now(dt.UTC).date():
-        raise InvalidInput(f"{cutoff} is after today", field="cutoff")
-    return dt.datetime.combine(cutoff, dt.time.max, tzinfo=dt.UTC)
+    if day > dt.datetime.now(dt.UTC).date():
+        raise InvalidInput(f"{day} is after today", field="as_of")
+    return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
 
 
 def _exists(context: _Context, table: str, record_id: str) -> bool:
@@ -302,7 +302,7 @@ def odm_export(
     *,
     site_code: str | None = None,
     with_audit: bool = False,
-    cutoff: dt.date | None = None,
+    as_of_day: dt.date | None = None,
 ) -> OdmExport:
     """The protocol's data as CDISC ODM 1.3.2 (``actor`` None: the command line, every site).
 
@@ -310,7 +310,7 @@ def odm_export(
     only their own site (a site-only copy); any other role is refused. Audited as an export read.
     """
     site = _site_scope(session, actor, protocol, site_code)
-    as_of = _as_of(cutoff)
+    as_of = _as_of(as_of_day)
     sites = dict(
         session.execute(select(Site.id, Site.code).where(Site.protocol_id == protocol.id)).tuples().all()
     )
@@ -351,7 +351,7 @@ def odm_export(
     except InvalidOdm as exc:
         raise InvalidInput(f"the ODM document cannot be written: {exc}", field="odm") from None
     detail = (
-        f"site={site.code if site else 'all'};audit={'yes' if with_audit else 'no'};cutoff={cutoff or '-'}"
+        f"site={site.code if site else 'all'};audit={'yes' if with_audit else 'no'};as_of={as_of_day or '-'}"
     )
     audited_export(session, "odm", protocol.id, reason="ODM 1.3.2 export", detail=detail)
     return OdmExport(content, len(data), context.audit_records, site.code if site else None, as_of)

@@ -29,7 +29,7 @@ def export_odm(
     request: Request,
     with_audit: bool = Query(False, description="Every value's audit trail as ODM AuditRecords"),
     site: str | None = Query(None, max_length=32, description="Site code: that site's copy only"),
-    cutoff: dt.date | None = Query(None, description="The database as it stood at the end of this day (UTC)"),
+    as_of: dt.date | None = Query(None, description="The database as it stood at the end of this day (UTC)"),
 ) -> Response:
     """The trial's metadata and clinical data as CDISC ODM 1.3.2; audited as an export read."""
     from trialdesk.services.odm_export import odm_export
@@ -37,7 +37,7 @@ def export_odm(
     result = run(
         request,
         actor.username,
-        lambda s: odm_export(s, actor, protocol, site_code=site, with_audit=with_audit, cutoff=cutoff),
+        lambda s: odm_export(s, actor, protocol, site_code=site, with_audit=with_audit, as_of_day=as_of),
         write=True,
     )
     name = f"{protocol.id}-odm" + (f"-{result.site}" if result.site else "") + ".xml"

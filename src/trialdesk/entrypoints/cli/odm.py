@@ -17,13 +17,13 @@ from trialdesk.entrypoints.cli.output import console, fail, fail_with, print_jso
 from trialdesk.entrypoints.cli.protocol import get_protocol
 
 
-def _cutoff(text: str | None) -> dt.date | None:
+def _as_of(text: str | None) -> dt.date | None:
     if text is None:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        fail(f"--cutoff: '{text}' is not a date (YYYY-MM-DD)")
+        fail(f"--as-of: '{text}' is not a date (YYYY-MM-DD)")
 
 
 def odm_command(
@@ -33,8 +33,8 @@ def odm_command(
         False, "--with-audit", help="Every value's audit trail (who, when, why) as ODM AuditRecords"
     ),
     site: str | None = typer.Option(None, "--site", help="Site code: that site's copy only"),
-    cutoff: str | None = typer.Option(
-        None, "--cutoff", help="The database as it stood at the end of this day (YYYY-MM-DD, UTC)"
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="The database as it stood at the end of this day (YYYY-MM-DD, UTC)"
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
@@ -47,7 +47,7 @@ def odm_command(
     from trialdesk.services.odm_export import odm_export
 
     protocol = get_protocol(protocol_id)
-    cutoff_date = _cutoff(cutoff)
+    as_of_day = _as_of(as_of)
     if not out.parent.is_dir() or out.is_dir():
         fail(f"--out: '{out}' is not a file in an existing folder")
     engine = engine_from_settings()
@@ -56,7 +56,7 @@ def odm_command(
     try:
         with unit_of_work(engine, f"cli:{getpass.getuser()}") as session:
             result = odm_export(
-                session, None, protocol, site_code=site, with_audit=with_audit, cutoff=cutoff_date
+                session, None, protocol, site_code=site, with_audit=with_audit, as_of_day=as_of_day
             )
     except TRIAL_ERRORS as exc:
         fail_with(exc)
