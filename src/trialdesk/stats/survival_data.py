@@ -94,22 +94,51 @@ def group_codes(values: ArrayLike | Sequence[Any], n: int, *, name: str) -> tupl
     """Encode a grouping variable as integer codes ``0..k-1`` in sorted level order.
 
     Levels sort numerically when every level is a number, else as strings; the first level is the
-    reference level of two-group comparisons.
+    reference level of two-group comparisons. One ``np.unique`` (a sort) finds the levels, so the
+    cost is that of sorting ``n`` values, with Python work only per level.
 
     Raises
     ------
     SurvivalDataError
         Wrong length or missing (``None``/NaN) values.
     """
-    arr = np.asarray(values, dtype=object)
+    arr = np.asarray(values)
+    if arr.dtype.kind in "US" and not isinstance(values, np.ndarray):
+        arr = np.asarray(values, dtype=object)  # a list mixing numbers and text keeps its numbers
     if arr.ndim != 1 or arr.size != n:
         raise SurvivalDataError(f"{name}: expected {n} values, got shape {arr.shape}")
-    for i, v in enumerate(arr):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            raise SurvivalDataError(f"{name}: value at position {i} is missing")
-    levels = sorted(set(arr.tolist()), key=_level_key)
+    _check_not_missing(arr, name)
+    try:
+        raw, inverse = np.unique(arr, return_inverse=True)
+    except TypeError:  # levels of mixed types (e.g. 1 and "a") that Python cannot order
+        return _group_codes_mixed(arr, name)
+    found = raw.tolist()
+    levels = sorted(found, key=_level_key)
+    if len(set(levels)) != len(levels):  # levels equal in Python but not to NumPy (1 and True)
+        return _group_codes_mixed(arr, name)
+    position = {level: k for k, level in enumerate(levels)}
+    remap = np.fromiter((position[level] for level in found), dtype=np.intp, count=len(found))
+    codes: IntArray = remap[inverse.reshape(-1)]
+    return levels, codes
+
+
+def _check_not_missing(arr: NDArray[Any], name: str) -> None:
+    if arr.dtype.kind == "f":
+        missing = np.isnan(arr)
+    elif arr.dtype.kind == "O":
+        missing = (arr == None) | (arr != arr)  # noqa: E711  (elementwise: None, or NaN, unequal to itself)
+    else:
+        return
+    if missing.any():
+        raise SurvivalDataError(f"{name}: value at position {int(np.argmax(missing))} is missing")
+
+
+def _group_codes_mixed(arr: NDArray[Any], name: str) -> tuple[list[Any], IntArray]:
+    """Per-element encoding for object arrays whose levels NumPy cannot sort (mixed types)."""
+    items = arr.astype(object).tolist()
+    levels = sorted(set(items), key=_level_key)
     index = {level: k for k, level in enumerate(levels)}
-    codes = np.fromiter((index[v] for v in arr.tolist()), dtype=np.intp, count=n)
+    codes = np.fromiter((index[v] for v in items), dtype=np.intp, count=len(items))
     return levels, codes
 
 
@@ -119,3 +148,55 @@ def _level_key(level: Any) -> tuple[int, float, str]:
     if isinstance(level, int | float | np.integer | np.floating):
         return (0, float(level), "")
     return (1, 0.0, str(level))
+
+
+TIMEFIX_TOLERANCE = float(np.sqrt(np.finfo(np.float64).eps))
+"""R's ``aeqSurv`` tolerance, ``sqrt(.Machine$double.eps)`` (about 1.49e-8)."""
+
+
+def near_tie_groups(
+    distinct: FloatArray, tolerance: float = TIMEFIX_TOLERANCE
+) -> tuple[FloatArray, IntArray]:
+    """Merge distinct times that differ only by rounding, as R's ``survival::aeqSurv``.
+
+    Parameters
+    ----------
+    distinct
+        Distinct follow-up times, sorted increasing (e.g. from ``np.unique``).
+    tolerance
+        Two neighbours ``y[k] < y[k+1]`` are tied when ``y[k+1] - y[k] <= tolerance`` or
+        ``(y[k+1] - y[k]) / mean(|y|) <= tolerance``; runs of tied neighbours chain together.
+
+    Returns
+    -------
+    (merged, index)
+        ``merged`` holds the first (smallest) time of each run, and ``distinct[k]`` becomes
+        ``merged[index[k]]``. Without near ties ``merged`` is ``distinct`` itself.
+
+    Reference: R ``survival`` 3.5 ``aeqSurv`` (used by ``survfit``, ``survdiff``, ``coxph`` and
+    ``concordance`` when ``timefix = TRUE``, their default).
+    """
+    gaps = np.diff(distinct)
+    scale = float(np.mean(np.abs(distinct))) if distinct.size else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tied = (gaps <= tolerance) | (gaps / scale <= tolerance)
+    if not tied.any():
+        return distinct, np.arange(distinct.size, dtype=np.intp)
+    starts = np.concatenate(([True], ~tied))
+    index: IntArray = np.cumsum(starts, dtype=np.intp) - 1
+    merged: FloatArray = distinct[starts]
+    return merged, index
+
+
+def merge_near_ties(time: FloatArray, tolerance: float = TIMEFIX_TOLERANCE) -> FloatArray:
+    """Times with near ties replaced by the first time of their run (R's ``aeqSurv``).
+
+    ``time`` must already be validated (:func:`survival_arrays`); returns ``time`` itself when
+    nothing is merged.
+    """
+    distinct, inverse = np.unique(time, return_inverse=True)
+    merged, index = near_tie_groups(distinct, tolerance)
+    if merged.size == distinct.size:
+        return time
+    out: FloatArray = merged[index[inverse.reshape(-1)]]
+    return out
