@@ -35,7 +35,9 @@ from trialdesk.stats.survival_data import (
     IntArray,
     SurvivalDataError,
     group_codes,
+    merge_near_ties,
     survival_arrays,
+    time_grid,
 )
 
 ConfType = Literal["log", "log-log", "plain"]
@@ -164,7 +166,12 @@ class KaplanMeierEstimate:
 
 
 def kaplan_meier(
-    time: ArrayLike, event: ArrayLike, *, conf_type: ConfType = "log", conf_level: float = 0.95
+    time: ArrayLike,
+    event: ArrayLike,
+    *,
+    conf_type: ConfType = "log",
+    conf_level: float = 0.95,
+    timefix: bool = True,
 ) -> KaplanMeierEstimate:
     """Kaplan-Meier estimate of one sample (R: ``survfit(Surv(time, event) ~ 1, conf.type=...)``).
 
@@ -178,10 +185,13 @@ def kaplan_meier(
         ``"log"`` (R's default), ``"log-log"`` or ``"plain"``.
     conf_level
         Two-sided confidence level in (0, 1).
+    timefix
+        Merge times that differ only by rounding (R's ``survfit(timefix = TRUE)``, the default; see
+        :func:`~trialdesk.stats.survival_data.near_tie_groups`); ``False`` keeps every distinct time.
     """
     _check_conf(conf_type, conf_level)
     t, e = survival_arrays(time, event)
-    times, n_risk, n_event, n_censor = risk_table(t, e)
+    times, n_risk, n_event, n_censor = risk_table(t, e, timefix=timefix)
     surv, std_err = greenwood_kaplan_meier(n_risk, n_event)
     lower, upper = confidence_limits(surv, std_err, conf_type=conf_type, conf_level=conf_level)
     return KaplanMeierEstimate(
@@ -205,37 +215,51 @@ def kaplan_meier_by_group(
     *,
     conf_type: ConfType = "log",
     conf_level: float = 0.95,
+    timefix: bool = True,
 ) -> dict[object, KaplanMeierEstimate]:
     """One Kaplan-Meier curve per level of ``group`` (R: ``survfit(Surv(time, event) ~ group)``).
 
-    Levels are sorted (numerically when all are numbers); the dict keeps that order.
+    Levels are sorted (numerically when all are numbers); the dict keeps that order. With
+    ``timefix`` near ties are merged over all groups together, before splitting, as R does.
     """
     t, e = survival_arrays(time, event)
     levels, codes = group_codes(group, t.size, name="group")
+    if timefix:
+        t = merge_near_ties(t)
     return {
-        level: kaplan_meier(t[codes == k], e[codes == k], conf_type=conf_type, conf_level=conf_level)
+        level: kaplan_meier(
+            t[codes == k], e[codes == k], conf_type=conf_type, conf_level=conf_level, timefix=False
+        )
         for k, level in enumerate(levels)
     }
 
 
-def median_follow_up(time: ArrayLike, event: ArrayLike, *, conf_level: float = 0.95) -> SurvivalQuantile:
+def median_follow_up(
+    time: ArrayLike, event: ArrayLike, *, conf_level: float = 0.95, timefix: bool = True
+) -> SurvivalQuantile:
     """Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith 1996).
 
     Censoring is treated as the event and events as censoring; the median of that curve is the
     median potential follow-up, with a log-scale Brookmeyer-Crowley CI.
     """
     t, e = survival_arrays(time, event)
-    return kaplan_meier(t, ~e, conf_level=conf_level).median
+    return kaplan_meier(t, ~e, conf_level=conf_level, timefix=timefix).median
 
 
-def risk_table(time: FloatArray, event: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Distinct times with numbers at risk, events and censorings (inputs already validated)."""
-    times, inverse = np.unique(time, return_inverse=True)
-    ev = np.asarray(event, dtype=np.float64)
-    n_total = np.bincount(inverse, minlength=times.size).astype(np.float64)
-    n_event = np.bincount(inverse, weights=ev, minlength=times.size).astype(np.float64)
-    n_risk: FloatArray = np.cumsum(n_total[::-1])[::-1]
-    return times.astype(np.float64), n_risk, n_event, n_total - n_event
+def risk_table(
+    time: FloatArray, event: ArrayLike, *, timefix: bool = False
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Distinct times with numbers at risk, events and censorings (inputs already validated).
+
+    One sort (:func:`~trialdesk.stats.survival_data.time_grid`) and a cumulative sum of the
+    events; ``timefix`` merges near-tied distinct times (R's ``aeqSurv``) on the sorted values.
+    """
+    grid = time_grid(np.asarray(time, dtype=np.float64), timefix=timefix)
+    ev = np.asarray(event, dtype=np.bool_)[grid.order]
+    n_total = grid.count.astype(np.float64)
+    n_event = grid.per_time(ev)
+    n_risk: FloatArray = grid.n - grid.start.astype(np.float64)
+    return grid.times, n_risk, n_event, n_total - n_event
 
 
 def greenwood_kaplan_meier(n_risk: ArrayLike, n_event: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -252,6 +276,11 @@ def greenwood_kaplan_meier(n_risk: ArrayLike, n_event: ArrayLike) -> tuple[Float
     """
     n = np.asarray(n_risk, dtype=np.float64)
     d = np.asarray(n_event, dtype=np.float64)
+    if n.ndim == 1 and n.size and n.min() > 0:  # one curve, everyone counted at risk: no masking
+        with np.errstate(divide="ignore"):
+            one_curve = np.cumprod(1.0 - d / n)
+            term = d / (n * (n - d))  # 0 without events, inf when all at risk die (S = 0)
+        return one_curve.astype(np.float64, copy=False), np.sqrt(np.cumsum(term))
     at_risk = n > 0
     safe_n = np.where(at_risk, n, 1.0)
     surv = np.cumprod(np.where(at_risk, 1.0 - d / safe_n, 1.0), axis=-1).astype(np.float64)
@@ -281,8 +310,9 @@ def confidence_limits(
             upper = np.minimum(s + half, 1.0)
             undefined = s == 0
         elif conf_type == "log":
-            lower = s * np.exp(-z * se)
-            upper = np.minimum(s * np.exp(z * se), 1.0)
+            spread = np.exp(z * se)
+            lower = s / spread
+            upper = np.minimum(s * spread, 1.0)
             undefined = s == 0
         else:
             xx = np.where((s == 0) | (s == 1), 0.5, s)
@@ -291,6 +321,8 @@ def confidence_limits(
             lower = np.exp(-np.exp(loglog - se2))  # se2 < 0 because log S < 0
             upper = np.exp(-np.exp(loglog + se2))
             undefined = (s == 0) | (s == 1)
+    if not undefined.any():
+        return lower, upper
     return np.where(undefined, np.nan, lower), np.where(undefined, np.nan, upper)
 
 

@@ -34,6 +34,7 @@ from trialdesk.stats.survival_data import (
     SurvivalDataError,
     group_codes,
     survival_arrays,
+    time_grid,
 )
 
 
@@ -64,6 +65,7 @@ def logrank_test(
     *,
     strata: ArrayLike | None = None,
     rho: float = 0.0,
+    timefix: bool = True,
 ) -> LogRankResult:
     """Compare survival of the levels of ``group`` (R: ``survdiff(Surv(time, event) ~ group, rho=rho)``).
 
@@ -77,6 +79,9 @@ def logrank_test(
         Optional stratum label per subject (R: ``+ strata(x)``); the test sums over strata.
     rho
         Weight exponent ``>= 0``: 0 log-rank, 1 Peto-Peto/Fleming-Harrington.
+    timefix
+        Merge times that differ only by rounding (R's ``survdiff(timefix = TRUE)``, the default; see
+        :func:`~trialdesk.stats.survival_data.near_tie_groups`); ``False`` keeps every distinct time.
     """
     t, e = survival_arrays(time, event)
     levels, codes = group_codes(group, t.size, name="group")
@@ -91,13 +96,21 @@ def logrank_test(
     else:
         stratum_levels, stratum_codes = group_codes(strata, t.size, name="strata")
         n_strata = len(stratum_levels)
+    grid = time_grid(t, timefix=timefix)
+    time_index, e_sorted, codes_sorted = grid.index, e[grid.order], codes[grid.order]
+    n_times = grid.times.size
     observed = np.zeros(k)
     expected = np.zeros(k)
     variance = np.zeros((k, k))
     for s in range(n_strata):
-        in_s = stratum_codes == s
-        n_risk, n_event = group_risk_counts(t[in_s], e[in_s], codes[in_s], k)
-        o, ex, v = logrank_from_counts(n_risk, n_event, rho=rho)
+        if n_strata == 1:
+            n_risk, n_event = _counts_on_grid(time_index, e_sorted, codes_sorted, k, n_times)
+        else:
+            in_s = stratum_codes[grid.order] == s
+            n_risk, n_event = _counts_on_grid(
+                time_index[in_s], e_sorted[in_s], codes_sorted[in_s], k, n_times
+            )
+        o, ex, v = _logrank_sums(n_risk, n_event, rho)
         observed += o
         expected += ex
         variance += v
@@ -123,17 +136,51 @@ def group_risk_counts(
     Returns two ``(n_event_times, k)`` arrays: ``n_risk[i, g]`` subjects of group ``g`` with
     ``time >= t_i`` and ``n_event[i, g]`` events of group ``g`` at ``t_i``.
     """
-    event_times = np.unique(time[event])
-    n_risk = np.empty((event_times.size, k))
-    n_event = np.empty((event_times.size, k))
-    for g in range(k):
-        tg = np.sort(time[codes == g])
-        n_risk[:, g] = tg.size - np.searchsorted(tg, event_times, side="left")
-        dg = np.sort(time[(codes == g) & event])
-        n_event[:, g] = np.searchsorted(dg, event_times, side="right") - np.searchsorted(
-            dg, event_times, side="left"
-        )
+    grid = time_grid(time, timefix=False)
+    n_risk, n_event = _counts_on_grid(grid.index, event[grid.order], codes[grid.order], k, grid.times.size)
+    return np.ascontiguousarray(n_risk.T), np.ascontiguousarray(n_event.T)
+
+
+def _counts_on_grid(
+    time_index: IntArray, event: BoolArray, codes: IntArray, k: int, n_times: int
+) -> tuple[FloatArray, FloatArray]:
+    """At risk and events per group at each event time, as ``(k, n_event_times)`` arrays.
+
+    ``time_index`` is each subject's number on a sorted grid of ``n_times`` distinct times. Two
+    ``np.bincount`` passes over the (group, time) cells and one reversed cumulative sum per group;
+    only the times with at least one event are kept.
+    """
+    cell = codes * n_times + time_index
+    total = np.bincount(cell, minlength=k * n_times).reshape(k, n_times)
+    died = np.bincount(cell[event], minlength=k * n_times).reshape(k, n_times)
+    rows = np.flatnonzero(died.sum(axis=0))
+    # at risk at a time = subjects at that time or later: reversed cumulative sum, read at event times
+    at_risk = np.cumsum(total[:, ::-1], axis=1, dtype=np.float64)[:, ::-1]
+    n_risk: FloatArray = at_risk[:, rows]
+    n_event: FloatArray = died[:, rows].astype(np.float64)
     return n_risk, n_event
+
+
+def _logrank_sums(
+    n_risk: FloatArray, n_event: FloatArray, rho: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`logrank_from_counts` for one test from ``(k, n_times)`` counts (all ``n > 0``).
+
+    The sums over times are matrix products: ``E = frac @ (w d)``, ``V = diag(frac @ f) -
+    (frac f) @ frac'`` with ``frac = n_g / n`` and ``f = w^2 d (n - d) / (n - 1)`` (0 when ``n = 1``).
+    """
+    n = n_risk.sum(axis=0)
+    d = n_event.sum(axis=0)
+    w = np.ones_like(n) if rho == 0 else _exclusive_cumprod(1.0 - d / n) ** rho
+    frac = n_risk / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = w * w * d * (n - d) / (n - 1.0)
+    factor[n <= 1] = 0.0
+    observed = n_event @ w
+    expected = frac @ (w * d)
+    weighted = frac * factor
+    variance = np.diag(weighted.sum(axis=1)) - weighted @ frac.T
+    return observed, expected, variance
 
 
 def logrank_from_counts(

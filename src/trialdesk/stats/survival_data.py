@@ -8,6 +8,7 @@ the reason, instead of a NumPy traceback or, worse, a silently wrong number.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -108,6 +109,8 @@ def group_codes(values: ArrayLike | Sequence[Any], n: int, *, name: str) -> tupl
     if arr.ndim != 1 or arr.size != n:
         raise SurvivalDataError(f"{name}: expected {n} values, got shape {arr.shape}")
     _check_not_missing(arr, name)
+    if arr.dtype.kind in "iu" and arr.size:
+        return _small_integer_codes(arr)
     try:
         raw, inverse = np.unique(arr, return_inverse=True)
     except TypeError:  # levels of mixed types (e.g. 1 and "a") that Python cannot order
@@ -119,6 +122,20 @@ def group_codes(values: ArrayLike | Sequence[Any], n: int, *, name: str) -> tupl
     position = {level: k for k, level in enumerate(levels)}
     remap = np.fromiter((position[level] for level in found), dtype=np.intp, count=len(found))
     codes: IntArray = remap[inverse.reshape(-1)]
+    return levels, codes
+
+
+def _small_integer_codes(arr: NDArray[Any]) -> tuple[list[Any], IntArray]:
+    """Integer labels: levels by one ``np.bincount`` over ``value - min`` when the range is small."""
+    low, high = int(arr.min()), int(arr.max())
+    if high - low > 4 * arr.size + 1024:  # sparse labels: sort instead
+        raw, inverse = np.unique(arr, return_inverse=True)
+        return raw.tolist(), inverse.reshape(-1).astype(np.intp)
+    offset = (arr - low).astype(np.intp)
+    present = np.bincount(offset) > 0
+    code_of_offset = np.cumsum(present) - 1
+    levels = (np.flatnonzero(present) + low).tolist()
+    codes: IntArray = code_of_offset[offset]
     return levels, codes
 
 
@@ -177,15 +194,74 @@ def near_tie_groups(
     ``concordance`` when ``timefix = TRUE``, their default).
     """
     gaps = np.diff(distinct)
-    scale = float(np.mean(np.abs(distinct))) if distinct.size else 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tied = (gaps <= tolerance) | (gaps / scale <= tolerance)
+    if distinct.size == 0:
+        return distinct, np.zeros(0, dtype=np.intp)
+    scale = float(np.mean(distinct if distinct[0] >= 0 else np.abs(distinct)))
+    # R: (gap <= tolerance) | (gap / scale <= tolerance), as one comparison
+    tied = gaps <= tolerance * max(1.0, scale)
     if not tied.any():
         return distinct, np.arange(distinct.size, dtype=np.intp)
     starts = np.concatenate(([True], ~tied))
     index: IntArray = np.cumsum(starts, dtype=np.intp) - 1
     merged: FloatArray = distinct[starts]
     return merged, index
+
+
+@dataclass(frozen=True)
+class TimeGrid:
+    """Subjects sorted by time, and where each distinct time starts among them.
+
+    ``order`` sorts the subjects by increasing time; ``start[g]`` is the first sorted position of
+    distinct time ``times[g]`` (so ``n - start[g]`` subjects are at risk at ``times[g]``);
+    ``index`` gives, in sorted order, each subject's distinct-time number ``g``.
+    """
+
+    order: IntArray
+    start: IntArray
+    times: FloatArray
+    n: int
+
+    @property
+    def index(self) -> IntArray:
+        """Distinct-time number of each subject, in sorted order."""
+        mark = np.zeros(self.n, dtype=np.intp)
+        mark[self.start[1:]] = 1
+        out: IntArray = np.cumsum(mark)
+        return out
+
+    @property
+    def count(self) -> IntArray:
+        """Subjects at each distinct time."""
+        out: IntArray = np.diff(np.append(self.start, self.n))
+        return out
+
+    def per_time(self, flags_sorted: BoolArray) -> FloatArray:
+        """Number of ``True`` flags (given in sorted order) at each distinct time, as floats."""
+        out: FloatArray = np.add.reduceat(flags_sorted, self.start, dtype=np.float64)
+        return out
+
+
+def time_grid(time: FloatArray, *, timefix: bool) -> TimeGrid:
+    """Sort validated times once and find their distinct values (one sort, no ``np.unique``).
+
+    With ``timefix`` distinct times that differ only by rounding are merged as R's ``aeqSurv``
+    (:func:`near_tie_groups`): a merged time is the first of its run.
+    """
+    order: IntArray = np.argsort(time)
+    ordered = time[order]
+    new = np.empty(ordered.size, dtype=np.bool_)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    start: IntArray = np.flatnonzero(new)
+    times: FloatArray = ordered[start]
+    if timefix:
+        merged, index = near_tie_groups(times)
+        if merged.size < times.size:
+            first = np.empty(index.size, dtype=np.bool_)
+            first[:1] = True
+            np.not_equal(index[1:], index[:-1], out=first[1:])
+            start, times = start[first], merged
+    return TimeGrid(order=order, start=start, times=times, n=int(time.size))
 
 
 def merge_near_ties(time: FloatArray, tolerance: float = TIMEFIX_TOLERANCE) -> FloatArray:
