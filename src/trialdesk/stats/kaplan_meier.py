@@ -34,10 +34,11 @@ from trialdesk.stats.survival_data import (
     FloatArray,
     IntArray,
     SurvivalDataError,
+    distinct_starts,
     group_codes,
     merge_near_ties,
+    sort_times_with_events,
     survival_arrays,
-    time_grid,
 )
 
 ConfType = Literal["log", "log-log", "plain"]
@@ -251,15 +252,19 @@ def risk_table(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Distinct times with numbers at risk, events and censorings (inputs already validated).
 
-    One sort (:func:`~trialdesk.stats.survival_data.time_grid`) and a cumulative sum of the
-    events; ``timefix`` merges near-tied distinct times (R's ``aeqSurv``) on the sorted values.
+    One sort of packed (time, event) keys (:func:`~trialdesk.stats.survival_data.sort_times_with_events`)
+    and one ``np.add.reduceat``; ``timefix`` merges near-tied distinct times (R's ``aeqSurv``) on
+    the sorted values.
     """
-    grid = time_grid(np.asarray(time, dtype=np.float64), timefix=timefix)
-    ev = np.asarray(event, dtype=np.bool_)[grid.order]
-    n_total = grid.count.astype(np.float64)
-    n_event = grid.per_time(ev)
-    n_risk: FloatArray = grid.n - grid.start.astype(np.float64)
-    return grid.times, n_risk, n_event, n_total - n_event
+    ordered, events = sort_times_with_events(
+        np.asarray(time, dtype=np.float64), np.asarray(event, dtype=np.bool_)
+    )
+    start, times = distinct_starts(ordered, timefix=timefix)
+    n = ordered.size
+    n_event: FloatArray = np.add.reduceat(events, start, dtype=np.float64)
+    n_total = np.diff(np.append(start, n)).astype(np.float64)
+    n_risk: FloatArray = n - start.astype(np.float64)
+    return times, n_risk, n_event, n_total - n_event
 
 
 def greenwood_kaplan_meier(n_risk: ArrayLike, n_event: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -277,10 +282,17 @@ def greenwood_kaplan_meier(n_risk: ArrayLike, n_event: ArrayLike) -> tuple[Float
     n = np.asarray(n_risk, dtype=np.float64)
     d = np.asarray(n_event, dtype=np.float64)
     if n.ndim == 1 and n.size and n.min() > 0:  # one curve, everyone counted at risk: no masking
+        # in place: each fresh million-element temporary costs its page faults
+        one_curve = d / n
+        np.subtract(1.0, one_curve, out=one_curve)
+        np.cumprod(one_curve, out=one_curve)
+        term = n - d
+        term *= n
         with np.errstate(divide="ignore"):
-            one_curve = np.cumprod(1.0 - d / n)
-            term = d / (n * (n - d))  # 0 without events, inf when all at risk die (S = 0)
-        return one_curve.astype(np.float64, copy=False), np.sqrt(np.cumsum(term))
+            np.divide(d, term, out=term)  # 0 without events, inf when all at risk die (S = 0)
+        np.cumsum(term, out=term)
+        np.sqrt(term, out=term)
+        return one_curve, term
     at_risk = n > 0
     safe_n = np.where(at_risk, n, 1.0)
     surv = np.cumprod(np.where(at_risk, 1.0 - d / safe_n, 1.0), axis=-1).astype(np.float64)
@@ -310,9 +322,11 @@ def confidence_limits(
             upper = np.minimum(s + half, 1.0)
             undefined = s == 0
         elif conf_type == "log":
-            spread = np.exp(z * se)
+            spread = z * se
+            np.exp(spread, out=spread)
             lower = s / spread
-            upper = np.minimum(s * spread, 1.0)
+            upper = np.multiply(s, spread, out=spread)
+            np.minimum(upper, 1.0, out=upper)
             undefined = s == 0
         else:
             xx = np.where((s == 0) | (s == 1), 0.5, s)

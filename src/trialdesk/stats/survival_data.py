@@ -193,18 +193,28 @@ def near_tie_groups(
     Reference: R ``survival`` 3.5 ``aeqSurv`` (used by ``survfit``, ``survdiff``, ``coxph`` and
     ``concordance`` when ``timefix = TRUE``, their default).
     """
+    starts = _run_starts(distinct, tolerance)
+    if starts is None:
+        return distinct, np.arange(distinct.size, dtype=np.intp)
+    index: IntArray = np.cumsum(starts, dtype=np.intp) - 1
+    merged: FloatArray = distinct[starts]
+    return merged, index
+
+
+def _run_starts(distinct: FloatArray, tolerance: float) -> BoolArray | None:
+    """Mask of the times that start a run of near ties (:func:`near_tie_groups`); ``None``: no ties."""
+    if distinct.size < 2:
+        return None
     gaps = np.diff(distinct)
-    if distinct.size == 0:
-        return distinct, np.zeros(0, dtype=np.intp)
     scale = float(np.mean(distinct if distinct[0] >= 0 else np.abs(distinct)))
     # R: (gap <= tolerance) | (gap / scale <= tolerance), as one comparison
     tied = gaps <= tolerance * max(1.0, scale)
     if not tied.any():
-        return distinct, np.arange(distinct.size, dtype=np.intp)
-    starts = np.concatenate(([True], ~tied))
-    index: IntArray = np.cumsum(starts, dtype=np.intp) - 1
-    merged: FloatArray = distinct[starts]
-    return merged, index
+        return None
+    starts = np.empty(distinct.size, dtype=np.bool_)
+    starts[0] = True
+    np.logical_not(tied, out=starts[1:])
+    return starts
 
 
 @dataclass(frozen=True)
@@ -248,20 +258,38 @@ def time_grid(time: FloatArray, *, timefix: bool) -> TimeGrid:
     (:func:`near_tie_groups`): a merged time is the first of its run.
     """
     order: IntArray = np.argsort(time)
-    ordered = time[order]
+    start, times = distinct_starts(time[order], timefix=timefix)
+    return TimeGrid(order=order, start=start, times=times, n=int(time.size))
+
+
+def distinct_starts(ordered: FloatArray, *, timefix: bool) -> tuple[IntArray, FloatArray]:
+    """First position of each distinct value of sorted times, and the values (merged by ``timefix``)."""
     new = np.empty(ordered.size, dtype=np.bool_)
     new[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
     start: IntArray = np.flatnonzero(new)
     times: FloatArray = ordered[start]
-    if timefix:
-        merged, index = near_tie_groups(times)
-        if merged.size < times.size:
-            first = np.empty(index.size, dtype=np.bool_)
-            first[:1] = True
-            np.not_equal(index[1:], index[:-1], out=first[1:])
-            start, times = start[first], merged
-    return TimeGrid(order=order, start=start, times=times, n=int(time.size))
+    first = _run_starts(times, TIMEFIX_TOLERANCE) if timefix else None
+    if first is not None:
+        start, times = start[first], times[first]
+    return start, times
+
+
+def sort_times_with_events(time: FloatArray, event: BoolArray) -> tuple[FloatArray, BoolArray]:
+    """``(time, event)`` pairs sorted by time, by one ``np.sort`` of packed 64-bit keys.
+
+    A non-negative double orders as its bit pattern read as an unsigned integer, and that pattern
+    is below ``2**63``, so ``bits << 1 | event`` is a lossless key whose order is the time order.
+    Sorting these keys (no ``argsort``, no gathers) costs about a third of an ``argsort`` followed
+    by gathering the events. ``+ 0.0`` turns a ``-0.0`` (which passes validation) into ``0.0``.
+    """
+    key = (time + 0.0).view(np.uint64) << np.uint64(1)
+    key |= event.view(np.uint8)
+    key.sort()
+    events: BoolArray = (key & np.uint64(1)).astype(np.bool_)
+    key >>= np.uint64(1)
+    times: FloatArray = key.view(np.float64)
+    return times, events
 
 
 def merge_near_ties(time: FloatArray, tolerance: float = TIMEFIX_TOLERANCE) -> FloatArray:
