@@ -97,19 +97,24 @@ def logrank_test(
         stratum_levels, stratum_codes = group_codes(strata, t.size, name="strata")
         n_strata = len(stratum_levels)
     grid = time_grid(t, timefix=timefix)
-    time_index, e_sorted, codes_sorted = grid.index, e[grid.order], codes[grid.order]
-    n_times = grid.times.size
+    e_sorted, codes_sorted = e[grid.order], codes[grid.order]
+    if n_strata > 1:
+        # each subject's distinct-time number, so that a stratum's subset finds its own time starts
+        mark = np.zeros(t.size, dtype=np.intp)
+        mark[grid.start[1:]] = 1
+        time_index = np.cumsum(mark)
+        strata_sorted = stratum_codes[grid.order]
     observed = np.zeros(k)
     expected = np.zeros(k)
     variance = np.zeros((k, k))
     for s in range(n_strata):
         if n_strata == 1:
-            n_risk, n_event = _counts_on_grid(time_index, e_sorted, codes_sorted, k, n_times)
+            n_risk, n_event = _sorted_counts(grid.start, e_sorted, codes_sorted, k)
         else:
-            in_s = stratum_codes[grid.order] == s
-            n_risk, n_event = _counts_on_grid(
-                time_index[in_s], e_sorted[in_s], codes_sorted[in_s], k, n_times
-            )
+            in_s = strata_sorted == s
+            index_s = time_index[in_s]
+            start_s = np.flatnonzero(np.concatenate(([True], index_s[1:] != index_s[:-1])))
+            n_risk, n_event = _sorted_counts(start_s, e_sorted[in_s], codes_sorted[in_s], k)
         o, ex, v = _logrank_sums(n_risk, n_event, rho)
         observed += o
         expected += ex
@@ -137,28 +142,43 @@ def group_risk_counts(
     ``time >= t_i`` and ``n_event[i, g]`` events of group ``g`` at ``t_i``.
     """
     grid = time_grid(time, timefix=False)
-    n_risk, n_event = _counts_on_grid(grid.index, event[grid.order], codes[grid.order], k, grid.times.size)
+    n_risk, n_event = _sorted_counts(grid.start, event[grid.order], codes[grid.order], k)
     return np.ascontiguousarray(n_risk.T), np.ascontiguousarray(n_event.T)
 
 
-def _counts_on_grid(
-    time_index: IntArray, event: BoolArray, codes: IntArray, k: int, n_times: int
+def _sorted_counts(
+    start: IntArray, event: BoolArray, codes: IntArray, k: int
 ) -> tuple[FloatArray, FloatArray]:
     """At risk and events per group at each event time, as ``(k, n_event_times)`` arrays.
 
-    ``time_index`` is each subject's number on a sorted grid of ``n_times`` distinct times. Two
-    ``np.bincount`` passes over the (group, time) cells and one reversed cumulative sum per group;
-    only the times with at least one event are kept.
+    Subjects are sorted by time and ``start`` holds the first position of each distinct time, so
+    ``n - start`` are at risk there. Per group (all but the last, which is the total minus the
+    others): members before a time and events at it, each by one cumulative sum.
     """
-    cell = codes * n_times + time_index
-    total = np.bincount(cell, minlength=k * n_times).reshape(k, n_times)
-    died = np.bincount(cell[event], minlength=k * n_times).reshape(k, n_times)
-    rows = np.flatnonzero(died.sum(axis=0))
-    # at risk at a time = subjects at that time or later: reversed cumulative sum, read at event times
-    at_risk = np.cumsum(total[:, ::-1], axis=1, dtype=np.float64)[:, ::-1]
-    n_risk: FloatArray = at_risk[:, rows]
-    n_event: FloatArray = died[:, rows].astype(np.float64)
+    n = event.size
+    bounds = np.append(start, n)
+    died = _per_time(event, bounds)
+    rows = np.flatnonzero(died)
+    first = start[rows]
+    n_risk = np.empty((k, rows.size))
+    n_event = np.empty((k, rows.size))
+    for g in range(k - 1):
+        member = codes == g
+        members_upto = np.cumsum(member, dtype=np.int64)  # inclusive
+        n_risk[g] = members_upto[-1] - members_upto[first] + member[first]
+        n_event[g] = _per_time(event & member, bounds)[rows]
+    n_risk[k - 1] = (n - first) - n_risk[: k - 1].sum(axis=0)
+    n_event[k - 1] = died[rows] - n_event[: k - 1].sum(axis=0)
     return n_risk, n_event
+
+
+def _per_time(flags: BoolArray, bounds: IntArray) -> FloatArray:
+    """Number of true flags between consecutive ``bounds`` (a cumulative sum read at the bounds;
+    ``np.add.reduceat`` is slower when most segments hold one subject, as with continuous times)."""
+    upto = np.zeros(flags.size + 1)
+    np.cumsum(flags, out=upto[1:])  # counts stay exact in float64 below 2**53
+    out: FloatArray = np.diff(upto[bounds])
+    return out
 
 
 def _logrank_sums(
@@ -166,20 +186,28 @@ def _logrank_sums(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """:func:`logrank_from_counts` for one test from ``(k, n_times)`` counts (all ``n > 0``).
 
-    The sums over times are matrix products: ``E = frac @ (w d)``, ``V = diag(frac @ f) -
-    (frac f) @ frac'`` with ``frac = n_g / n`` and ``f = w^2 d (n - d) / (n - 1)`` (0 when ``n = 1``).
+    The sums over times are dot products: ``E_g = frac_g . (w d)``, ``V_gh = (frac_g f) .
+    (delta_gh - frac_h)`` with ``frac = n_g / n`` and ``f = w^2 d (n - d) / (n - 1)`` (0 when
+    ``n = 1``: the number at risk only falls over time, so those are the last rows).
     """
     n = n_risk.sum(axis=0)
     d = n_event.sum(axis=0)
-    w = np.ones_like(n) if rho == 0 else _exclusive_cumprod(1.0 - d / n) ** rho
     frac = n_risk / n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = w * w * d * (n - d) / (n - 1.0)
-    factor[n <= 1] = 0.0
-    observed = n_event @ w
-    expected = frac @ (w * d)
-    weighted = frac * factor
-    variance = np.diag(weighted.sum(axis=1)) - weighted @ frac.T
+    factor = n - d
+    factor *= d
+    single = int(np.searchsorted(-n, -1.0, side="left"))  # rows with n > 1 come first
+    factor[single:] = 0.0
+    factor[:single] /= n[:single] - 1.0
+    if rho == 0:
+        weighted_d = d
+    else:
+        w = _exclusive_cumprod(1.0 - d / n) ** rho
+        weighted_d = w * d
+        factor *= w * w
+    observed = n_event.sum(axis=1) if rho == 0 else n_event @ w
+    expected = frac @ weighted_d
+    spread = frac * factor
+    variance = np.diag(spread.sum(axis=1)) - spread @ frac.T
     return observed, expected, variance
 
 

@@ -111,6 +111,10 @@ def group_codes(values: ArrayLike | Sequence[Any], n: int, *, name: str) -> tupl
     _check_not_missing(arr, name)
     if arr.dtype.kind in "iu" and arr.size:
         return _small_integer_codes(arr)
+    whole_numbers = arr.dtype.kind == "f" and arr.size and np.abs(arr).max() < 2**53
+    if whole_numbers and np.array_equal(arr, np.trunc(arr)):
+        whole, whole_codes = _small_integer_codes(arr.astype(np.int64))  # labels such as 0.0 / 1.0
+        return [float(level) for level in whole], whole_codes
     try:
         raw, inverse = np.unique(arr, return_inverse=True)
     except TypeError:  # levels of mixed types (e.g. 1 and "a") that Python cannot order
@@ -222,33 +226,13 @@ class TimeGrid:
     """Subjects sorted by time, and where each distinct time starts among them.
 
     ``order`` sorts the subjects by increasing time; ``start[g]`` is the first sorted position of
-    distinct time ``times[g]`` (so ``n - start[g]`` subjects are at risk at ``times[g]``);
-    ``index`` gives, in sorted order, each subject's distinct-time number ``g``.
+    distinct time ``times[g]`` (so ``n - start[g]`` subjects are at risk at ``times[g]``).
     """
 
     order: IntArray
     start: IntArray
     times: FloatArray
     n: int
-
-    @property
-    def index(self) -> IntArray:
-        """Distinct-time number of each subject, in sorted order."""
-        mark = np.zeros(self.n, dtype=np.intp)
-        mark[self.start[1:]] = 1
-        out: IntArray = np.cumsum(mark)
-        return out
-
-    @property
-    def count(self) -> IntArray:
-        """Subjects at each distinct time."""
-        out: IntArray = np.diff(np.append(self.start, self.n))
-        return out
-
-    def per_time(self, flags_sorted: BoolArray) -> FloatArray:
-        """Number of ``True`` flags (given in sorted order) at each distinct time, as floats."""
-        out: FloatArray = np.add.reduceat(flags_sorted, self.start, dtype=np.float64)
-        return out
 
 
 def time_grid(time: FloatArray, *, timefix: bool) -> TimeGrid:
