@@ -54,7 +54,7 @@ def survival_arrays(
     if e.size != t.size:
         raise SurvivalDataError(f"{event_name}: has {e.size} values but {time_name} has {t.size}")
     try:
-        tf = t.astype(np.float64)
+        tf = t.astype(np.float64, copy=False)  # read only: estimators never write into it
     except (TypeError, ValueError):
         raise SurvivalDataError(f"{time_name}: values must be numeric") from None
     bad = ~np.isfinite(tf)
@@ -79,10 +79,10 @@ def _as_event(e: NDArray[Any], name: str) -> BoolArray:
     if e.dtype == np.bool_:
         return e.astype(np.bool_)
     try:
-        ef = e.astype(np.float64)
+        ef = e.astype(np.float64, copy=False)
     except (TypeError, ValueError):
         raise SurvivalDataError(f"{name}: values must be 0/1 or True/False (booleans)") from None
-    bad = ~np.isin(ef, (0.0, 1.0))
+    bad = (ef != 0.0) & (ef != 1.0)
     if bad.any():
         i = int(np.argmax(bad))
         value = e[i].item() if isinstance(e[i], np.generic) else e[i]
