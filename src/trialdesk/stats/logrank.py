@@ -22,9 +22,10 @@ batched simulator needs the statistic from ``(..., n_times, k)`` arrays of risk-
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.stats import chi2
 
 from trialdesk.stats.survival_data import (
@@ -97,7 +98,7 @@ def logrank_test(
         stratum_levels, stratum_codes = group_codes(strata, t.size, name="strata")
         n_strata = len(stratum_levels)
     grid = time_grid(t, timefix=timefix)
-    e_sorted, codes_sorted = e[grid.order], codes[grid.order]
+    group_event = _group_event(codes, e, k)[grid.order]
     if n_strata > 1:
         # each subject's distinct-time number, so that a stratum's subset finds its own time starts
         mark = np.zeros(t.size, dtype=np.intp)
@@ -109,13 +110,13 @@ def logrank_test(
     variance = np.zeros((k, k))
     for s in range(n_strata):
         if n_strata == 1:
-            n_risk, n_event = _sorted_counts(grid.start, e_sorted, codes_sorted, k)
+            counts = _sorted_counts(grid.start, group_event, k)
         else:
             in_s = strata_sorted == s
             index_s = time_index[in_s]
             start_s = np.flatnonzero(np.concatenate(([True], index_s[1:] != index_s[:-1])))
-            n_risk, n_event = _sorted_counts(start_s, e_sorted[in_s], codes_sorted[in_s], k)
-        o, ex, v = _logrank_sums(n_risk, n_event, rho)
+            counts = _sorted_counts(start_s, group_event[in_s], k)
+        o, ex, v = _logrank_sums(counts, rho)
         observed += o
         expected += ex
         variance += v
@@ -142,34 +143,54 @@ def group_risk_counts(
     ``time >= t_i`` and ``n_event[i, g]`` events of group ``g`` at ``t_i``.
     """
     grid = time_grid(time, timefix=False)
-    n_risk, n_event = _sorted_counts(grid.start, event[grid.order], codes[grid.order], k)
+    group_event = _group_event(codes, event, k)[grid.order]
+    n_risk, n_event = _sorted_counts(grid.start, group_event, k).full()
     return np.ascontiguousarray(n_risk.T), np.ascontiguousarray(n_event.T)
 
 
-def _sorted_counts(
-    start: IntArray, event: BoolArray, codes: IntArray, k: int
-) -> tuple[FloatArray, FloatArray]:
-    """At risk and events per group at each event time, as ``(k, n_event_times)`` arrays.
+class _RiskCounts(NamedTuple):
+    """Counts at each event time: all groups (``n``, ``d``) and groups ``0..k-2`` (``n_g``, ``d_g``,
+    shape ``(k - 1, n_times)``); the last group is the total minus the others."""
 
-    Subjects are sorted by time and ``start`` holds the first position of each distinct time, so
-    ``n - start`` are at risk there. Per group (all but the last, which is the total minus the
-    others): members before a time and events at it, each by one cumulative sum.
+    n: FloatArray
+    d: FloatArray
+    n_g: FloatArray
+    d_g: FloatArray
+
+    def full(self) -> tuple[FloatArray, FloatArray]:
+        """``(k, n_times)`` at-risk and event counts with the last group filled in."""
+        n_risk = np.vstack([self.n_g, self.n - self.n_g.sum(axis=0)])
+        n_event = np.vstack([self.d_g, self.d - self.d_g.sum(axis=0)])
+        return n_risk, n_event
+
+
+def _group_event(codes: IntArray, event: BoolArray, k: int) -> NDArray[np.integer[Any]]:
+    """``2 * group + event`` in the smallest integer type that holds it (int8 up to 63 groups)."""
+    out: NDArray[np.integer[Any]] = (2 * codes + event).astype(np.int8 if k <= 63 else np.int64)
+    return out
+
+
+def _sorted_counts(start: IntArray, group_event: NDArray[np.integer[Any]], k: int) -> _RiskCounts:
+    """Counts at each event time from subjects sorted by time.
+
+    ``group_event`` is ``2 * group + event`` per sorted subject (one small array to gather instead
+    of two); ``start`` holds the first position of each distinct time, so ``n - start`` are at risk
+    there. Members of a group before a time and its events at a time each take one cumulative sum.
     """
-    n = event.size
+    n = group_event.size
     bounds = np.append(start, n)
+    event = (group_event & 1).astype(np.bool_)
     died = _per_time(event, bounds)
     rows = np.flatnonzero(died)
     first = start[rows]
-    n_risk = np.empty((k, rows.size))
-    n_event = np.empty((k, rows.size))
+    n_g = np.empty((k - 1, rows.size))
+    d_g = np.empty((k - 1, rows.size))
     for g in range(k - 1):
-        member = codes == g
+        member = (group_event >> 1) == g
         members_upto = np.cumsum(member, dtype=np.int64)  # inclusive
-        n_risk[g] = members_upto[-1] - members_upto[first] + member[first]
-        n_event[g] = _per_time(event & member, bounds)[rows]
-    n_risk[k - 1] = (n - first) - n_risk[: k - 1].sum(axis=0)
-    n_event[k - 1] = died[rows] - n_event[: k - 1].sum(axis=0)
-    return n_risk, n_event
+        n_g[g] = members_upto[-1] - members_upto[first] + member[first]
+        d_g[g] = _per_time(group_event == 2 * g + 1, bounds)[rows]
+    return _RiskCounts(n=(n - first).astype(np.float64), d=died[rows], n_g=n_g, d_g=d_g)
 
 
 def _per_time(flags: BoolArray, bounds: IntArray) -> FloatArray:
@@ -181,33 +202,38 @@ def _per_time(flags: BoolArray, bounds: IntArray) -> FloatArray:
     return out
 
 
-def _logrank_sums(
-    n_risk: FloatArray, n_event: FloatArray, rho: float
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """:func:`logrank_from_counts` for one test from ``(k, n_times)`` counts (all ``n > 0``).
+def _logrank_sums(counts: _RiskCounts, rho: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`logrank_from_counts` for one test, from the counts of groups ``0..k-2`` only.
 
-    The sums over times are dot products: ``E_g = frac_g . (w d)``, ``V_gh = (frac_g f) .
-    (delta_gh - frac_h)`` with ``frac = n_g / n`` and ``f = w^2 d (n - d) / (n - 1)`` (0 when
-    ``n = 1``: the number at risk only falls over time, so those are the last rows).
+    Sums over times are dot products: ``E_g = frac_g . (w d)`` and ``V_gh = (frac_g f) .
+    (delta_gh - frac_h)`` with ``frac_g = n_g / n`` and ``f = w^2 d (n - d) / (n - 1)`` (0 when
+    ``n = 1``: the number at risk only falls over time, so those are the last rows). The last
+    group follows because ``O``, ``E`` and every row of ``V`` sum to the totals and to 0.
     """
-    n = n_risk.sum(axis=0)
-    d = n_event.sum(axis=0)
-    frac = n_risk / n
+    n, d = counts.n, counts.d
+    k = counts.n_g.shape[0] + 1
+    frac = counts.n_g / n
     factor = n - d
     factor *= d
     single = int(np.searchsorted(-n, -1.0, side="left"))  # rows with n > 1 come first
     factor[single:] = 0.0
     factor[:single] /= n[:single] - 1.0
     if rho == 0:
-        weighted_d = d
+        weighted_d, observed_g = d, counts.d_g.sum(axis=1)
     else:
         w = _exclusive_cumprod(1.0 - d / n) ** rho
-        weighted_d = w * d
+        weighted_d, observed_g = w * d, counts.d_g @ w
         factor *= w * w
-    observed = n_event.sum(axis=1) if rho == 0 else n_event @ w
-    expected = frac @ weighted_d
+    expected_g = frac @ weighted_d
     spread = frac * factor
-    variance = np.diag(spread.sum(axis=1)) - spread @ frac.T
+    v = np.diag(spread.sum(axis=1)) - spread @ frac.T
+    variance = np.zeros((k, k))
+    variance[:-1, :-1] = v
+    variance[:-1, -1] = -v.sum(axis=1)
+    variance[-1, :-1] = -v.sum(axis=0)
+    variance[-1, -1] = v.sum()
+    observed = np.append(observed_g, weighted_d.sum() - observed_g.sum())
+    expected = np.append(expected_g, weighted_d.sum() - expected_g.sum())
     return observed, expected, variance
 
 
