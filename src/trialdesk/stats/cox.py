@@ -15,6 +15,11 @@ Methods
   ``2 (l(b) - l(0))``; 95% CI for the hazard ratio ``exp(b ± z se)``; Harrell's concordance as
   ``coxph()$concordance`` (pairs comparable within strata; ties in the risk score count 1/2, pairs of
   events at the same time are not comparable; a subject censored at an event time counts as at risk).
+* Times that differ only by rounding are merged first, as R's default ``timefix = TRUE``
+  (``aeqSurv``); ``timefix=False`` keeps them apart.
+
+The likelihood, score and information are in :mod:`trialdesk.stats.cox_likelihood`, the concordance
+in :mod:`trialdesk.stats.concordance` (O(n log n), no Python loop over subjects).
 
 Why hand-written rather than lifelines: lifelines' ``CoxPHFitter`` supports only Efron ties, has no
 score test and uses its own step-size schedule; R's output for Breslow and exact ties and the
