@@ -71,39 +71,48 @@ class PartialLikelihood:
 class _Stratum:
     """One stratum with its fixed event-time structure (rows sorted by time, see ``build``).
 
-    ``x``/``t``/``e`` are sorted by DEcreasing time, so the risk set of an event time (rows with
-    ``time >= t``) is a prefix and one forward cumulative sum gives every risk-set sum;
-    ``risk_end[g]`` is the last row of the risk set of distinct event time ``g``. ``products`` holds
-    the upper-triangle products ``x_j x_k`` (order of ``pairs``), ``death_rows`` the event rows grouped
-    by time, ``tie_start`` where each time's group starts among them and ``deaths`` its size.
-    ``term_time``/``term_frac``/``term_weight`` list the terms of the log likelihood: Breslow has one
-    per event time, weighted by its number of deaths; Efron one per death, the ``l``-th of ``d`` tied
-    deaths (``l = 0..d-1``) at the risk set minus ``l / d`` of the tied deaths' own risk.
+    Rows are sorted by DEcreasing time and, within a time, deaths first. The risk set of an event
+    time (rows with ``time >= t``) is then a prefix, and one forward cumulative sum gives every
+    risk-set sum: ``risk_end[g]`` is the last row of the risk set of distinct event time ``g``, and
+    the tied deaths of that time are rows ``death_first[g] .. death_first[g] + deaths[g] - 1``.
+    ``design`` stacks ``x'`` (``p`` rows) and the upper-triangle products ``x_j x_k`` (order of
+    ``pairs``), contiguous per row; ``buffer`` is the ``(m, n + 1)`` work array reused by every
+    evaluation (column 0 stays 0). ``term_time``/``term_frac``/``term_weight`` list the terms of the
+    log likelihood: Breslow has one per event time, weighted by its number of deaths; Efron one per
+    death, the ``l``-th of ``d`` tied deaths (``l = 0..d-1``) at the risk set minus ``l / d`` of the
+    tied deaths' own risk; ``term_start`` is where each event time's terms start.
     """
 
     x: FloatArray
     t: FloatArray
     e: BoolArray
-    products: FloatArray
+    design: FloatArray
+    buffer: FloatArray
     pairs: tuple[tuple[int, int], ...]
     risk_end: IntArray
-    death_rows: IntArray
-    tie_start: IntArray
+    death_first: IntArray
+    deaths: FloatArray
     death_x_sum: FloatArray
     term_time: IntArray
     term_frac: FloatArray
     term_weight: FloatArray
+    term_start: IntArray
     efron_ties: bool
 
     @staticmethod
     def build(x: FloatArray, t: FloatArray, e: BoolArray, *, efron: bool) -> _Stratum:
-        order = np.argsort(t)[::-1]
+        # one argsort of packed (time, event) keys (a non-negative double orders as its bits):
+        # reversed, times decrease and a time's deaths come before its censorings
+        key = (t + 0.0).view(np.uint64) << np.uint64(1)
+        key |= e.view(np.uint8)
+        order = np.argsort(key)[::-1]
         x, t, e = np.ascontiguousarray(x[order]), t[order], e[order]
         p = x.shape[1]
         pairs = tuple((j, k) for j in range(p) for k in range(j, p))
-        products = np.empty((len(pairs), t.size))
+        design = np.empty((p + len(pairs), t.size))
+        design[:p] = x.T
         for row, (j, k) in enumerate(pairs):
-            np.multiply(x[:, j], x[:, k], out=products[row])
+            np.multiply(x[:, j], x[:, k], out=design[p + row])
         death_rows = np.flatnonzero(e)
         death_times = t[death_rows]
         new_time = np.empty(death_rows.size, dtype=np.bool_)
@@ -125,15 +134,17 @@ class _Stratum:
             x=x,
             t=t,
             e=e,
-            products=products,
+            design=design,
+            buffer=np.zeros((1 + design.shape[0], t.size + 1)),
             pairs=pairs,
             risk_end=risk_end,
-            death_rows=death_rows,
-            tie_start=tie_start,
+            death_first=death_rows[tie_start],
+            deaths=deaths,
             death_x_sum=x[death_rows].sum(axis=0),
             term_time=term_time,
             term_frac=term_frac,
             term_weight=term_weight,
+            term_start=tie_start,
             efron_ties=efron_ties,
         )
 
@@ -147,26 +158,31 @@ class _Stratum:
         and the same for ``S2``; the outer products use ``sum w / a^2``, ``sum w f / a^2``,
         ``sum w f^2 / a^2``.
         """
-        n, p = self.x.shape
-        r = np.exp(self.x @ beta)
-        weighted = np.empty((1 + p + len(self.pairs), n))
-        weighted[0] = r
-        np.multiply(self.x.T, r, out=weighted[1 : 1 + p])
-        np.multiply(self.products, r, out=weighted[1 + p :])
-        risk = np.cumsum(weighted, axis=1)[:, self.risk_end]  # (m, n_event_times)
+        p = self.x.shape[1]
+        cum = self.buffer  # cum[:, i + 1] = sum over rows 0..i after the in-place cumulative sum
+        r = cum[0, 1:]
+        np.dot(beta, self.design[:p], out=r)
+        np.exp(r, out=r)
+        np.multiply(self.design, r, out=cum[1:, 1:])
+        np.cumsum(cum[:, 1:], axis=1, out=cum[:, 1:])
+        risk = cum[:, self.risk_end + 1]  # (m, n_event_times)
         g, f, w = self.term_time, self.term_frac, self.term_weight
-        n_times = self.risk_end.size
         if self.efron_ties:
-            own = np.add.reduceat(weighted[:, self.death_rows], self.tie_start, axis=1)
+            last = self.death_first + self.deaths.astype(np.intp)
+            own = cum[:, last] - cum[:, self.death_first]
             a = risk[0, g] - f * own[0, g]
         else:
             own = np.zeros_like(risk)
             a = risk[0, g]
-        inv = w / a
-        finv = f * inv
-        big_a, big_b, c0, c1, c2 = (
-            np.bincount(g, weights=v, minlength=n_times) for v in (inv, finv, inv / a, finv / a, f * finv / a)
-        )
+        # per term: w / a, w f / a, w / a^2, w f / a^2, w f^2 / a^2, then summed per event time
+        per_term = np.empty((5, a.size))
+        np.divide(w, a, out=per_term[0])
+        np.multiply(f, per_term[0], out=per_term[1])
+        np.divide(per_term[:2], a, out=per_term[2:4])
+        np.multiply(f, per_term[3], out=per_term[4])
+        # Efron's terms are grouped by event time (consecutive): one reduceat; Breslow's are per time
+        per_time = np.add.reduceat(per_term, self.term_start, axis=1) if self.efron_ties else per_term
+        big_a, big_b, c0, c1, c2 = per_time
         s1, d1 = risk[1 : 1 + p], own[1 : 1 + p]
         loglik = float(self.death_x_sum @ beta - w @ np.log(a))
         score = self.death_x_sum - (s1 @ big_a - d1 @ big_b)

@@ -280,11 +280,16 @@ def merge_near_ties(time: FloatArray, tolerance: float = TIMEFIX_TOLERANCE) -> F
     """Times with near ties replaced by the first time of their run (R's ``aeqSurv``).
 
     ``time`` must already be validated (:func:`survival_arrays`); returns ``time`` itself when
-    nothing is merged.
+    nothing is merged (one ``np.sort``, no ``np.unique`` with its inverse).
     """
-    distinct, inverse = np.unique(time, return_inverse=True)
-    merged, index = near_tie_groups(distinct, tolerance)
-    if merged.size == distinct.size:
+    ordered = np.sort(time)
+    new = np.empty(ordered.size, dtype=np.bool_)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    distinct = ordered[new]
+    starts = _run_starts(distinct, tolerance)
+    if starts is None:
         return time
-    out: FloatArray = merged[index[inverse.reshape(-1)]]
+    first_of_run = distinct[starts][np.cumsum(starts) - 1]
+    out: FloatArray = first_of_run[np.searchsorted(distinct, time)]
     return out
