@@ -15,6 +15,11 @@ Methods
   ``2 (l(b) - l(0))``; 95% CI for the hazard ratio ``exp(b ± z se)``; Harrell's concordance as
   ``coxph()$concordance`` (pairs comparable within strata; ties in the risk score count 1/2, pairs of
   events at the same time are not comparable; a subject censored at an event time counts as at risk).
+* Times that differ only by rounding are merged first, as R's default ``timefix = TRUE``
+  (``aeqSurv``); ``timefix=False`` keeps them apart.
+
+The likelihood, score and information are in :mod:`trialdesk.stats.cox_likelihood`, the concordance
+in :mod:`trialdesk.stats.concordance` (O(n log n), no Python loop over subjects).
 
 Why hand-written rather than lifelines: lifelines' ``CoxPHFitter`` supports only Efron ties, has no
 score test and uses its own step-size schedule; R's output for Breslow and exact ties and the
@@ -25,22 +30,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import chi2, norm
 
+from trialdesk.stats.concordance import concordance_from_arrays, concordance_index
+from trialdesk.stats.cox_likelihood import PartialLikelihood, Ties
 from trialdesk.stats.survival_data import (
-    BoolArray,
     FloatArray,
-    IntArray,
     SurvivalDataError,
     group_codes,
+    merge_near_ties,
     survival_arrays,
 )
 
-Ties = Literal["efron", "breslow", "exact"]
+__all__ = ["TIES", "ChiSquareTest", "CoxPHResult", "Ties", "concordance_index", "cox_ph"]
+
 TIES: tuple[Ties, ...] = ("efron", "breslow", "exact")
 
 
@@ -100,6 +106,7 @@ def cox_ph(
     conf_level: float = 0.95,
     max_iter: int = 20,
     eps: float = 1e-9,
+    timefix: bool = True,
 ) -> CoxPHResult:
     """Fit a Cox model (R: ``coxph(Surv(time, event) ~ x1 + x2 + strata(s), ties=ties)``).
 
@@ -118,8 +125,14 @@ def cox_ph(
         ``"efron"`` (R's default), ``"breslow"`` or ``"exact"``.
     conf_level
         Level of the hazard-ratio confidence interval, in (0, 1).
+    timefix
+        Merge times that differ only by rounding before fitting, as R's default
+        ``coxph.control(timefix = TRUE)`` (see :func:`~trialdesk.stats.survival_data.merge_near_ties`);
+        ``False`` uses the times exactly as given.
     """
     t, e = survival_arrays(time, event)
+    if timefix:
+        t = merge_near_ties(t)
     x = _covariate_matrix(covariates, t.size)
     terms = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(x.shape[1]))
     if len(terms) != x.shape[1]:
@@ -135,7 +148,7 @@ def cox_ph(
     codes = (
         np.zeros(t.size, dtype=np.intp) if strata is None else group_codes(strata, t.size, name="strata")[1]
     )
-    model = _PartialLikelihood(x - x.mean(axis=0), t, e, codes, ties)
+    model = PartialLikelihood(x - x.mean(axis=0), t, e, codes, ties)
     fit = _newton_raphson(model, x.shape[1], max_iter=max_iter, eps=eps)
     beta, loglik, info = fit.beta, fit.loglik, fit.info
     vcov = _inverse(info)
@@ -165,7 +178,7 @@ def cox_ph(
         likelihood_ratio=ChiSquareTest(lrt, df, float(chi2.sf(lrt, df))),
         wald=ChiSquareTest(wald, df, float(chi2.sf(wald, df))),
         score=ChiSquareTest(fit.score_test, df, float(chi2.sf(fit.score_test, df))),
-        concordance=concordance_index(t, e, _linear_predictor(x, beta), strata=codes),
+        concordance=concordance_from_arrays(t, e, _linear_predictor(x, beta), codes),
         iterations=fit.iterations,
         converged=fit.converged,
         maybe_infinite=tuple(bool(b) for b in remaining > np.maximum(eps, np.sqrt(eps) * np.abs(beta))),
@@ -198,13 +211,15 @@ def _exp(values: FloatArray) -> FloatArray:
 
 
 def _linear_predictor(x: FloatArray, beta: FloatArray) -> FloatArray:
-    """``x @ beta`` computed once per distinct covariate row.
+    """``x @ beta`` as one elementwise multiply-add per covariate.
 
-    A plain matrix product can round identical rows differently (SIMD alignment), which would turn
-    exact ties in the risk score into spurious orderings and change the concordance.
+    Elementwise IEEE operations give identical rows identical results; a BLAS matrix product can
+    round identical rows differently (SIMD kernels for aligned and tail rows), which would turn exact
+    ties in the risk score into spurious orderings and change the concordance.
     """
-    rows, inverse = np.unique(x, axis=0, return_inverse=True)
-    lp: FloatArray = (rows @ beta)[inverse.reshape(-1)]
+    lp: FloatArray = x[:, 0] * beta[0]
+    for j in range(1, beta.size):
+        lp = lp + x[:, j] * beta[j]
     return lp
 
 
@@ -230,7 +245,7 @@ class _Fit:
     score: FloatArray
 
 
-def _newton_raphson(model: _PartialLikelihood, p: int, *, max_iter: int, eps: float) -> _Fit:
+def _newton_raphson(model: PartialLikelihood, p: int, *, max_iter: int, eps: float) -> _Fit:
     """R's coxfit6 iteration: Newton steps from 0, halving when the log likelihood falls."""
     beta = np.zeros(p)
     loglik0, u, info = model.evaluate(beta)
@@ -263,165 +278,4 @@ def _solve(info: FloatArray, u: FloatArray) -> FloatArray:
         raise SurvivalDataError(
             "covariates: the information matrix is singular (a constant or collinear covariate?)"
         ) from None
-    return out
-
-
-class _PartialLikelihood:
-    """Log partial likelihood, score and information of a (stratified) Cox model."""
-
-    def __init__(self, x: FloatArray, time: FloatArray, event: BoolArray, strata: IntArray, ties: Ties):
-        self.ties = ties
-        self.blocks: list[tuple[FloatArray, FloatArray, BoolArray]] = []
-        for s in np.unique(strata):
-            sel = strata == s
-            order = np.argsort(time[sel], kind="stable")
-            self.blocks.append((x[sel][order], time[sel][order], event[sel][order]))
-
-    def evaluate(self, beta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
-        p = beta.size
-        loglik, u, info = 0.0, np.zeros(p), np.zeros((p, p))
-        for x, t, e in self.blocks:
-            if not e.any():
-                continue
-            if self.ties == "exact":
-                lk, g, h = _exact_block(x, t, e, beta)
-            else:
-                lk, g, h = _approx_block(x, t, e, beta, efron=self.ties == "efron")
-            loglik += lk
-            u += g
-            info += h
-        return loglik, u, info
-
-
-def _approx_block(
-    x: FloatArray, t: FloatArray, e: BoolArray, beta: FloatArray, *, efron: bool
-) -> tuple[float, FloatArray, FloatArray]:
-    """Efron or Breslow terms for one stratum; ``t`` sorted increasing."""
-    eta = x @ beta
-    r = np.exp(eta)
-    xr = x * r[:, None]
-    s0 = np.cumsum(r[::-1])[::-1]
-    s1 = np.cumsum(xr[::-1], axis=0)[::-1]
-    s2 = np.cumsum((xr[:, :, None] * x[:, None, :])[::-1], axis=0)[::-1]
-    death_times, death_group, d = np.unique(t[e], return_inverse=True, return_counts=True)
-    start = np.searchsorted(t, death_times, side="left")  # risk set = rows start.. end
-    xd, rd = x[e], r[e]
-    d0 = np.bincount(death_group, weights=rd, minlength=death_times.size)
-    d1 = np.zeros((death_times.size, x.shape[1]))
-    np.add.at(d1, death_group, xd * rd[:, None])
-    d2 = np.zeros((death_times.size, x.shape[1], x.shape[1]))
-    np.add.at(d2, death_group, (xd * rd[:, None])[:, :, None] * xd[:, None, :])
-    # one row per death: Efron removes l/d of the tied deaths' risk for the l-th of d deaths
-    # (t is sorted, so death_group is non-decreasing and a tie's deaths are consecutive)
-    g = death_group
-    rank_in_tie = np.arange(g.size) - np.searchsorted(g, g, side="left")
-    frac = rank_in_tie / d[g] if efron else np.zeros(g.size)
-    a = s0[start][g] - frac * d0[g]
-    b = s1[start][g] - frac[:, None] * d1[g]
-    c = s2[start][g] - frac[:, None, None] * d2[g]
-    loglik = float(eta[e].sum() - np.log(a).sum())
-    score = xd.sum(axis=0) - (b / a[:, None]).sum(axis=0)
-    mean = b / a[:, None]
-    info = (c / a[:, None, None] - mean[:, :, None] * mean[:, None, :]).sum(axis=0)
-    return loglik, score, info
-
-
-def _exact_block(
-    x: FloatArray, t: FloatArray, e: BoolArray, beta: FloatArray
-) -> tuple[float, FloatArray, FloatArray]:
-    """Exact discrete partial likelihood for one stratum (Gail, Lubin & Rubinstein 1981)."""
-    p = x.shape[1]
-    eta = x @ beta
-    loglik, score, info = 0.0, np.zeros(p), np.zeros((p, p))
-    for tj in np.unique(t[e]):
-        start = int(np.searchsorted(t, tj, side="left"))
-        dead = e & (t == tj)
-        d = int(dead.sum())
-        xs, etas = x[start:], eta[start:]
-        shift = float(etas.max())
-        r = np.exp(etas - shift)
-        if d == 1:  # a single death: the exact term is the ordinary (Breslow) one
-            mean = (xs * r[:, None]).sum(axis=0) / r.sum()
-            loglik += float(eta[dead].sum() - (np.log(r.sum()) + shift))
-            score += x[dead].sum(axis=0) - mean
-            info += np.einsum("i,ij,ik->jk", r, xs, xs) / r.sum() - np.outer(mean, mean)
-            continue
-        b0 = np.zeros(d + 1)
-        b0[0] = 1.0
-        b1 = np.zeros((d + 1, p))
-        b2 = np.zeros((d + 1, p, p))
-        for rm, xm in zip(r, xs, strict=True):
-            xx = np.outer(xm, xm)
-            b2[1:] += rm * (
-                b2[:-1]
-                + xm[None, :, None] * b1[:-1, None, :]
-                + b1[:-1, :, None] * xm[None, None, :]
-                + xx[None] * b0[:-1, None, None]
-            )
-            b1[1:] += rm * (b1[:-1] + xm[None, :] * b0[:-1, None])
-            b0[1:] += rm * b0[:-1]
-        mean = b1[d] / b0[d]
-        loglik += float(eta[dead].sum() - (np.log(b0[d]) + d * shift))
-        score += x[dead].sum(axis=0) - mean
-        info += b2[d] / b0[d] - np.outer(mean, mean)
-    return loglik, score, info
-
-
-def concordance_index(
-    time: ArrayLike, event: ArrayLike, risk: ArrayLike, *, strata: ArrayLike | None = None
-) -> float:
-    """Harrell's C for a risk score (higher = shorter survival), as ``coxph()$concordance``.
-
-    ``C = (concordant + tied_risk / 2) / (concordant + discordant + tied_risk)`` over comparable
-    pairs within strata: the shorter time is an event, and a subject censored at that same time
-    counts as longer. Range [0, 1]; NaN when no pair is comparable.
-    """
-    t, e = survival_arrays(time, event)
-    score = np.asarray(risk, dtype=np.float64)
-    codes = (
-        np.zeros(t.size, dtype=np.intp) if strata is None else group_codes(strata, t.size, name="strata")[1]
-    )
-    totals = np.zeros(3)
-    for s in np.unique(codes):
-        sel = codes == s
-        totals += _concordance_counts(t[sel], e[sel], score[sel])
-    concordant, discordant, tied = totals
-    denom = concordant + discordant + tied
-    return float((concordant + tied / 2.0) / denom) if denom > 0 else float("nan")
-
-
-def _concordance_counts(t: FloatArray, e: BoolArray, score: FloatArray) -> FloatArray:
-    """Concordant, discordant and risk-tied comparable pairs, by a Fenwick tree over score ranks."""
-    levels, rank = np.unique(score, return_inverse=True)
-    tree = np.zeros(levels.size + 1, dtype=np.int64)
-
-    def add(i: int) -> None:
-        i += 1
-        while i < tree.size:
-            tree[i] += 1
-            i += i & -i
-
-    def below(i: int) -> int:  # number of inserted ranks < i
-        total = 0
-        while i > 0:
-            total += int(tree[i])
-            i -= i & -i
-        return total
-
-    out = np.zeros(3)
-    inserted = 0
-    order = np.argsort(-t, kind="stable")
-    ts = t[order]
-    bounds = np.flatnonzero(np.diff(ts)) + 1
-    for block in np.split(order, bounds):
-        censored, events = block[~e[block]], block[e[block]]
-        for i in censored:
-            add(int(rank[i]))
-            inserted += 1
-        for i in events:
-            lo, hi = below(int(rank[i])), below(int(rank[i]) + 1)
-            out += (lo, inserted - hi, hi - lo)
-        for i in events:
-            add(int(rank[i]))
-            inserted += 1
     return out

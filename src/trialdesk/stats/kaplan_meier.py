@@ -34,7 +34,10 @@ from trialdesk.stats.survival_data import (
     FloatArray,
     IntArray,
     SurvivalDataError,
+    distinct_starts,
     group_codes,
+    merge_near_ties,
+    sort_times_with_events,
     survival_arrays,
 )
 
@@ -164,7 +167,12 @@ class KaplanMeierEstimate:
 
 
 def kaplan_meier(
-    time: ArrayLike, event: ArrayLike, *, conf_type: ConfType = "log", conf_level: float = 0.95
+    time: ArrayLike,
+    event: ArrayLike,
+    *,
+    conf_type: ConfType = "log",
+    conf_level: float = 0.95,
+    timefix: bool = True,
 ) -> KaplanMeierEstimate:
     """Kaplan-Meier estimate of one sample (R: ``survfit(Surv(time, event) ~ 1, conf.type=...)``).
 
@@ -178,10 +186,13 @@ def kaplan_meier(
         ``"log"`` (R's default), ``"log-log"`` or ``"plain"``.
     conf_level
         Two-sided confidence level in (0, 1).
+    timefix
+        Merge times that differ only by rounding (R's ``survfit(timefix = TRUE)``, the default; see
+        :func:`~trialdesk.stats.survival_data.near_tie_groups`); ``False`` keeps every distinct time.
     """
     _check_conf(conf_type, conf_level)
     t, e = survival_arrays(time, event)
-    times, n_risk, n_event, n_censor = risk_table(t, e)
+    times, n_risk, n_event, n_censor = risk_table(t, e, timefix=timefix)
     surv, std_err = greenwood_kaplan_meier(n_risk, n_event)
     lower, upper = confidence_limits(surv, std_err, conf_type=conf_type, conf_level=conf_level)
     return KaplanMeierEstimate(
@@ -205,37 +216,55 @@ def kaplan_meier_by_group(
     *,
     conf_type: ConfType = "log",
     conf_level: float = 0.95,
+    timefix: bool = True,
 ) -> dict[object, KaplanMeierEstimate]:
     """One Kaplan-Meier curve per level of ``group`` (R: ``survfit(Surv(time, event) ~ group)``).
 
-    Levels are sorted (numerically when all are numbers); the dict keeps that order.
+    Levels are sorted (numerically when all are numbers); the dict keeps that order. With
+    ``timefix`` near ties are merged over all groups together, before splitting, as R does.
     """
     t, e = survival_arrays(time, event)
     levels, codes = group_codes(group, t.size, name="group")
+    if timefix:
+        t = merge_near_ties(t)
     return {
-        level: kaplan_meier(t[codes == k], e[codes == k], conf_type=conf_type, conf_level=conf_level)
+        level: kaplan_meier(
+            t[codes == k], e[codes == k], conf_type=conf_type, conf_level=conf_level, timefix=False
+        )
         for k, level in enumerate(levels)
     }
 
 
-def median_follow_up(time: ArrayLike, event: ArrayLike, *, conf_level: float = 0.95) -> SurvivalQuantile:
+def median_follow_up(
+    time: ArrayLike, event: ArrayLike, *, conf_level: float = 0.95, timefix: bool = True
+) -> SurvivalQuantile:
     """Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith 1996).
 
     Censoring is treated as the event and events as censoring; the median of that curve is the
     median potential follow-up, with a log-scale Brookmeyer-Crowley CI.
     """
     t, e = survival_arrays(time, event)
-    return kaplan_meier(t, ~e, conf_level=conf_level).median
+    return kaplan_meier(t, ~e, conf_level=conf_level, timefix=timefix).median
 
 
-def risk_table(time: FloatArray, event: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Distinct times with numbers at risk, events and censorings (inputs already validated)."""
-    times, inverse = np.unique(time, return_inverse=True)
-    ev = np.asarray(event, dtype=np.float64)
-    n_total = np.bincount(inverse, minlength=times.size).astype(np.float64)
-    n_event = np.bincount(inverse, weights=ev, minlength=times.size).astype(np.float64)
-    n_risk: FloatArray = np.cumsum(n_total[::-1])[::-1]
-    return times.astype(np.float64), n_risk, n_event, n_total - n_event
+def risk_table(
+    time: FloatArray, event: ArrayLike, *, timefix: bool = False
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Distinct times with numbers at risk, events and censorings (inputs already validated).
+
+    One sort of packed (time, event) keys (:func:`~trialdesk.stats.survival_data.sort_times_with_events`)
+    and one ``np.add.reduceat``; ``timefix`` merges near-tied distinct times (R's ``aeqSurv``) on
+    the sorted values.
+    """
+    ordered, events = sort_times_with_events(
+        np.asarray(time, dtype=np.float64), np.asarray(event, dtype=np.bool_)
+    )
+    start, times = distinct_starts(ordered, timefix=timefix)
+    n = ordered.size
+    n_event: FloatArray = np.add.reduceat(events, start, dtype=np.float64)
+    n_total = np.diff(np.append(start, n)).astype(np.float64)
+    n_risk: FloatArray = n - start.astype(np.float64)
+    return times, n_risk, n_event, n_total - n_event
 
 
 def greenwood_kaplan_meier(n_risk: ArrayLike, n_event: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -252,6 +281,18 @@ def greenwood_kaplan_meier(n_risk: ArrayLike, n_event: ArrayLike) -> tuple[Float
     """
     n = np.asarray(n_risk, dtype=np.float64)
     d = np.asarray(n_event, dtype=np.float64)
+    if n.ndim == 1 and n.size and n.min() > 0:  # one curve, everyone counted at risk: no masking
+        # in place: each fresh million-element temporary costs its page faults
+        one_curve = d / n
+        np.subtract(1.0, one_curve, out=one_curve)
+        np.cumprod(one_curve, out=one_curve)
+        term = n - d
+        term *= n
+        with np.errstate(divide="ignore"):
+            np.divide(d, term, out=term)  # 0 without events, inf when all at risk die (S = 0)
+        np.cumsum(term, out=term)
+        np.sqrt(term, out=term)
+        return one_curve, term
     at_risk = n > 0
     safe_n = np.where(at_risk, n, 1.0)
     surv = np.cumprod(np.where(at_risk, 1.0 - d / safe_n, 1.0), axis=-1).astype(np.float64)
@@ -281,8 +322,11 @@ def confidence_limits(
             upper = np.minimum(s + half, 1.0)
             undefined = s == 0
         elif conf_type == "log":
-            lower = s * np.exp(-z * se)
-            upper = np.minimum(s * np.exp(z * se), 1.0)
+            spread = z * se
+            np.exp(spread, out=spread)
+            lower = s / spread
+            upper = np.multiply(s, spread, out=spread)
+            np.minimum(upper, 1.0, out=upper)
             undefined = s == 0
         else:
             xx = np.where((s == 0) | (s == 1), 0.5, s)
@@ -291,6 +335,8 @@ def confidence_limits(
             lower = np.exp(-np.exp(loglog - se2))  # se2 < 0 because log S < 0
             upper = np.exp(-np.exp(loglog + se2))
             undefined = (s == 0) | (s == 1)
+    if not undefined.any():
+        return lower, upper
     return np.where(undefined, np.nan, lower), np.where(undefined, np.nan, upper)
 
 

@@ -22,9 +22,10 @@ batched simulator needs the statistic from ``(..., n_times, k)`` arrays of risk-
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.stats import chi2
 
 from trialdesk.stats.survival_data import (
@@ -34,6 +35,7 @@ from trialdesk.stats.survival_data import (
     SurvivalDataError,
     group_codes,
     survival_arrays,
+    time_grid,
 )
 
 
@@ -64,6 +66,7 @@ def logrank_test(
     *,
     strata: ArrayLike | None = None,
     rho: float = 0.0,
+    timefix: bool = True,
 ) -> LogRankResult:
     """Compare survival of the levels of ``group`` (R: ``survdiff(Surv(time, event) ~ group, rho=rho)``).
 
@@ -77,6 +80,9 @@ def logrank_test(
         Optional stratum label per subject (R: ``+ strata(x)``); the test sums over strata.
     rho
         Weight exponent ``>= 0``: 0 log-rank, 1 Peto-Peto/Fleming-Harrington.
+    timefix
+        Merge times that differ only by rounding (R's ``survdiff(timefix = TRUE)``, the default; see
+        :func:`~trialdesk.stats.survival_data.near_tie_groups`); ``False`` keeps every distinct time.
     """
     t, e = survival_arrays(time, event)
     levels, codes = group_codes(group, t.size, name="group")
@@ -91,13 +97,26 @@ def logrank_test(
     else:
         stratum_levels, stratum_codes = group_codes(strata, t.size, name="strata")
         n_strata = len(stratum_levels)
+    grid = time_grid(t, timefix=timefix)
+    group_event = _group_event(codes, e, k)[grid.order]
+    if n_strata > 1:
+        # each subject's distinct-time number, so that a stratum's subset finds its own time starts
+        mark = np.zeros(t.size, dtype=np.intp)
+        mark[grid.start[1:]] = 1
+        time_index = np.cumsum(mark)
+        strata_sorted = stratum_codes[grid.order]
     observed = np.zeros(k)
     expected = np.zeros(k)
     variance = np.zeros((k, k))
     for s in range(n_strata):
-        in_s = stratum_codes == s
-        n_risk, n_event = group_risk_counts(t[in_s], e[in_s], codes[in_s], k)
-        o, ex, v = logrank_from_counts(n_risk, n_event, rho=rho)
+        if n_strata == 1:
+            counts = _sorted_counts(grid.start, group_event, k)
+        else:
+            in_s = strata_sorted == s
+            index_s = time_index[in_s]
+            start_s = np.flatnonzero(np.concatenate(([True], index_s[1:] != index_s[:-1])))
+            counts = _sorted_counts(start_s, group_event[in_s], k)
+        o, ex, v = _logrank_sums(counts, rho)
         observed += o
         expected += ex
         variance += v
@@ -123,17 +142,104 @@ def group_risk_counts(
     Returns two ``(n_event_times, k)`` arrays: ``n_risk[i, g]`` subjects of group ``g`` with
     ``time >= t_i`` and ``n_event[i, g]`` events of group ``g`` at ``t_i``.
     """
-    event_times = np.unique(time[event])
-    n_risk = np.empty((event_times.size, k))
-    n_event = np.empty((event_times.size, k))
-    for g in range(k):
-        tg = np.sort(time[codes == g])
-        n_risk[:, g] = tg.size - np.searchsorted(tg, event_times, side="left")
-        dg = np.sort(time[(codes == g) & event])
-        n_event[:, g] = np.searchsorted(dg, event_times, side="right") - np.searchsorted(
-            dg, event_times, side="left"
-        )
-    return n_risk, n_event
+    grid = time_grid(time, timefix=False)
+    group_event = _group_event(codes, event, k)[grid.order]
+    n_risk, n_event = _sorted_counts(grid.start, group_event, k).full()
+    return np.ascontiguousarray(n_risk.T), np.ascontiguousarray(n_event.T)
+
+
+class _RiskCounts(NamedTuple):
+    """Counts at each event time: all groups (``n``, ``d``) and groups ``0..k-2`` (``n_g``, ``d_g``,
+    shape ``(k - 1, n_times)``); the last group is the total minus the others."""
+
+    n: FloatArray
+    d: FloatArray
+    n_g: FloatArray
+    d_g: FloatArray
+
+    def full(self) -> tuple[FloatArray, FloatArray]:
+        """``(k, n_times)`` at-risk and event counts with the last group filled in."""
+        n_risk = np.vstack([self.n_g, self.n - self.n_g.sum(axis=0)])
+        n_event = np.vstack([self.d_g, self.d - self.d_g.sum(axis=0)])
+        return n_risk, n_event
+
+
+def _group_event(codes: IntArray, event: BoolArray, k: int) -> NDArray[np.integer[Any]]:
+    """``2 * group + event`` in the smallest integer type that holds it (int8 up to 63 groups)."""
+    out: NDArray[np.integer[Any]] = (2 * codes + event).astype(np.int8 if k <= 63 else np.int64)
+    return out
+
+
+def _sorted_counts(start: IntArray, group_event: NDArray[np.integer[Any]], k: int) -> _RiskCounts:
+    """Counts at each event time from subjects sorted by time.
+
+    ``group_event`` is ``2 * group + event`` per sorted subject (one small array to gather instead
+    of two); ``start`` holds the first position of each distinct time, so ``n - start`` are at risk
+    there. A group's members and events per time each take one pass (:func:`_per_time`).
+    """
+    n = group_event.size
+    bounds = np.append(start, n)
+    event = (group_event & 1).astype(np.bool_)
+    died = _per_time(event, bounds)
+    rows = np.flatnonzero(died)
+    first = start[rows]
+    n_g = np.empty((k - 1, rows.size))
+    d_g = np.empty((k - 1, rows.size))
+    for g in range(k - 1):
+        members = _per_time((group_event >> 1) == g, bounds)
+        n_g[g] = np.cumsum(members[::-1])[::-1][rows]  # members at this time or later
+        d_g[g] = _per_time(group_event == 2 * g + 1, bounds)[rows]
+    return _RiskCounts(n=(n - first).astype(np.float64), d=died[rows], n_g=n_g, d_g=d_g)
+
+
+def _per_time(flags: BoolArray, bounds: IntArray) -> FloatArray:
+    """Number of true flags between consecutive ``bounds``.
+
+    ``np.add.reduceat`` reads the flags once but pays a call per segment, so it serves few, long
+    segments (tied times); with about one subject per time a cumulative sum read at the bounds wins.
+    """
+    if 4 * (bounds.size - 1) < flags.size:
+        few: FloatArray = np.add.reduceat(flags, bounds[:-1], dtype=np.float64)
+        return few
+    upto = np.zeros(flags.size + 1)
+    np.cumsum(flags, out=upto[1:])  # counts stay exact in float64 below 2**53
+    out: FloatArray = np.diff(upto[bounds])
+    return out
+
+
+def _logrank_sums(counts: _RiskCounts, rho: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`logrank_from_counts` for one test, from the counts of groups ``0..k-2`` only.
+
+    Sums over times are dot products: ``E_g = frac_g . (w d)`` and ``V_gh = (frac_g f) .
+    (delta_gh - frac_h)`` with ``frac_g = n_g / n`` and ``f = w^2 d (n - d) / (n - 1)`` (0 when
+    ``n = 1``: the number at risk only falls over time, so those are the last rows). The last
+    group follows because ``O``, ``E`` and every row of ``V`` sum to the totals and to 0.
+    """
+    n, d = counts.n, counts.d
+    k = counts.n_g.shape[0] + 1
+    frac = counts.n_g / n
+    factor = n - d
+    factor *= d
+    single = int(np.searchsorted(-n, -1.0, side="left"))  # rows with n > 1 come first
+    factor[single:] = 0.0
+    factor[:single] /= n[:single] - 1.0
+    if rho == 0:
+        weighted_d, observed_g = d, counts.d_g.sum(axis=1)
+    else:
+        w = _exclusive_cumprod(1.0 - d / n) ** rho
+        weighted_d, observed_g = w * d, counts.d_g @ w
+        factor *= w * w
+    expected_g = frac @ weighted_d
+    spread = frac * factor
+    v = np.diag(spread.sum(axis=1)) - spread @ frac.T
+    variance = np.zeros((k, k))
+    variance[:-1, :-1] = v
+    variance[:-1, -1] = -v.sum(axis=1)
+    variance[-1, :-1] = -v.sum(axis=0)
+    variance[-1, -1] = v.sum()
+    observed = np.append(observed_g, weighted_d.sum() - observed_g.sum())
+    expected = np.append(expected_g, weighted_d.sum() - expected_g.sum())
+    return observed, expected, variance
 
 
 def logrank_from_counts(
