@@ -49,7 +49,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     ran on once per session (the migrations themselves are tested on empty databases elsewhere)."""
     if request.param == "sqlite":
         database = tmp_path / "trialdesk.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), database)
+        shutil.copy(request.getfixturevalue("sqlite_template"), database)  # its mode too (0600)
         return f"sqlite:///{database}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.create_database(migrated=True)
