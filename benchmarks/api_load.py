@@ -7,7 +7,8 @@ One command, from the repository root (see ``benchmarks/README.md``)::
 
 For each backend the script starts what the test suite starts (``tests/support``): a throw-away
 PostgreSQL cluster on a free loopback port (Debian's ``postgresql`` package) or a SQLite file in a
-temporary folder, and ``uvicorn trialdesk.entrypoints.api.app:create_app`` bound to 127.0.0.1. The
+temporary folder, and ``uvicorn trialdesk.entrypoints.api.app:create_server_app`` (as ``trialdesk serve``)
+bound to 127.0.0.1. The
 database is prepared through the audited services as in the API tests: sites S01/S02, one user per role,
 the SCR-ESCC-01 run-in signed closed and phase IIb open, a randomization list, and enough enrolled
 phase-IIb subjects waiting for randomization.

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default_factory=_default_data_dir, description="Where the SQLite file lives")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections each server process keeps open (SQLAlchemy pool_size; 10 more "
+        "may open in a burst). Writers queue on the audit chain holding a connection, so a small pool "
+        "made reads wait for a connection, or for a new one to be opened, during write bursts",
+    )
     protocol_dirs: list[Path] = Field(
         default_factory=list,
         description="Extra folders of protocol YAML files loaded beside the built-in ones",

@@ -49,7 +49,7 @@ class AppServer:
             sys.executable,
             "-m",
             "uvicorn",
-            "trialdesk.entrypoints.api.app:create_app",
+            "trialdesk.entrypoints.api.app:create_server_app",  # as `trialdesk serve` runs it
             "--factory",
             "--host",
             "127.0.0.1",

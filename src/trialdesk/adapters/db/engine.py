@@ -51,9 +51,10 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, anchor: AuditAnchor | None = None, **kwargs: Any) -> Engine:
+def make_engine(url: str, anchor: AuditAnchor | None = None, *, pool_size: int = 5, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the settings trialdesk relies on; with ``anchor``, every write
-    unit of work on it appends a signed checkpoint of the chain head it wrote."""
+    unit of work on it appends a signed checkpoint of the chain head it wrote. ``pool_size``: the
+    PostgreSQL connections kept open (10 more may open in a burst); SQLite keeps SQLAlchemy's default."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         database = make_url(url).database
@@ -62,7 +63,7 @@ def make_engine(url: str, anchor: AuditAnchor | None = None, **kwargs: Any) -> E
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs)
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10, **kwargs)
     return engine if anchor is None else engine.execution_options(**{ANCHOR_OPTION: anchor})
 
 

@@ -63,7 +63,7 @@ def serve_command(
     # the app factory reads the environment: never the demo banner on real data
     os.environ["TRIALDESK_DEMO"] = "1" if demo else "0"
     uvicorn.run(
-        "trialdesk.entrypoints.api.app:create_app",
+        "trialdesk.entrypoints.api.app:create_server_app",
         factory=True,
         host=host,
         port=port,
