@@ -11,7 +11,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck pytest clean system-deps browser-deps
+.PHONY: run test setup lint typecheck pytest clean system-deps browser-deps bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,15 @@ pytest: setup system-deps browser-deps
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Every benchmark, one after the other, each side by side with its named peer (R and rpact from
+# Debian's packages through benchmarks/setup.sh); about 20 minutes. Figures: benchmarks/README.md.
+BENCHMARKS := simulate_vs_rpact survival_vs_r api_load lab_import checks_run prescreen cli_startup
+bench: setup system-deps
+	bash benchmarks/setup.sh
+	@failed=""; for name in $(BENCHMARKS); do echo "== benchmarks/$$name.py"; \
+	  $(BIN)/python benchmarks/$$name.py || failed="$$failed $$name"; done; \
+	  if [ -n "$$failed" ]; then echo "benchmarks that failed (numbers disagreeing or an error):$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules test-output

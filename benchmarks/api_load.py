@@ -224,6 +224,8 @@ class Client:
     async def run(self, deadline: float) -> None:
         """Send the mix until ``deadline`` (monotonic seconds), one request at a time."""
         operations, weights = list(MIX), list(MIX.values())
+        if self.think_ms > 0:  # users already at work, not all clicking in the same millisecond at t=0
+            await asyncio.sleep(self.rng.expovariate(1000.0 / self.think_ms))
         while time.monotonic() < deadline:
             operation = self.rng.choices(operations, weights)[0]
             call = self.request_for(operation)
