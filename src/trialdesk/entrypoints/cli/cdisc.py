@@ -6,7 +6,6 @@ pyreadstat, lxml) are imported inside the commands, so the CLI starts without th
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import os
 import tempfile
@@ -41,8 +40,7 @@ def _run(
     kind: Kind, protocol_id: str, out: Path, cutoff: str | None, lock: int | None, fmt: str, quiet: bool
 ) -> None:
     from trialdesk.adapters.db.engine import unit_of_work
-    from trialdesk.adapters.db.migrate import is_current
-    from trialdesk.entrypoints.cli.database import engine_from_settings
+    from trialdesk.entrypoints.cli.database import current_engine, cutoff_or_lock
     from trialdesk.entrypoints.cli.protocol import get_protocol
     from trialdesk.services.cdisc_export import export_package
     from trialdesk.services.errors import TRIAL_ERRORS
@@ -50,15 +48,8 @@ def _run(
     protocol = get_protocol(protocol_id)
     if fmt not in ("xpt", "json", "csv"):
         fail(f"--format: '{fmt}' is not one of xpt, json, csv")
-    if lock is not None and cutoff:
-        fail("--lock and --cutoff: give one (a lock has its own cut-off)")
-    try:
-        cutoff_date = dt.date.fromisoformat(cutoff) if cutoff else None
-    except ValueError:
-        fail(f"--cutoff: '{cutoff}' is not a date (YYYY-MM-DD)")
-    engine = engine_from_settings()
-    if not is_current(engine):
-        fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
+    cutoff_date = cutoff_or_lock(cutoff, lock)
+    engine = current_engine()
     try:
         with (
             console.status(f"Building the {kind.upper()} datasets", spinner="dots")

@@ -14,8 +14,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trialdesk.entrypoints.cli.database import JSON_OPTION, engine_from_settings
-from trialdesk.entrypoints.cli.output import console, fail, print_json
+from trialdesk.entrypoints.cli.database import JSON_OPTION, current_engine
+from trialdesk.entrypoints.cli.output import console, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
 
 if TYPE_CHECKING:
@@ -54,14 +54,11 @@ def run_command(
     """Run every edit check of the trial; open, keep, re-open and close system queries."""
     from trialdesk.adapters.db.audit import log_event
     from trialdesk.adapters.db.engine import unit_of_work
-    from trialdesk.adapters.db.migrate import is_current
     from trialdesk.services.actors import SYSTEM_ACTOR
     from trialdesk.services.checks import RUN_REASON, run_checks
 
     protocol = get_protocol(protocol_id)
-    engine = engine_from_settings()
-    if not is_current(engine):
-        fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
+    engine = current_engine()
     with (
         Progress(
             TextColumn("{task.description}"),

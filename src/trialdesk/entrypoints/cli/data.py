@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from trialdesk.entrypoints.cli.database import JSON_OPTION, engine_from_settings
-from trialdesk.entrypoints.cli.output import console, fail, print_json
+from trialdesk.entrypoints.cli.database import JSON_OPTION, current_engine
+from trialdesk.entrypoints.cli.output import console, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol, registry
 
 if TYPE_CHECKING:
@@ -32,13 +32,10 @@ def check_command(
     """List stored rows that break a date rule (future, before 1900, after death, before treatment
     start, outside the baseline window, AE before consent, 'died' without a date); exit 1 if any."""
     from trialdesk.adapters.db.engine import unit_of_work
-    from trialdesk.adapters.db.migrate import is_current
     from trialdesk.services.clinical_dates import data_check
 
     protocols = [get_protocol(protocol_id)] if protocol_id else list(registry())
-    engine = engine_from_settings()
-    if not is_current(engine):
-        fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
+    engine = current_engine()
     found: list[Violation] = []
     with unit_of_work(engine, f"cli:{getpass.getuser()}") as session:
         for protocol in protocols:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from trialdesk.entrypoints.cli.output import console, print_json
+from trialdesk.entrypoints.cli.output import console, fail, print_json
 
 if TYPE_CHECKING:
     from trialdesk.config import Settings
@@ -49,6 +50,27 @@ def engine_from_settings() -> Engine:
 
     settings = get_settings()
     return make_engine(settings.effective_database_url, anchor=anchor_from_settings(settings))
+
+
+def current_engine() -> Engine:
+    """:func:`engine_from_settings`, refusing (exit 2, naming the fix) a database without the schema."""
+    from trialdesk.adapters.db.migrate import is_current
+
+    engine = engine_from_settings()
+    if not is_current(engine):
+        fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
+    return engine
+
+
+def cutoff_or_lock(cutoff: str | None, lock: int | None) -> dt.date | None:
+    """The ``--cutoff`` date of a command that also takes ``--lock`` (one or the other, exit 2 otherwise;
+    a bad date exits 2 naming the option)."""
+    if lock is not None and cutoff:
+        fail("--lock and --cutoff: give one (a lock has its own cut-off)")
+    try:
+        return dt.date.fromisoformat(cutoff) if cutoff else None
+    except ValueError:
+        fail(f"--cutoff: '{cutoff}' is not a date (YYYY-MM-DD)")
 
 
 @db_app.command("upgrade")

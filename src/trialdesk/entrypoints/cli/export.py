@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 
 from trialdesk.entrypoints.cli import cdisc, odm
-from trialdesk.entrypoints.cli.database import engine_from_settings
-from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
+from trialdesk.entrypoints.cli.database import current_engine
+from trialdesk.entrypoints.cli.output import console, fail_with, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.services.errors import TRIAL_ERRORS
 
@@ -29,13 +29,10 @@ def listings_command(
     """Write one listing per form (with sdv_status and open_queries columns), the query listing and the
     SDV listing, as CSV or Parquet (files readable by you only; the export is audited as a read)."""
     from trialdesk.adapters.db.engine import unit_of_work
-    from trialdesk.adapters.db.migrate import is_current
     from trialdesk.services.listings import listings
 
     protocol = get_protocol(protocol_id)
-    engine = engine_from_settings()
-    if not is_current(engine):
-        fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
+    engine = current_engine()
     try:
         with unit_of_work(engine, f"cli:{getpass.getuser()}") as session:
             files = listings(session, None, protocol, fmt)

@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from trialdesk.entrypoints.cli.database import JSON_OPTION, engine_from_settings
+from trialdesk.entrypoints.cli.database import JSON_OPTION, current_engine
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.services.errors import TRIAL_ERRORS
@@ -87,14 +87,11 @@ def reconcile_command(
     """Received, dispensed, returned and on-hand units of each lot per site (expired stock flagged), and
     each subject's units against the doses given (a disagreement is flagged)."""
     from trialdesk.adapters.db.engine import unit_of_work
-    from trialdesk.adapters.db.migrate import is_current
     from trialdesk.services.dispensing import reconcile, reconciliation_data
 
     protocol = get_protocol(protocol_id)
     day = _as_of(as_of)
-    engine = engine_from_settings()
-    if not is_current(engine):
-        fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
+    engine = current_engine()
     try:
         with unit_of_work(engine, f"cli:{getpass.getuser()}", write=False) as session:
             found = reconcile(session, None, protocol, site_code=site, as_of=day)

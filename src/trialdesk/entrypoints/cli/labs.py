@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from trialdesk.entrypoints.cli.database import engine_from_settings
+from trialdesk.entrypoints.cli.database import current_engine, engine_from_settings
 from trialdesk.entrypoints.cli.demo import demo_progress
 from trialdesk.entrypoints.cli.output import console, err_console, fail, fail_with, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
@@ -170,15 +170,12 @@ def import_command(
     """Import a subject's lab results from CSV: all rows checked first, stored in bounded audited
     transactions (all or nothing), then graded; prints the CTCAE grade proposals by grade."""
     from trialdesk.adapters.db.engine import unit_of_work
-    from trialdesk.adapters.db.migrate import is_current
     from trialdesk.services.auth import logout
     from trialdesk.services.lab_import import ImportRefused, import_results
 
     protocol = get_protocol(protocol_id)
     items = read_rows(file)
-    engine = engine_from_settings()
-    if not is_current(engine):
-        fail("the database has no trialdesk schema: run 'trialdesk db upgrade' first")
+    engine = current_engine()
     token = None
     try:
         token = _sign_in(user)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from trialdesk.entrypoints.cli.database import JSON_OPTION, engine_from_settings
+from trialdesk.entrypoints.cli.database import JSON_OPTION, current_engine
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, print_json, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
 
@@ -42,7 +42,6 @@ def odm_command(
     (the export is audited as a read)."""
     # the database, lxml and the services load only when the command runs (a quick CLI start-up)
     from trialdesk.adapters.db.engine import unit_of_work
-    from trialdesk.adapters.db.migrate import is_current
     from trialdesk.services.errors import TRIAL_ERRORS
     from trialdesk.services.odm_export import odm_export
 
@@ -50,9 +49,7 @@ def odm_command(
     as_of_day = _as_of(as_of)
     if not out.parent.is_dir() or out.is_dir():
         fail(f"--out: '{out}' is not a file in an existing folder")
-    engine = engine_from_settings()
-    if not is_current(engine):
-        fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
+    engine = current_engine()
     try:
         with unit_of_work(engine, f"cli:{getpass.getuser()}") as session:
             result = odm_export(

@@ -9,7 +9,7 @@ from typing import Literal
 
 import typer
 
-from trialdesk.entrypoints.cli.database import engine_from_settings
+from trialdesk.entrypoints.cli.database import current_engine, cutoff_or_lock
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.services.errors import TRIAL_ERRORS
@@ -28,21 +28,13 @@ def report_command(
 ) -> None:
     """Write the trial report from the database at a data cut-off (audited as an export)."""
     from trialdesk.adapters.db.engine import unit_of_work
-    from trialdesk.adapters.db.migrate import is_current
     from trialdesk.services.reporting import trial_report, trial_report_from_lock
 
     protocol = get_protocol(protocol_id)
     if fmt not in ("pdf", "html"):
         fail(f"--format: '{fmt}' is not one of pdf, html")
-    if lock is not None and cutoff:
-        fail("--lock and --cutoff: give one (a lock has its own cut-off)")
-    try:
-        cutoff_date = dt.date.fromisoformat(cutoff) if cutoff else None
-    except ValueError:
-        fail(f"--cutoff: '{cutoff}' is not a date (YYYY-MM-DD)")
-    engine = engine_from_settings()
-    if not is_current(engine):
-        fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
+    cutoff_date = cutoff_or_lock(cutoff, lock)
+    engine = current_engine()
     form: Literal["pdf", "html"] = "pdf" if fmt == "pdf" else "html"
     try:
         with unit_of_work(engine, f"cli:{getpass.getuser()}") as session:

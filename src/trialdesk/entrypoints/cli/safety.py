@@ -8,14 +8,13 @@ TRIALDESK_DATABASE_URL (default: SQLite in TRIALDESK_DATA_DIR) through the same 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from trialdesk.entrypoints.cli.database import engine_from_settings
+from trialdesk.entrypoints.cli.database import current_engine, cutoff_or_lock
 from trialdesk.entrypoints.cli.output import console, fail, fail_with, write_private
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.entrypoints.cli.users import CLI_ACTOR
@@ -42,23 +41,15 @@ def report_command(
     SAEs, discontinuations, deaths, stopping rules with their binomial probabilities, toxicity boundary,
     all at the data cut-off."""
     from trialdesk.adapters.db.engine import unit_of_work
-    from trialdesk.adapters.db.migrate import is_current
     from trialdesk.adapters.report.safety_report import render_safety_report
     from trialdesk.services.reporting import safety_report_from_lock
     from trialdesk.services.safety_report import report_for
 
     protocol = get_protocol(protocol_id)
-    if lock is not None and cutoff:
-        fail("--lock and --cutoff: give one (a lock has its own cut-off)")
-    try:
-        cutoff_date = dt.date.fromisoformat(cutoff) if cutoff else None
-    except ValueError:
-        fail(f"--cutoff: '{cutoff}' is not a date (YYYY-MM-DD)")
+    cutoff_date = cutoff_or_lock(cutoff, lock)
     if output_format == ReportFormat.pdf and output is None:
         fail("--output FILE is required for --format pdf")
-    engine = engine_from_settings()
-    if not is_current(engine):
-        fail("the database has no trialdesk schema: run 'trialdesk db upgrade' first")
+    engine = current_engine()
     try:
         with unit_of_work(engine, CLI_ACTOR) as session:
             if lock is not None:

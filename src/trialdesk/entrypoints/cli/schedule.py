@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from trialdesk.entrypoints.cli.database import JSON_OPTION, engine_from_settings
-from trialdesk.entrypoints.cli.output import console, fail, fail_with, print_json
+from trialdesk.entrypoints.cli.database import JSON_OPTION, current_engine
+from trialdesk.entrypoints.cli.output import console, fail_with, print_json
 from trialdesk.entrypoints.cli.protocol import get_protocol
 from trialdesk.services.errors import TRIAL_ERRORS
 
@@ -122,13 +122,10 @@ def subject_command(
     """A subject's calendar: each visit planned, done (in or out of window), missed, overdue or not
     required, from the stored treatment dates, tumour assessments and death."""
     from trialdesk.adapters.db.engine import unit_of_work
-    from trialdesk.adapters.db.migrate import is_current
     from trialdesk.services.calendar import subject_calendar
 
     protocol = get_protocol(protocol_id)
-    engine = engine_from_settings()
-    if not is_current(engine):
-        fail("the database has no schema: run `trialdesk db upgrade` (or start the server) first")
+    engine = current_engine()
     try:
         with unit_of_work(engine, f"cli:{getpass.getuser()}", write=False) as session:
             subject, visits = subject_calendar(session, None, protocol, screening_number)
