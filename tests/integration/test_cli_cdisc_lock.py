@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.integration.api_helpers import build_api
-from tests.integration.test_api_locks import add_data_managers
+from tests.integration.test_cli_report_lock import locked_trial
 from trialdesk.entrypoints.cli.main import app
 
 IVO = "ivo-shfrt-2l"
@@ -28,21 +28,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_export_from_a_lock_and_at_a_cutoff(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    api = build_api(database_url, tmp_path)
-    with api.client:
-        add_data_managers(api)
-        subject_id = api.enrolled_subject(IVO, "IVO-X-1")
-        assert api.ae(IVO, subject_id, 2, related=True).status_code == 201  # onset 2026-05-01
-        subject_lock = {
-            "kind": "lock",
-            "scope": "subject",
-            "subject_id": subject_id,
-            "reason": "subject done",
-        }
-        subject_lock_id = api.post("dm", f"/api/trials/{IVO}/locks", subject_lock).json()["id"]
-        body = {"kind": "lock", "scope": "database", "reason": "final analysis"}
-        lock = api.post("dm", f"/api/trials/{IVO}/locks", body).json()
-    api.client.app.state.engine.dispose()  # type: ignore[attr-defined]
+    subject_lock_id, lock = locked_trial(database_url, tmp_path, "IVO-X-1")
     monkeypatch.setenv("TRIALDESK_DATABASE_URL", database_url)
 
     folders = [tmp_path / "one", tmp_path / "two"]

@@ -6,6 +6,7 @@ the lock's; locked data cannot change). SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -18,13 +19,13 @@ IVO = "ivo-shfrt-2l"
 runner = CliRunner()
 
 
-def test_report_from_a_lock_is_byte_identical_and_names_the_lock(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def locked_trial(database_url: str, tmp_path: Path, number: str) -> tuple[int, dict[str, Any]]:
+    """An enrolled ivo-shfrt-2l subject with a related grade 2 AE (onset 2026-05-01), a subject lock on
+    it, then a database lock by the data manager: ``(subject lock id, database lock)``."""
     api = build_api(database_url, tmp_path)
     with api.client:
         add_data_managers(api)
-        subject_id = api.enrolled_subject(IVO, "IVO-R-1")
+        subject_id = api.enrolled_subject(IVO, number)
         assert api.ae(IVO, subject_id, 2, related=True).status_code == 201
         subject_lock = {
             "kind": "lock",
@@ -32,10 +33,17 @@ def test_report_from_a_lock_is_byte_identical_and_names_the_lock(
             "subject_id": subject_id,
             "reason": "subject done",
         }
-        subject_lock_id = api.post("dm", f"/api/trials/{IVO}/locks", subject_lock).json()["id"]
+        subject_lock_id = int(api.post("dm", f"/api/trials/{IVO}/locks", subject_lock).json()["id"])
         body = {"kind": "lock", "scope": "database", "reason": "final analysis"}
-        created = api.post("dm", f"/api/trials/{IVO}/locks", body).json()
+        database_lock: dict[str, Any] = api.post("dm", f"/api/trials/{IVO}/locks", body).json()
     api.client.app.state.engine.dispose()  # type: ignore[attr-defined]
+    return subject_lock_id, database_lock
+
+
+def test_report_from_a_lock_is_byte_identical_and_names_the_lock(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subject_lock_id, created = locked_trial(database_url, tmp_path, "IVO-R-1")
     monkeypatch.setenv("TRIALDESK_DATABASE_URL", database_url)
 
     outputs = [tmp_path / "one.pdf", tmp_path / "two.pdf", tmp_path / "one.html"]
