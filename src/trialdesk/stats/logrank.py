@@ -227,11 +227,13 @@ def _logrank_sums(counts: _RiskCounts, rho: float) -> tuple[FloatArray, FloatArr
         weighted_d, observed_g = d, counts.d_g.sum(axis=1)
     else:
         w = _exclusive_cumprod(1.0 - d / n) ** rho
-        weighted_d, observed_g = w * d, counts.d_g @ w
+        weighted_d, observed_g = w * d, np.einsum("gi,i->g", counts.d_g, w)
         factor *= w * w
-    expected_g = frac @ weighted_d
+    # einsum, not @: a matrix product over a million times goes to OpenBLAS, whose threads spin-wait
+    # and doubled the test's CPU time (measured: 214 ms vs 119 ms of CPU at 1e6 subjects, same wall)
+    expected_g = np.einsum("gi,i->g", frac, weighted_d)
     spread = frac * factor
-    v = np.diag(spread.sum(axis=1)) - spread @ frac.T
+    v = np.diag(spread.sum(axis=1)) - np.einsum("gi,hi->gh", spread, frac)
     variance = np.zeros((k, k))
     variance[:-1, :-1] = v
     variance[:-1, -1] = -v.sum(axis=1)
