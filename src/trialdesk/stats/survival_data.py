@@ -137,8 +137,10 @@ def _small_integer_codes(arr: NDArray[Any]) -> tuple[list[Any], IntArray]:
         return raw.tolist(), inverse.reshape(-1).astype(np.intp)
     offset = (arr - low).astype(np.intp)
     present = np.bincount(offset) > 0
-    code_of_offset = np.cumsum(present) - 1
     levels = (np.flatnonzero(present) + low).tolist()
+    if present.all():  # every value between min and max occurs (0/1 arms): the offset is the code
+        return levels, offset
+    code_of_offset = np.cumsum(present) - 1
     codes: IntArray = code_of_offset[offset]
     return levels, codes
 
