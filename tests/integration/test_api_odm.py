@@ -12,6 +12,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from tests.integration.api_helpers import Api
+from tests.integration.web_helpers import signed_in
 from trialdesk.adapters.db.engine import unit_of_work
 from trialdesk.adapters.db.models import AuditRecord, User, UserSite
 from trialdesk.adapters.odm.validation import SCHEMA_FILE
@@ -84,3 +85,17 @@ def test_a_site_role_at_two_sites_names_the_site(two_sites: Api) -> None:
     assert "S01, S02" in refused.json()["detail"]
     answer = api.get("coord1", URL, params={"site": "S02"})
     assert answer.status_code == 200 and _subjects(answer.content) == {"SCR-ODM-2": "L.S02"}
+
+
+def test_the_trial_page_offers_the_site_copy_and_it_downloads_with_its_audit_trail(two_sites: Api) -> None:
+    coordinator = signed_in(two_sites, "coord1")
+    page = coordinator.get(f"/trials/{SCR}", headers={"Accept-Language": "zh-CN"})
+    assert f'href="/trials/{SCR}/odm.xml"' in page.text and "含稽查轨迹的数据副本" in page.text
+    copy = coordinator.get(f"/trials/{SCR}/odm.xml")
+    assert copy.status_code == 200 and copy.headers["content-type"].startswith("application/xml")
+    assert "-S01-" in copy.headers["content-disposition"]
+    assert set(_subjects(copy.content)) == {"SCR-ODM-1"}  # its own site only
+    assert etree.fromstring(copy.content).xpath("//odm:AuditRecord", namespaces=NS)  # with the audit trail
+    admin = signed_in(two_sites, "admin")
+    assert "odm.xml" not in admin.get(f"/trials/{SCR}").text
+    assert admin.get(f"/trials/{SCR}/odm.xml").status_code == 403

@@ -71,6 +71,8 @@ ALL_SITE_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER, Role.STATISTICIAN})
 OWN_SITE_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR})
 """Roles that export every site; coordinators and investigators get their own site's copy only;
 everyone else (administrators read no clinical data, safety reviewers have the safety report) none."""
+ODM_EXPORTERS = ALL_SITE_ROLES | OWN_SITE_ROLES
+"""Every role that may export the ODM copy (its own site's, or every site's)."""
 
 
 ROW_MODELS: dict[str, Any] = {

@@ -32,6 +32,7 @@ from trialdesk.entrypoints.web.session import PageActor, csrf_protect
 from trialdesk.services import clock, safety_report
 from trialdesk.services.actors import Actor
 from trialdesk.services.errors import TRIAL_ERRORS, InvalidInput
+from trialdesk.services.odm_export import odm_export
 from trialdesk.services.reporting import trial_report, trial_report_content
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -230,3 +231,16 @@ def trial_report_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="report-{protocol.id}-{day}.pdf"'},
     )
+
+
+@router.get("/trials/{protocol_id}/odm.xml")
+def odm_copy(request: Request, actor: PageActor, protocol: ProtocolDep) -> Response:
+    """The trial's data with its audit trail as CDISC ODM 1.3.2, the copy an investigator holds of the
+    site's data (coordinators and investigators: their own site only; monitors, data managers and
+    statisticians: every site). The same service as ``trialdesk export odm`` and the API; audited."""
+    result = run(
+        request, actor.username, lambda s: odm_export(s, actor, protocol, with_audit=True), write=True
+    )
+    name = f"{protocol.id}-{result.site or 'all-sites'}-{clock.today().isoformat()}.odm.xml"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(result.content, media_type="application/xml", headers=headers)

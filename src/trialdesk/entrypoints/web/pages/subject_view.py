@@ -18,6 +18,7 @@ from trialdesk.domain.safety.ctcae import CtcaeTerm
 from trialdesk.entrypoints.web.i18n import Translator
 from trialdesk.services.actors import Actor
 from trialdesk.services.labs import GRADED_TESTS
+from trialdesk.services.odm_export import ODM_EXPORTERS
 from trialdesk.services.safety_alerts import ALERT_READERS
 from trialdesk.services.safety_report import REPORT_READERS
 from trialdesk.services.subject_record import SubjectRecord
@@ -294,6 +295,7 @@ def trial_links(actor: Actor, protocol: Protocol, tr: Translator) -> list[TrialL
             tr.gettext("Investigational product"),
         ),
         (can(role, Capability.READ_SUBJECTS), "/queries", tr.gettext("Data queries")),
+        (role in ODM_EXPORTERS, "/odm.xml", tr.gettext("Data copy with audit trail (CDISC ODM XML)")),
     ]
     return [TrialLink(base + path, label) for allowed, path, label in candidates if allowed]
 
