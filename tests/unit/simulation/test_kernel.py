@@ -6,6 +6,7 @@ The reference for the log-rank sums is :func:`trialdesk.stats.logrank.logrank_te
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import fields
 
@@ -130,6 +131,28 @@ def test_parallel_runs_reuse_one_pool_and_group_batches_without_changing_numbers
     assert shared_pool(2) is pool
     _same(one, first)
     _same(one, second)
+
+
+def test_pool_workers_hold_no_descriptor_of_the_process_that_started_them() -> None:
+    """A worker forked from the test process would keep this pipe's write end open for the pool's
+    life, so the reader never saw EOF (the suite hung on a browser driver that could not exit)."""
+    import select
+
+    from trialdesk.stats.simulation import LocalExecutor, run_simulation
+    from trialdesk.stats.simulation.batching.executors import shutdown_shared_pool
+
+    shutdown_shared_pool()
+    read_end, write_end = os.pipe()
+    try:
+        run_simulation(
+            matched_plan(0.7), 400, seed=3, executor=LocalExecutor(2), batch_size=100, medians=False
+        )
+        os.close(write_end)
+        readable, _, _ = select.select([read_end], [], [], 10.0)
+        assert readable and os.read(read_end, 1) == b"", "a pool worker holds the pipe's write end"
+    finally:
+        os.close(read_end)
+        shutdown_shared_pool()
 
 
 @pytest.mark.parametrize("n", [60, 33_000])  # 15-bit count fields, and 31-bit fields above 32,767

@@ -13,6 +13,7 @@ stays fast when no cluster is used.
 from __future__ import annotations
 
 import atexit
+import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -107,7 +108,14 @@ def shared_pool(workers: int) -> ProcessPoolExecutor:
             _pool[1].shutdown(wait=True, cancel_futures=True)
             _pool = None
         if _pool is None:
-            _pool = (workers, ProcessPoolExecutor(max_workers=workers, initializer=keep_freed_memory))
+            # forkserver, not fork: a forked worker inherits every open descriptor of this process
+            # (a browser driver's pipe, a server's socket, the pool's own queues) and keeps it open for
+            # the pool's life, so the other end never sees EOF: the test suite hung on a Playwright
+            # driver that could not exit, and workers outlived their parent. A forkserver's children
+            # start from a clean process and exit when this one goes.
+            context = multiprocessing.get_context("forkserver")
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=keep_freed_memory, mp_context=context)
+            _pool = (workers, pool)
         return _pool[1]
 
 
