@@ -48,3 +48,14 @@ def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     a developer's real audit key and checkpoint file there. Tests that set the folder override it."""
     if "TRIALDESK_DATA_DIR" not in os.environ:
         monkeypatch.setenv("TRIALDESK_DATA_DIR", str(tmp_path_factory.mktemp("data-dir")))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the simulator's kept process pool (and its forkserver) when this test process is done: an
+    xdist worker may leave without running the interpreter's exit hooks, and idle pool workers would
+    outlive it."""
+    import sys
+
+    executors = sys.modules.get("trialdesk.stats.simulation.batching.executors")
+    if executors is not None:
+        executors.shutdown_shared_pool()
