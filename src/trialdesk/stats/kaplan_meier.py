@@ -37,6 +37,8 @@ from trialdesk.stats.survival_data import (
     distinct_starts,
     group_codes,
     merge_near_ties,
+    per_time_counts,
+    prefix_counts,
     sort_times_with_events,
     survival_arrays,
 )
@@ -253,18 +255,21 @@ def risk_table(
     """Distinct times with numbers at risk, events and censorings (inputs already validated).
 
     One sort of packed (time, event) keys (:func:`~trialdesk.stats.survival_data.sort_times_with_events`)
-    and one ``np.add.reduceat``; ``timefix`` merges near-tied distinct times (R's ``aeqSurv``) on
-    the sorted values.
+    and one cumulative count of events read at each distinct time's start (``np.add.reduceat`` pays
+    a call per segment: 3.3 ms against 1.5 ms at 1e6 continuous times); ``timefix`` merges
+    near-tied distinct times (R's ``aeqSurv``) on the sorted values.
     """
     ordered, events = sort_times_with_events(
         np.asarray(time, dtype=np.float64), np.asarray(event, dtype=np.bool_)
     )
     start, times = distinct_starts(ordered, timefix=timefix)
-    n = ordered.size
-    n_event: FloatArray = np.add.reduceat(events, start, dtype=np.float64)
-    n_total = np.diff(np.append(start, n)).astype(np.float64)
-    n_risk: FloatArray = n - start.astype(np.float64)
-    return times, n_risk, n_event, n_total - n_event
+    n_event = per_time_counts(prefix_counts(events), start)
+    n_risk: FloatArray = np.subtract(ordered.size, start, dtype=np.float64)
+    n_censor = np.empty_like(n_risk)  # subjects at this time (the drop to the next) minus events
+    np.subtract(n_risk[:-1], n_risk[1:], out=n_censor[:-1])
+    n_censor[-1:] = n_risk[-1:]
+    n_censor -= n_event
+    return times, n_risk, n_event, n_censor
 
 
 def greenwood_kaplan_meier(n_risk: ArrayLike, n_event: ArrayLike) -> tuple[FloatArray, FloatArray]:

@@ -111,10 +111,11 @@ def group_codes(values: ArrayLike | Sequence[Any], n: int, *, name: str) -> tupl
     _check_not_missing(arr, name)
     if arr.dtype.kind in "iu" and arr.size:
         return _small_integer_codes(arr)
-    whole_numbers = arr.dtype.kind == "f" and arr.size and np.abs(arr).max() < 2**53
-    if whole_numbers and np.array_equal(arr, np.trunc(arr)):
-        whole, whole_codes = _small_integer_codes(arr.astype(np.int64))  # labels such as 0.0 / 1.0
-        return [float(level) for level in whole], whole_codes
+    if arr.dtype.kind == "f" and arr.size:
+        whole = _whole_numbers(arr)
+        if whole is not None:  # labels such as 0.0 / 1.0
+            whole_levels, whole_codes = _small_integer_codes(whole)
+            return [float(level) for level in whole_levels], whole_codes
     try:
         raw, inverse = np.unique(arr, return_inverse=True)
     except TypeError:  # levels of mixed types (e.g. 1 and "a") that Python cannot order
@@ -129,16 +130,38 @@ def group_codes(values: ArrayLike | Sequence[Any], n: int, *, name: str) -> tupl
     return levels, codes
 
 
+def _whole_numbers(arr: NDArray[np.floating[Any]]) -> NDArray[np.int64] | None:
+    """``arr`` as ``int64`` when every value is a whole number below ``2**53`` in size, else ``None``.
+
+    One cast and one comparison (a cast of a non-integral, huge or infinite value never compares
+    equal to it), instead of ``abs``, ``trunc`` and an equality test.
+    """
+    with np.errstate(invalid="ignore"):
+        whole = arr.astype(np.int64)
+    if not (whole == arr).all():
+        return None
+    if max(-int(whole.min()), int(whole.max())) >= 2**53:  # a double no longer holds every integer
+        return None
+    return whole
+
+
 def _small_integer_codes(arr: NDArray[Any]) -> tuple[list[Any], IntArray]:
-    """Integer labels: levels by one ``np.bincount`` over ``value - min`` when the range is small."""
+    """Integer labels: codes are ``value - min`` when the range is small, gaps closed up.
+
+    Two levels that are the minimum and the maximum (0/1 arms) need no count at all; otherwise one
+    scatter marks the values present (cheaper than ``np.bincount``, which counts into ``intp``).
+    """
     low, high = int(arr.min()), int(arr.max())
     if high - low > 4 * arr.size + 1024:  # sparse labels: sort instead
         raw, inverse = np.unique(arr, return_inverse=True)
         return raw.tolist(), inverse.reshape(-1).astype(np.intp)
-    offset = (arr - low).astype(np.intp)
-    present = np.bincount(offset) > 0
+    offset: IntArray = np.subtract(arr, low, dtype=np.intp)
+    if high - low <= 1:  # the minimum and the maximum occur
+        return list(range(low, high + 1)), offset
+    present = np.zeros(high - low + 1, dtype=np.bool_)
+    present[offset] = True
     levels = (np.flatnonzero(present) + low).tolist()
-    if present.all():  # every value between min and max occurs (0/1 arms): the offset is the code
+    if present.all():  # every value between min and max occurs: the offset is the code
         return levels, offset
     code_of_offset = np.cumsum(present) - 1
     codes: IntArray = code_of_offset[offset]
@@ -199,7 +222,7 @@ def near_tie_groups(
     Reference: R ``survival`` 3.5 ``aeqSurv`` (used by ``survfit``, ``survdiff``, ``coxph`` and
     ``concordance`` when ``timefix = TRUE``, their default).
     """
-    starts = _run_starts(distinct, tolerance)
+    starts = run_starts(distinct, tolerance)
     if starts is None:
         return distinct, np.arange(distinct.size, dtype=np.intp)
     index: IntArray = np.cumsum(starts, dtype=np.intp) - 1
@@ -207,7 +230,7 @@ def near_tie_groups(
     return merged, index
 
 
-def _run_starts(distinct: FloatArray, tolerance: float) -> BoolArray | None:
+def run_starts(distinct: FloatArray, tolerance: float = TIMEFIX_TOLERANCE) -> BoolArray | None:
     """Mask of the times that start a run of near ties (:func:`near_tie_groups`); ``None``: no ties."""
     if distinct.size < 2:
         return None
@@ -223,31 +246,6 @@ def _run_starts(distinct: FloatArray, tolerance: float) -> BoolArray | None:
     return starts
 
 
-@dataclass(frozen=True)
-class TimeGrid:
-    """Subjects sorted by time, and where each distinct time starts among them.
-
-    ``order`` sorts the subjects by increasing time; ``start[g]`` is the first sorted position of
-    distinct time ``times[g]`` (so ``n - start[g]`` subjects are at risk at ``times[g]``).
-    """
-
-    order: IntArray
-    start: IntArray
-    times: FloatArray
-    n: int
-
-
-def time_grid(time: FloatArray, *, timefix: bool) -> TimeGrid:
-    """Sort validated times once and find their distinct values (one sort, no ``np.unique``).
-
-    With ``timefix`` distinct times that differ only by rounding are merged as R's ``aeqSurv``
-    (:func:`near_tie_groups`): a merged time is the first of its run.
-    """
-    order: IntArray = np.argsort(time)
-    start, times = distinct_starts(time[order], timefix=timefix)
-    return TimeGrid(order=order, start=start, times=times, n=int(time.size))
-
-
 def distinct_starts(ordered: FloatArray, *, timefix: bool) -> tuple[IntArray, FloatArray]:
     """First position of each distinct value of sorted times, and the values (merged by ``timefix``)."""
     new = np.empty(ordered.size, dtype=np.bool_)
@@ -255,7 +253,7 @@ def distinct_starts(ordered: FloatArray, *, timefix: bool) -> tuple[IntArray, Fl
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
     start: IntArray = np.flatnonzero(new)
     times: FloatArray = ordered[start]
-    first = _run_starts(times, TIMEFIX_TOLERANCE) if timefix else None
+    first = run_starts(times, TIMEFIX_TOLERANCE) if timefix else None
     if first is not None:
         start, times = start[first], times[first]
     return start, times
@@ -278,20 +276,173 @@ def sort_times_with_events(time: FloatArray, event: BoolArray) -> tuple[FloatArr
     return times, events
 
 
+UInt64Array = NDArray[np.uint64]
+
+
+@dataclass(frozen=True)
+class PackedSubjects:
+    """Subjects sorted by (stratum, time, label) as one ``uint64`` key each (:func:`sort_packed`).
+
+    A key is, from the top bit down: the stratum code (``stratum_bits``), an order-preserving code of
+    the time, and a small label (``label_bits``, e.g. ``2 * group + event``). ``bounds[s]`` is the
+    first sorted position of stratum ``s`` (``bounds[-1] == n``).
+    """
+
+    keys: UInt64Array
+    label_bits: int
+    stratum_bits: int
+    bounds: IntArray
+    base: int
+    """Added back to a non-zero time code to give the time's IEEE bits (``-1``: codes are ranks)."""
+    ranked: FloatArray | None
+    """The distinct times when codes are their ranks (wide dynamic range), else ``None``."""
+
+    def take(self, s: int) -> tuple[NDArray[np.uint8], UInt64Array]:
+        """Stratum ``s``'s labels and time codes, in sorted order.
+
+        This consumes the stratum's keys: they are shifted into time codes in place (one
+        temporary of 8 bytes per subject less, and its page faults). Equal codes are equal times.
+        """
+        part = self.keys[self.bounds[s] : self.bounds[s + 1]]
+        labels = part.astype(np.uint8)  # the low byte; the label is its low bits
+        labels &= np.uint8((1 << self.label_bits) - 1)
+        part >>= np.uint64(self.label_bits)
+        return labels, part
+
+    def times_of_sorted(self, codes: UInt64Array) -> FloatArray:
+        """Decode increasing time codes (from :meth:`take`) back to the times, exactly."""
+        code = codes & np.uint64((1 << (64 - self.label_bits - self.stratum_bits)) - 1)
+        if self.ranked is not None:
+            ranked: FloatArray = self.ranked[code.astype(np.intp)]
+            return ranked
+        zero_first = code.size > 0 and code[0] == 0  # increasing: only the first can be a zero time
+        code += np.uint64(self.base)
+        if zero_first:
+            code[0] = 0
+        out: FloatArray = code.view(np.float64)
+        return out
+
+
+def sort_packed(
+    time: FloatArray,
+    label: NDArray[np.uint8],
+    label_bits: int,
+    stratum: IntArray | None = None,
+    n_strata: int = 1,
+) -> PackedSubjects:
+    """Sort subjects by stratum, then time, with one ``np.sort`` of packed ``uint64`` keys.
+
+    Why: an ``argsort`` followed by gathers costs 3-4 times a plain sort of 64-bit integers (x86
+    SIMD sort; measured 16 ms vs 5 ms at 1e6 random times), and the estimators need only the
+    sorted times and a few label bits per subject, never the original positions.
+
+    A non-negative double orders as its IEEE bit pattern read as an unsigned integer. The top
+    exponent bits are freed by subtracting a base (the exponent just below the smallest positive
+    time; zeros stay 0): the code then fits below the label when the positive times span fewer than
+    ``2**(11 - extra bits)`` binary orders of magnitude (times from 1e-3 to 1e6 days span 30). When
+    they do not, the code is the time's rank among the distinct times (one ``np.unique``), so the
+    result is exact for every input.
+
+    Parameters
+    ----------
+    time
+        Validated times (:func:`survival_arrays`), ``>= 0``.
+    label
+        Per-subject label in ``[0, 2**label_bits)`` (e.g. ``2 * group + event``), ``label_bits <= 8``.
+    stratum
+        Optional stratum code per subject in ``[0, n_strata)``; strata come first in the order.
+    """
+    stratum_bits = (n_strata - 1).bit_length()
+    room = 64 - label_bits - stratum_bits
+    code, base, ranked = _time_code(time, room)
+    code <<= np.uint64(label_bits)
+    code |= label  # uint8 widens in the loop: no temporary
+    if stratum is not None and stratum_bits:
+        code |= stratum.astype(np.uint64) << np.uint64(64 - stratum_bits)
+    code.sort()
+    bounds = np.empty(n_strata + 1, dtype=np.intp)
+    bounds[-1] = code.size
+    if n_strata > 1:
+        firsts = np.arange(n_strata, dtype=np.uint64) << np.uint64(64 - stratum_bits)
+        bounds[:-1] = np.searchsorted(code, firsts)
+    else:
+        bounds[0] = 0
+    return PackedSubjects(code, label_bits, stratum_bits, bounds, base, ranked)
+
+
+def _time_code(time: FloatArray, room: int) -> tuple[UInt64Array, int, FloatArray | None]:
+    """Order-preserving ``uint64`` codes below ``2**room`` for validated times, and how to decode them.
+
+    Returns ``(codes, base, None)`` with ``code = bits - base`` for positive times and 0 for zeros,
+    or ``(ranks, -1, distinct)`` when the times span too many binary orders of magnitude.
+    """
+    bits = (time + 0.0).view(np.uint64)  # a fresh buffer to work in; -0.0 becomes 0.0
+    smallest = float(np.min(time, where=time > 0, initial=np.inf))
+    base = 0
+    if np.isfinite(smallest):
+        exponent = int(np.array(smallest).view(np.uint64)) >> 52
+        base = max(exponent - 1, 0) << 52
+    if int(bits.max(initial=0)) - base < 1 << room:
+        np.maximum(bits, np.uint64(base), out=bits)  # zeros (below the base) end at 0
+        bits -= np.uint64(base)
+        return bits, base, None
+    distinct, rank = np.unique(time, return_inverse=True)
+    if distinct.size >= 1 << room:  # pragma: no cover - needs more subjects than memory holds
+        raise SurvivalDataError("time: too many distinct values to sort with this many labels")
+    return rank.reshape(-1).astype(np.uint64), -1, distinct
+
+
+def prefix_counts(flags: NDArray[Any]) -> NDArray[np.integer[Any]]:
+    """Number of true (non-zero, 0/1) flags before each position: length ``n + 1``, starting at 0.
+
+    ``int32`` while it can hold ``n``: NumPy's cumulative sum into ``int32`` runs about six times
+    faster than into its default ``int64`` (measured 0.5 vs 3.1 ms at 1e6 flags).
+    """
+    out: NDArray[np.integer[Any]] = np.zeros(
+        flags.size + 1, dtype=np.int32 if flags.size < 2**31 else np.int64
+    )
+    np.cumsum(flags, out=out[1:])
+    return out
+
+
+def per_time_counts(upto: NDArray[np.integer[Any]], start: IntArray) -> FloatArray:
+    """Flags per distinct time from their :func:`prefix_counts` ``upto`` and each time's first position."""
+    at = upto[start]
+    out = np.empty(start.size)
+    np.subtract(at[1:], at[:-1], out=out[:-1])
+    out[-1:] = upto[-1] - at[-1:]
+    return out
+
+
 def merge_near_ties(time: FloatArray, tolerance: float = TIMEFIX_TOLERANCE) -> FloatArray:
     """Times with near ties replaced by the first time of their run (R's ``aeqSurv``).
 
     ``time`` must already be validated (:func:`survival_arrays`); returns ``time`` itself when
-    nothing is merged (one ``np.sort``, no ``np.unique`` with its inverse).
+    nothing is merged, after one ``np.sort``. When something is merged, an ``argsort`` maps each
+    subject's sorted position back (a binary search of every time among the merged ones took 80 ms
+    at 1e6 continuous times with 8,000 near ties; the argsort and one scatter take about 20 ms).
     """
     ordered = np.sort(time)
+    if run_starts(_distinct_sorted(ordered), tolerance) is None:
+        return time
+    order = np.argsort(time)
+    ordered = time[order]
     new = np.empty(ordered.size, dtype=np.bool_)
     new[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
     distinct = ordered[new]
-    starts = _run_starts(distinct, tolerance)
-    if starts is None:
-        return time
-    first_of_run = distinct[starts][np.cumsum(starts) - 1]
-    out: FloatArray = first_of_run[np.searchsorted(distinct, time)]
+    starts = run_starts(distinct, tolerance)
+    assert starts is not None  # the same sorted times as above
+    first_of_run = distinct[starts][np.cumsum(starts) - 1]  # per distinct time
+    out = np.empty_like(time)
+    out[order] = first_of_run[np.cumsum(new) - 1]
     return out
+
+
+def _distinct_sorted(ordered: FloatArray) -> FloatArray:
+    """The distinct values of sorted times."""
+    new = np.empty(ordered.size, dtype=np.bool_)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    distinct: FloatArray = ordered[new]
+    return distinct

@@ -78,5 +78,9 @@ def test_group_codes_fast_paths_keep_level_types_and_order() -> None:
     assert levels == [0.0, 1.0] and all(isinstance(v, float) for v in levels) and codes.tolist() == [1, 0, 1]
     levels, codes = group_codes(np.array([10**12, -3, 10**12]), 3, name="g")  # sparse: sorted instead
     assert levels == [-3, 10**12] and codes.tolist() == [1, 0, 1]
+    levels, codes = group_codes(np.array([2.0, -1.0, 2.0]), 3, name="g")  # a gap between levels
+    assert levels == [-1.0, 2.0] and codes.tolist() == [1, 0, 1]
+    levels, codes = group_codes(np.array([1.5, 0.5, np.inf, 2.0**60]), 4, name="g")  # not small whole numbers
+    assert levels == [0.5, 1.5, 2.0**60, np.inf] and codes.tolist() == [1, 0, 3, 2]
     with pytest.raises(SurvivalDataError, match="g: value at position 2 is missing"):
         group_codes(np.array([1.0, 0.0, np.nan]), 3, name="g")

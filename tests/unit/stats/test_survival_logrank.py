@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from lifelines.statistics import multivariate_logrank_test
 
-from trialdesk.stats.logrank import group_risk_counts, logrank_from_counts, logrank_test
-from trialdesk.stats.survival_data import SurvivalDataError
+from trialdesk.stats import logrank as logrank_module
+from trialdesk.stats.logrank import MAX_GROUPS, group_risk_counts, logrank_from_counts, logrank_test
+from trialdesk.stats.survival_data import SurvivalDataError, merge_near_ties
 
 
 def _sample(seed: int, n: int = 90, k: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,3 +101,82 @@ def test_zero_variance_gives_an_undefined_statistic_not_an_error() -> None:
     result = logrank_test([1.0, 1.0], [True, True], ["A", "B"])
     assert math.isnan(result.chisq) and result.df == 0 and math.isnan(result.p)
     assert list(result.observed) == [1.0, 1.0] and list(result.expected) == [1.0, 1.0]
+
+
+def _r_like_sample(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 2, n)
+    time = np.ceil(rng.exponential(10.0 * (1 + group)) * 4) / 4  # quarter days: ties
+    return time, rng.random(n) < 0.7, group, rng.integers(0, 3, n)
+
+
+@pytest.mark.parametrize("block", [1, 3, 64])
+@pytest.mark.parametrize("rho", [0.0, 1.0])
+@pytest.mark.parametrize("stratified", [False, True])
+def test_blocks_of_subjects_add_up_to_the_whole_test(
+    monkeypatch: pytest.MonkeyPatch, block: int, rho: float, stratified: bool
+) -> None:
+    """The sums run over blocks of subjects (one time at least per block); the weighted test carries
+    S(t-) from block to block. Any block size gives the one-piece result."""
+    time, event, group, stratum = _r_like_sample(3, 400)
+    strata = stratum if stratified else None
+    whole = logrank_test(time, event, group, rho=rho, strata=strata)
+    monkeypatch.setattr(logrank_module, "_BLOCK", block)
+    blocked = logrank_test(time, event, group, rho=rho, strata=strata)
+    np.testing.assert_allclose(blocked.observed, whole.observed, rtol=1e-12)
+    np.testing.assert_allclose(blocked.expected, whole.expected, rtol=1e-12)
+    np.testing.assert_allclose(blocked.variance, whole.variance, rtol=1e-12, atol=1e-12)
+
+
+def test_many_blocks_agree_with_lifelines_and_the_batched_counts() -> None:
+    """200,000 subjects span several blocks: lifelines (rho 0) and the one-piece batched counts
+    (rho 1) give the same statistics."""
+    time, event, group, _ = _r_like_sample(8, 200_000)
+    ours = logrank_test(time, event, group, timefix=False)
+    theirs = multivariate_logrank_test(time, group, event)
+    assert ours.chisq == pytest.approx(theirs.test_statistic, rel=1e-9)
+    weighted = logrank_test(time, event, group, rho=1.0, timefix=False)
+    n_risk, n_event = group_risk_counts(time, event, group.astype(np.intp), 2)
+    observed, expected, variance = logrank_from_counts(n_risk, n_event, rho=1.0)
+    np.testing.assert_allclose(weighted.observed, observed, rtol=1e-9)
+    np.testing.assert_allclose(weighted.expected, expected, rtol=1e-9)
+    np.testing.assert_allclose(weighted.variance, variance, rtol=1e-9)
+
+
+def test_times_spanning_any_range_give_the_rank_based_result() -> None:
+    """The log-rank test depends on the times' order only. Times from 0 to 1e300 (too wide to pack
+    by exponent: the sort falls back to ranks) give the result of their ranks, as do times scaled."""
+    time, event, group, _ = _r_like_sample(4, 300)
+    ranks = np.unique(time, return_inverse=True)[1].astype(float)
+    base = logrank_test(ranks, event, group, timefix=False)
+    distinct = np.unique(time)
+    spread = np.concatenate([[0.0], np.logspace(-300, 300, distinct.size - 1)])  # same order
+    wide = spread[np.searchsorted(distinct, time)]
+    for other in (wide, time * 1e-200, time):
+        result = logrank_test(other, event, group, timefix=False)
+        assert result.chisq == pytest.approx(base.chisq, rel=1e-12)
+        np.testing.assert_allclose(result.expected, base.expected, rtol=1e-12)
+
+
+def test_near_ties_merge_across_strata_as_r_does() -> None:
+    """R runs aeqSurv on the whole time vector before splitting by stratum: 5, 5 + 1e-8 and
+    5 + 2e-8 form one run (each gap within the tolerance) although the stratum holding 5 and
+    5 + 2e-8 sees a gap above it. The result equals the test on the merged times without timefix."""
+    time = np.array([5.0, 5.0 + 1e-8, 5.0 + 2e-8, 3.0, 7.0, 9.0, 5.0 + 2e-8, 4.0, 8.0, 6.0])
+    event = np.array([1, 1, 1, 1, 0, 1, 1, 1, 1, 0])
+    group = np.array([0, 1, 1, 0, 1, 0, 1, 1, 0, 1])
+    strata = np.array([0, 1, 0, 0, 1, 1, 0, 1, 0, 1])
+    fixed = logrank_test(time, event, group, strata=strata)
+    merged = merge_near_ties(time)
+    assert np.unique(merged).size == np.unique(time).size - 2
+    expected = logrank_test(merged, event, group, strata=strata, timefix=False)
+    np.testing.assert_allclose(fixed.expected, expected.expected, rtol=1e-12)
+    np.testing.assert_allclose(fixed.variance, expected.variance, rtol=1e-12)
+    unfixed = logrank_test(time, event, group, strata=strata, timefix=False)
+    assert not np.allclose(unfixed.expected, fixed.expected)
+
+
+def test_more_groups_than_a_label_byte_holds_are_refused() -> None:
+    n = 2 * (MAX_GROUPS + 1)
+    with pytest.raises(SurvivalDataError, match=f"group: at most {MAX_GROUPS} levels"):
+        logrank_test(np.arange(n, dtype=float), np.ones(n), np.arange(n) % (MAX_GROUPS + 1))
