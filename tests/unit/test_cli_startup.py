@@ -129,3 +129,61 @@ def test_a_command_that_needs_a_library_still_loads_it(argv: tuple[str, ...], mo
         assert loaded == []
     else:
         assert module in loaded
+
+
+def _script(*argv: str) -> subprocess.CompletedProcess[str]:
+    """``python -m trialdesk.entrypoints.cli.main ARGV``: the script's own entry point, :func:`run`."""
+    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1", "COLUMNS": "120"}
+    env.pop("TRIALDESK_PROTOCOL_DIRS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "trialdesk.entrypoints.cli.main", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_quick_command_ending_without_teardown_keeps_its_output_and_exit_code() -> None:
+    """Quick commands leave by os._exit after flushing: the whole JSON arrives (piped, so fully
+    buffered) and the verdict's exit code is kept; an error keeps its message and code 2."""
+    done = _script("screen", "scr-escc-01", str(ELIGIBLE_JSON), "--json")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["verdict"] == "ineligible"
+    shown = _script("protocol", "show", "scr-escc-01", "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["id"] == "scr-escc-01"
+    missing = _script("screen", "scr-escc-01", str(REPO / "no-such-patient.json"))
+    assert missing.returncode == 2
+    assert "no-such-patient.json" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "quick"),
+    [
+        (["screen", "scr-escc-01", "p.json", "--json"], True),
+        (["protocol", "list"], True),
+        (["version"], True),
+        (["serve", "--help"], True),
+        (["--help"], True),
+        (["serve"], False),
+        (["db", "upgrade"], False),
+        (["report", "scr-escc-01", "--out", "r.pdf"], False),
+        ([], False),
+    ],
+)
+def test_only_commands_that_hold_no_resource_skip_the_teardown(argv: list[str], quick: bool) -> None:
+    from trialdesk.entrypoints.cli import main
+
+    assert main._is_quick(argv) is quick
+
+
+def test_other_commands_exit_the_normal_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command that may hold a database or a pool raises SystemExit as usual (teardown runs)."""
+    from trialdesk.entrypoints.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["trialdesk", "db", "--no-such-option"])
+    with pytest.raises(SystemExit) as raised:
+        main.run()
+    assert raised.value.code == 2

@@ -419,8 +419,8 @@ def merge_near_ties(time: FloatArray, tolerance: float = TIMEFIX_TOLERANCE) -> F
 
     ``time`` must already be validated (:func:`survival_arrays`); returns ``time`` itself when
     nothing is merged, after one ``np.sort``. When something is merged, an ``argsort`` maps each
-    subject's sorted position back (a binary search of every time among the merged ones took 80 ms
-    at 1e6 continuous times with 8,000 near ties; the argsort and one scatter take about 20 ms).
+    subject's sorted position back: looking every time up among the distinct times instead (a
+    binary search each) took 225 ms at 1e6 continuous times with 8,000 near ties, this 37 ms.
     """
     ordered = np.sort(time)
     if run_starts(_distinct_sorted(ordered), tolerance) is None:
