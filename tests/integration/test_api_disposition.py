@@ -226,3 +226,23 @@ def test_follow_up_dates_cannot_contradict_the_end_of_study(api: Api) -> None:
     assert _eos(api, dead, reason="death", date="2026-07-10").status_code == 200
     moved = {"death_date": "2026-07-11", "reason": "misread"}
     refused(api.put("inv1", f"{BASE}/{dead}/follow-up", moved), 422, field="death_date")
+
+
+def test_off_treatment_is_reached_by_the_coded_end_of_treatment_never_by_a_bare_status_change(
+    api: Api,
+) -> None:
+    """A status change to off treatment would leave no treatment end date and no reason, which the
+    endpoints, CONSORT and the CDISC exports read: it is refused (409 naming the rule, nothing
+    written); the coded end of treatment moves the status, and the status change to follow-up works."""
+    subject_id = _treated(api, "IVO-D90")
+    on = {"status": "on_treatment", "reason": "first dose given", "date": "2026-03-09"}
+    assert api.post("inv1", f"{BASE}/{subject_id}/status", on).status_code == 200
+    off = {"status": "off_treatment", "reason": "progression on CT", "date": "2026-06-01"}
+    with nothing_written(api):
+        refused(api.post("inv1", f"{BASE}/{subject_id}/status", off), 409, rule="coded_end_of_treatment")
+    subject = api.get("monitor", f"{BASE}/{subject_id}").json()
+    assert subject["status"] == "on_treatment" and subject["treatment_end_date"] is None
+    assert _eot(api, subject_id, reason="progressive_disease").json()["status"] == "off_treatment"
+    follow = {"status": "follow_up", "reason": "survival follow-up", "date": "2026-06-01"}
+    moved = api.post("inv1", f"{BASE}/{subject_id}/status", follow)
+    assert moved.status_code == 200 and moved.json()["status"] == "follow_up"

@@ -51,6 +51,21 @@ TERMINAL_STATUSES: frozenset[SubjectStatus] = frozenset(
 """Statuses with no way out: screen_failed, completed, died, withdrawn, lost_to_follow_up."""
 
 
+RECORDED_ONLY: frozenset[SubjectStatus] = frozenset({SubjectStatus.off_treatment})
+"""Statuses reached only by recording the clinical event behind them, never by a bare status change:
+``off_treatment`` is the coded end of treatment (date and CDISC reason), which moves the status
+itself. A status change to it would leave a subject off treatment with no treatment end date or
+reason, a fact every endpoint and export reads."""
+
+
+def status_change_targets(current: SubjectStatus | str) -> tuple[SubjectStatus, ...]:
+    """The statuses a status change may move a subject in ``current`` to: the allowed transitions but
+    the signed enrolment and the :data:`RECORDED_ONLY` ones."""
+    return tuple(
+        s for s in allowed_targets(current) if s is not SubjectStatus.enrolled and s not in RECORDED_ONLY
+    )
+
+
 class TransitionNotAllowed(RuleViolation):
     """A subject status change that the life-cycle rules forbid (a 409).
 

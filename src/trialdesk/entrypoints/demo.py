@@ -561,30 +561,47 @@ class _Demo:
         }
         base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
         self.api.call("PUT", user, f"{base}/follow-up", {k: v for k, v in body.items() if v is not None})
-        for status, happened in (
-            ("on_treatment", body["treatment_start_date"]),
-            ("off_treatment", end),
-            ("follow_up", end),
-            ("died", body["death_date"]),
-        ):
-            if happened:
-                self.result.deaths += status == "died"
-                self.api.call(
-                    "POST",
-                    user,
-                    f"{base}/status",
-                    {"status": status, "reason": f"{status} (synthetic)", "date": happened},
-                )
+        if body["treatment_start_date"]:
+            self._status(subject_id, user, "on_treatment", body["treatment_start_date"])
+
+    def _status(self, subject_id: int, user: str, status: str, day: str) -> None:
+        base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
+        body = {"status": status, "reason": f"{status} (synthetic)", "date": day}
+        self.api.call("POST", user, f"{base}/status", body)
 
     def _disposition(self, subject_id: int, course: SubjectEndpointData) -> None:
         """The coded end of treatment of every subject whose treatment ended by the cut-off (a toxicity
-        names the subject's first adverse event by then; without one, the investigator's decision), and
-        the end of study of the subjects lost to follow-up by then, entered by the investigator."""
-        end = course.treatment_end
-        if course.treatment_start is None or end is None or end > self.cutoff:
-            return
-        base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
+        names the subject's first adverse event by then; without one, the investigator's decision),
+        which moves the subject off treatment, then into follow-up; a death by the cut-off; and the end
+        of study of the subjects lost to follow-up by then, entered by the investigator."""
         user = self.staff(self.site_of[subject_id], "investigator")
+        end = course.treatment_end
+        ended = course.treatment_start is not None and end is not None and end <= self.cutoff
+        with clock.pinned_at(_at(self.cutoff, 19)):
+            if ended:
+                assert end is not None
+                self._end_of_treatment(subject_id, course, end, user)
+            death = course.death_date
+            if death is not None and death <= self.cutoff:
+                self.result.deaths += 1
+                self._status(subject_id, user, "died", death.isoformat())
+            left = course.discontinuation_date
+            if (
+                ended
+                and course.discontinuation_reason == "lost to follow-up"
+                and left
+                and left <= self.cutoff
+            ):
+                assert end is not None
+                eos = {"date": max(left, end).isoformat(), "reason": "lost_to_follow_up"}
+                base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
+                self.api.call("POST", user, f"{base}/end-of-study", eos)
+
+    def _end_of_treatment(
+        self, subject_id: int, course: SubjectEndpointData, end: dt.date, user: str
+    ) -> None:
+        """The coded EOT (the status moves to off treatment), then the status change to follow-up."""
+        base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
         reason = DEMO_EOT_REASONS.get(course.off_treatment_reason or "", "physician_decision")
         body: dict[str, Any] = {
             "date": end.isoformat(),
@@ -598,12 +615,8 @@ class _Demo:
                 body["adverse_event_id"] = onsets[0][1]
             else:
                 body["reason"] = "physician_decision"
-        with clock.pinned_at(_at(self.cutoff, 19)):
-            self.api.call("POST", user, f"{base}/end-of-treatment", body)
-            left = course.discontinuation_date
-            if course.discontinuation_reason == "lost to follow-up" and left and left <= self.cutoff:
-                eos = {"date": max(left, end).isoformat(), "reason": "lost_to_follow_up"}
-                self.api.call("POST", user, f"{base}/end-of-study", eos)
+        self.api.call("POST", user, f"{base}/end-of-treatment", body)
+        self._status(subject_id, user, "follow_up", end.isoformat())
 
     def _treatment(self, subject_id: int, course: SubjectEndpointData) -> None:
         """Doses of each drug of the arm every cycle (some delayed a week, some reduced) and every

@@ -168,6 +168,12 @@ def change_status(
     subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id, for_update=True)
     if target == SubjectStatus.enrolled.value:
         raise Conflict("enrolment is a signed action: use the enrol endpoint", rule="signed_enrolment")
+    if target == SubjectStatus.off_treatment.value:
+        raise Conflict(
+            "the end of treatment is recorded with its date and coded reason (the end-of-treatment "
+            "endpoint), which moves the status to off treatment",
+            rule="coded_end_of_treatment",
+        )
     try:
         check_transition(subject.status, target)
     except TransitionNotAllowed:

@@ -72,3 +72,16 @@ def test_string_values_are_accepted_and_unknown_status_is_an_error() -> None:
         check_transition("enrolled", "screening")
     with pytest.raises(ValueError):
         check_transition("screening", "randomized")
+
+
+def test_a_status_change_never_offers_a_status_that_a_coded_record_sets() -> None:
+    from trialdesk.domain.subjects import RECORDED_ONLY, status_change_targets
+
+    assert SubjectStatus.off_treatment in RECORDED_ONLY
+    assert status_change_targets("on_treatment") == (
+        SubjectStatus.died,
+        SubjectStatus.withdrawn,
+        SubjectStatus.lost_to_follow_up,
+    )
+    assert SubjectStatus.enrolled not in status_change_targets("screening")
+    assert status_change_targets("off_treatment")[0] is SubjectStatus.follow_up

@@ -18,7 +18,7 @@ from trialdesk.domain.protocol.model import DrugIntervention, Protocol, Radiothe
 from trialdesk.domain.roles import Capability, can
 from trialdesk.domain.safety.adverse_event import ACTIONS, OUTCOMES, SAE_CRITERIA
 from trialdesk.domain.safety.stopping_rules import ATTRIBUTION_LEVELS
-from trialdesk.domain.subjects import SubjectStatus, allowed_targets
+from trialdesk.domain.subjects import status_change_targets
 from trialdesk.entrypoints.api.deps import ProtocolDep, run
 from trialdesk.entrypoints.api.pagination import DEFAULT_LIMIT
 from trialdesk.entrypoints.web.i18n import Translator
@@ -185,7 +185,7 @@ def subject_context(
     subject = record.subject
     arm_shown = view.sees_arm(actor)
     components = protocol.arm(subject.arm_id).interventions if subject.arm_id else []
-    targets = [s.value for s in allowed_targets(subject.status) if s != SubjectStatus.enrolled]
+    targets = [s.value for s in status_change_targets(subject.status)]
     term, grades = view.grade_definitions(str(values.get("term", "")), tr)
     lab_test = str(values.get("test", "")) or view.lab_tests()[0][0]
     choices = _choices(tr)
