@@ -443,6 +443,7 @@ class _Demo:
                     self._labs(subject_id, course)
                 self._dates(subject_id, course, investigator)
                 self._treatment(subject_id, course)
+                self._end_of_treatment(subject_id, course, investigator)
                 self._visits(subject_id, course)
                 self._dispensing(subject_id)
                 self._case_report_forms(subject_id, course)
@@ -546,15 +547,12 @@ class _Demo:
         def upto(day: dt.date | None) -> str | None:
             return day.isoformat() if day is not None and day <= self.cutoff else None
 
-        end = upto(course.treatment_end)
         death = upto(course.death_date)
         new_therapy = upto(course.new_anticancer_therapy_date)
         if death and new_therapy and new_therapy > death:  # a swapped-in course may end before it
             new_therapy = None
         body = {
             "treatment_start_date": upto(course.treatment_start),
-            "treatment_end_date": end,
-            "discontinuation_reason": course.off_treatment_reason if end else None,
             "new_anticancer_therapy_date": new_therapy,
             "death_date": death,
             "last_known_alive_date": upto(min(d for d in (course.last_known_alive_date, self.cutoff) if d)),
@@ -569,38 +567,21 @@ class _Demo:
         body = {"status": status, "reason": f"{status} (synthetic)", "date": day}
         self.api.call("POST", user, f"{base}/status", body)
 
-    def _disposition(self, subject_id: int, course: SubjectEndpointData) -> None:
-        """The coded end of treatment of every subject whose treatment ended by the cut-off (a toxicity
-        names the subject's first adverse event by then; without one, the investigator's decision),
-        which moves the subject off treatment, then into follow-up; a death by the cut-off; and the end
-        of study of the subjects lost to follow-up by then, entered by the investigator."""
-        user = self.staff(self.site_of[subject_id], "investigator")
+    def _ended(self, course: SubjectEndpointData) -> dt.date | None:
+        """The treatment end when the treatment started and ended by the cut-off."""
         end = course.treatment_end
-        ended = course.treatment_start is not None and end is not None and end <= self.cutoff
-        with clock.pinned_at(_at(self.cutoff, 19)):
-            if ended:
-                assert end is not None
-                self._end_of_treatment(subject_id, course, end, user)
-            death = course.death_date
-            if death is not None and death <= self.cutoff:
-                self.result.deaths += 1
-                self._status(subject_id, user, "died", death.isoformat())
-            left = course.discontinuation_date
-            if (
-                ended
-                and course.discontinuation_reason == "lost to follow-up"
-                and left
-                and left <= self.cutoff
-            ):
-                assert end is not None
-                eos = {"date": max(left, end).isoformat(), "reason": "lost_to_follow_up"}
-                base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
-                self.api.call("POST", user, f"{base}/end-of-study", eos)
+        if course.treatment_start is None or end is None or end > self.cutoff:
+            return None
+        return end
 
-    def _end_of_treatment(
-        self, subject_id: int, course: SubjectEndpointData, end: dt.date, user: str
-    ) -> None:
-        """The coded EOT (the status moves to off treatment), then the status change to follow-up."""
+    def _end_of_treatment(self, subject_id: int, course: SubjectEndpointData, user: str) -> None:
+        """The coded end of treatment of a subject whose treatment ended by the cut-off, after the
+        doses (a toxicity names the subject's first adverse event by then; without one, the
+        investigator's decision): it moves the subject off treatment and dates the end-of-treatment
+        and follow-up visits; then the status change to follow-up."""
+        end = self._ended(course)
+        if end is None:
+            return
         base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
         reason = DEMO_EOT_REASONS.get(course.off_treatment_reason or "", "physician_decision")
         body: dict[str, Any] = {
@@ -617,6 +598,23 @@ class _Demo:
                 body["reason"] = "physician_decision"
         self.api.call("POST", user, f"{base}/end-of-treatment", body)
         self._status(subject_id, user, "follow_up", end.isoformat())
+
+    def _disposition(self, subject_id: int, course: SubjectEndpointData) -> None:
+        """A death by the cut-off, and the end of study of the subjects lost to follow-up by then,
+        entered by the investigator after the visits and forms."""
+        user = self.staff(self.site_of[subject_id], "investigator")
+        end = self._ended(course)
+        with clock.pinned_at(_at(self.cutoff, 19)):
+            death = course.death_date
+            if death is not None and death <= self.cutoff:
+                self.result.deaths += 1
+                self._status(subject_id, user, "died", death.isoformat())
+            left = course.discontinuation_date
+            lost = course.discontinuation_reason == "lost to follow-up"
+            if end is not None and lost and left and left <= self.cutoff:
+                eos = {"date": max(left, end).isoformat(), "reason": "lost_to_follow_up"}
+                base = f"/api/trials/{self.protocol.id}/subjects/{subject_id}"
+                self.api.call("POST", user, f"{base}/end-of-study", eos)
 
     def _treatment(self, subject_id: int, course: SubjectEndpointData) -> None:
         """Doses of each drug of the arm every cycle (some delayed a week, some reduced) and every

@@ -1,5 +1,9 @@
-"""Use case: a subject's treatment and follow-up dates (treatment start/end, discontinuation reason,
-new anti-cancer therapy, last known alive, death), which the endpoint derivation reads."""
+"""Use case: a subject's treatment and follow-up dates (treatment start, new anti-cancer therapy, last
+known alive, death), which the endpoint derivation reads.
+
+The treatment end and its reason are shown with them but recorded only as the coded end of treatment
+(:mod:`trialdesk.services.disposition`: date, CDISC reason, the status move). A treatment end entered
+here had no coded reason and left the subject on treatment: this route refuses to change them."""
 
 from __future__ import annotations
 
@@ -170,6 +174,23 @@ def _check_start_against_scans(
         )
 
 
+RECORDED_BY_END_OF_TREATMENT = ("treatment_end_date", "discontinuation_reason")
+"""Fields only the coded end of treatment writes; here they may only be sent back unchanged."""
+
+
+def _refuse_end_of_treatment(subject: Subject, data: FollowUp) -> None:
+    """422 naming the field when the treatment end or its reason would change (a form or client may
+    send the stored values back; a new or different value goes through the end of treatment)."""
+    for name in RECORDED_BY_END_OF_TREATMENT:
+        given = getattr(data, name)
+        if given is not None and given != getattr(subject, name):
+            raise InvalidInput(
+                f"{name}: the end of treatment is recorded (or corrected) with its date and coded reason "
+                "at the end of treatment, which also moves the subject off treatment",
+                field=name,
+            )
+
+
 def record_follow_up(
     session: Session, actor: Actor, protocol: Protocol, subject_id: int, data: FollowUp
 ) -> Subject:
@@ -178,6 +199,7 @@ def record_follow_up(
     subject = visible_subject(session, actor, subject_id, protocol_id=protocol.id, for_update=True)
     if subject.phase_id is None:
         raise Conflict("follow-up is recorded for enrolled subjects", rule="subject_status")
+    _refuse_end_of_treatment(subject, data)
     merged = {
         name: getattr(data, name) if getattr(data, name) is not None else getattr(subject, name)
         for name in FIELDS

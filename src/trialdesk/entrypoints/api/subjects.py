@@ -54,8 +54,14 @@ class StatusIn(BaseModel):
 
 class FollowUpIn(BaseModel):
     treatment_start_date: dt.date | None = None
-    treatment_end_date: dt.date | None = None
-    discontinuation_reason: Text | None = None
+    treatment_end_date: dt.date | None = Field(
+        default=None,
+        description="Only the recorded value (or nothing): POST .../end-of-treatment records the end",
+    )
+    discontinuation_reason: Text | None = Field(
+        default=None,
+        description="Only the recorded value (or nothing): the end of treatment's detail sets it",
+    )
     new_anticancer_therapy_date: dt.date | None = None
     last_known_alive_date: dt.date | None = None
     death_date: dt.date | None = None

@@ -37,8 +37,6 @@ SUBJECTS_PER_PAGE = DEFAULT_LIMIT
 """Rows of the trial page's subject list (the API's default page)."""
 FOLLOW_UP_FIELDS = (
     "treatment_start_date",
-    "treatment_end_date",
-    "discontinuation_reason",
     "new_anticancer_therapy_date",
     "last_known_alive_date",
     "death_date",
