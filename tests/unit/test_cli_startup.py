@@ -65,20 +65,19 @@ print(json.dumps({"loaded": loaded, "code": code}), file=sys.stderr)
 """
 
 
+def _python(*args: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter on this checkout's ``src``, without colours or extra protocol folders."""
+    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1", "COLUMNS": "120"}
+    env.pop("TRIALDESK_PROTOCOL_DIRS", None)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=120, check=False
+    )
+
+
 def _probe(*argv: str) -> tuple[dict[str, object], str]:
     """Run ``trialdesk ARGV`` in a fresh interpreter; the heavy modules it loaded, its exit code and
     its standard output."""
-    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1", "COLUMNS": "120"}
-    env.pop("TRIALDESK_PROTOCOL_DIRS", None)
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(HEAVY), json.dumps(HEAVY_TRIALDESK), json.dumps(argv)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
+    done = _python("-c", PROBE, json.dumps(HEAVY), json.dumps(HEAVY_TRIALDESK), json.dumps(argv))
     assert done.stderr.strip(), f"the probe printed nothing; stdout: {done.stdout!r}"
     result: dict[str, object] = json.loads(done.stderr.strip().splitlines()[-1])
     return result, done.stdout
@@ -133,17 +132,7 @@ def test_a_command_that_needs_a_library_still_loads_it(argv: tuple[str, ...], mo
 
 def _script(*argv: str) -> subprocess.CompletedProcess[str]:
     """``python -m trialdesk.entrypoints.cli.main ARGV``: the script's own entry point, :func:`run`."""
-    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1", "COLUMNS": "120"}
-    env.pop("TRIALDESK_PROTOCOL_DIRS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "trialdesk.entrypoints.cli.main", *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
+    return _python("-m", "trialdesk.entrypoints.cli.main", *argv)
 
 
 def test_a_quick_command_ending_without_teardown_keeps_its_output_and_exit_code() -> None:
