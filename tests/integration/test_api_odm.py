@@ -99,3 +99,25 @@ def test_the_trial_page_offers_the_site_copy_and_it_downloads_with_its_audit_tra
     admin = signed_in(two_sites, "admin")
     assert "odm.xml" not in admin.get(f"/trials/{SCR}").text
     assert admin.get(f"/trials/{SCR}/odm.xml").status_code == 403
+
+
+def test_a_coordinator_at_two_sites_gets_one_copy_link_per_site_from_the_trial_page(two_sites: Api) -> None:
+    """One link without a site would answer "name one of your sites": a user of two sites gets a link
+    per site, each downloading that site's copy; another trial's site or a bad code is refused."""
+    api = two_sites
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    with unit_of_work(engine, "admin") as session:
+        coordinator = session.scalars(select(User).where(User.username == "coord1")).one()
+        session.add(UserSite(user_id=coordinator.id, site_id=api.site_ids[(SCR, "S02")]))
+    page = signed_in(api, "coord1")
+    text = page.get(f"/trials/{SCR}").text
+    assert f'href="/trials/{SCR}/odm.xml"' not in text
+    for code, number in (("S01", "SCR-ODM-1"), ("S02", "SCR-ODM-2")):
+        assert f'href="/trials/{SCR}/odm.xml?site={code}"' in text
+        copy = page.get(f"/trials/{SCR}/odm.xml", params={"site": code})
+        assert copy.status_code == 200 and f"-{code}-" in copy.headers["content-disposition"]
+        assert set(_subjects(copy.content)) == {number}
+    assert page.get(f"/trials/{SCR}/odm.xml", params={"site": "S99"}).status_code == 404
+    assert page.get(f"/trials/{SCR}/odm.xml", params={"site": "x" * 65}).status_code == 422
+    monitor = signed_in(api, "monitor").get(f"/trials/{SCR}").text
+    assert f'href="/trials/{SCR}/odm.xml"' in monitor and "odm.xml?site=" not in monitor

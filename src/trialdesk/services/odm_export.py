@@ -113,6 +113,15 @@ class _Context:
     audit_records: int = 0
 
 
+def own_site_codes(session: Session, actor: Actor, protocol: Protocol) -> list[str]:
+    """The codes of the sites whose copy a coordinator or investigator may export (their own), sorted;
+    empty for every other role."""
+    if actor.role not in OWN_SITE_ROLES:
+        return []
+    query = select(Site.code).where(Site.protocol_id == protocol.id, Site.id.in_(actor.site_ids))
+    return sorted(session.scalars(query))
+
+
 def _site_scope(session: Session, actor: Actor | None, protocol: Protocol, code: str | None) -> Site | None:
     """The site to export (None: every site) after the role checks (``actor`` None: the command line)."""
     if actor is not None and actor.role not in ALL_SITE_ROLES | OWN_SITE_ROLES:

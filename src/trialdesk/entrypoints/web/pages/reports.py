@@ -16,7 +16,7 @@ import io
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from trialdesk.adapters.report.content import FigureBlock, NoteBlock, ReportContent, Section
@@ -234,12 +234,21 @@ def trial_report_pdf(
 
 
 @router.get("/trials/{protocol_id}/odm.xml")
-def odm_copy(request: Request, actor: PageActor, protocol: ProtocolDep) -> Response:
+def odm_copy(
+    request: Request,
+    actor: PageActor,
+    protocol: ProtocolDep,
+    site: str | None = Query(None, min_length=1, max_length=64, description="One site's copy, by code"),
+) -> Response:
     """The trial's data with its audit trail as CDISC ODM 1.3.2, the copy an investigator holds of the
-    site's data (coordinators and investigators: their own site only; monitors, data managers and
-    statisticians: every site). The same service as ``trialdesk export odm`` and the API; audited."""
+    site's data (coordinators and investigators: their own site only, ``site`` naming one when they
+    work at several; monitors, data managers and statisticians: every site, or ``site``). The same
+    service as ``trialdesk export odm`` and the API; audited."""
     result = run(
-        request, actor.username, lambda s: odm_export(s, actor, protocol, with_audit=True), write=True
+        request,
+        actor.username,
+        lambda s: odm_export(s, actor, protocol, site_code=site, with_audit=True),
+        write=True,
     )
     name = f"{protocol.id}-{result.site or 'all-sites'}-{clock.today().isoformat()}.odm.xml"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}

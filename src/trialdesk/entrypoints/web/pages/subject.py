@@ -30,6 +30,7 @@ from trialdesk.entrypoints.web.session import PageActor, csrf_protect
 from trialdesk.services import clock, subjects
 from trialdesk.services.actors import Actor
 from trialdesk.services.exposure import DEVIATION_REASONS
+from trialdesk.services.odm_export import own_site_codes
 from trialdesk.services.subject_record import SubjectRecord, TreatmentView, subject_record, treatment_view
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -90,14 +91,17 @@ def trial_page(
     """The trial's subjects this user may see (100 per page, by id), and the trial's pages this role
     may open."""
     tr = Translator(language_of(request))
-    rows, total = run(
-        request, actor.username, lambda s: _trial_rows(s, actor, protocol, tr, offset), write=False
+    (rows, total), own_sites = run(
+        request,
+        actor.username,
+        lambda s: (_trial_rows(s, actor, protocol, tr, offset), own_site_codes(s, actor, protocol)),
+        write=False,
     )
     context = {
         "protocol": protocol,
         "rows": rows,
         "pager": _pager(protocol.id, offset, len(rows), total),
-        "links": view.trial_links(actor, protocol, tr),
+        "links": view.trial_links(actor, protocol, tr, own_sites),
         "arm_shown": view.sees_arm(actor),
     }
     return render(request, "subject/trial.html", context)

@@ -5,8 +5,10 @@ follow. Only presentation: every rule stays in the services and the domain."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from trialdesk.adapters.ctcae_data import lab_grading_table, term_catalogue
 from trialdesk.domain.calendar import ScheduledVisit
@@ -18,7 +20,7 @@ from trialdesk.domain.safety.ctcae import CtcaeTerm
 from trialdesk.entrypoints.web.i18n import Translator
 from trialdesk.services.actors import Actor
 from trialdesk.services.labs import GRADED_TESTS
-from trialdesk.services.odm_export import ODM_EXPORTERS
+from trialdesk.services.odm_export import ODM_EXPORTERS, OWN_SITE_ROLES
 from trialdesk.services.safety_alerts import ALERT_READERS
 from trialdesk.services.safety_report import REPORT_READERS
 from trialdesk.services.subject_record import SubjectRecord
@@ -275,8 +277,14 @@ class TrialLink:
     label: str
 
 
-def trial_links(actor: Actor, protocol: Protocol, tr: Translator) -> list[TrialLink]:
-    """The trial's pages this role may open (the same capabilities the services check)."""
+def trial_links(
+    actor: Actor, protocol: Protocol, tr: Translator, own_sites: Sequence[str] = ()
+) -> list[TrialLink]:
+    """The trial's pages this role may open (the same capabilities the services check).
+
+    ``own_sites`` are the codes of the sites of a user limited to their own sites: one who works at
+    several gets the data copy (ODM) of each site, since a site-only copy names its site.
+    """
     base = f"/trials/{protocol.id}"
     role = actor.role
     candidates: list[tuple[bool, str, str]] = [
@@ -295,9 +303,14 @@ def trial_links(actor: Actor, protocol: Protocol, tr: Translator) -> list[TrialL
             tr.gettext("Investigational product"),
         ),
         (can(role, Capability.READ_SUBJECTS), "/queries", tr.gettext("Data queries")),
-        (role in ODM_EXPORTERS, "/odm.xml", tr.gettext("Data copy with audit trail (CDISC ODM XML)")),
     ]
-    return [TrialLink(base + path, label) for allowed, path, label in candidates if allowed]
+    links = [TrialLink(base + path, label) for allowed, path, label in candidates if allowed]
+    odm = tr.gettext("Data copy with audit trail (CDISC ODM XML)")
+    if role in OWN_SITE_ROLES and len(own_sites) > 1:
+        links += [TrialLink(f"{base}/odm.xml?site={quote(code)}", f"{odm}: {code}") for code in own_sites]
+    elif role in ODM_EXPORTERS:
+        links.append(TrialLink(f"{base}/odm.xml", odm))
+    return links
 
 
 def response_rows(responses: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
