@@ -49,6 +49,7 @@ from trialdesk.adapters.db.models import (
 from trialdesk.adapters.odm import model
 from trialdesk.adapters.odm.validation import InvalidOdm
 from trialdesk.adapters.odm.writer import to_xml
+from trialdesk.domain.data_locks import DATA_MANAGEMENT_TABLES, EXEMPT_TABLES
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Role
 from trialdesk.services import odm_metadata as meta
@@ -66,6 +67,7 @@ from trialdesk.services.odm_history import (
     odm_text,
     until,
 )
+from trialdesk.services.signoff import MEANING, valid_signoff
 
 ALL_SITE_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER, Role.STATISTICIAN})
 OWN_SITE_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR})
@@ -111,6 +113,7 @@ class _Context:
     site_oid: str = ""
     users: set[str] = field(default_factory=set)
     audit_records: int = 0
+    signed: bool = False
 
 
 def own_site_codes(session: Session, actor: Actor, protocol: Protocol) -> list[str]:
@@ -272,7 +275,48 @@ def _subject_data(
         model.StudyEventData(oid, repeat, tuple(forms))
         for (oid, repeat), forms in sorted(by_event.items(), key=lambda kv: (order[kv[0][0]], kv[0][1] or ""))
     )
-    return model.SubjectData(subject.screening_number, context.site_oid, events)
+    return model.SubjectData(
+        subject.screening_number, context.site_oid, events, _signature(session, context, subject)
+    )
+
+
+CASEBOOK_SIGNATURE = "SD.CASEBOOK"
+"""The OID of the investigator's casebook sign-off in ``AdminData``."""
+
+
+def _signature(session: Session, context: _Context, subject: Subject) -> model.SubjectSignature | None:
+    """The investigator's casebook sign-off while it holds (the casebook unchanged since).
+
+    In a copy as of a past moment, only a sign-off made by then whose subject has no audited change
+    since the signing: the data of that moment are then the data signed (a change made and undone
+    since would leave the sign-off valid now but is not known to be the state of that moment)."""
+    held = valid_signoff(session, subject.id)
+    if held is None:
+        return None
+    signoff, username = held
+    if context.as_of is not None:
+        signed_at = _aware(signoff.signed_at)
+        if signed_at > context.as_of or _changed_since(session, subject.id, signed_at):
+            return None
+    context.users.add(username)
+    context.signed = True
+    return model.SubjectSignature(
+        f"SIG.{signoff.id}", f"U.{username}", context.site_oid, CASEBOOK_SIGNATURE, signoff.signed_at
+    )
+
+
+def _changed_since(session: Session, subject_id: int, moment: dt.datetime) -> bool:
+    later = select(AuditRecord.seq).where(
+        AuditRecord.subject_id == subject_id,
+        AuditRecord.at > moment,
+        AuditRecord.table_name.not_in(DATA_MANAGEMENT_TABLES | EXEMPT_TABLES),  # not the casebook's
+    )
+    return session.scalar(later.limit(1)) is not None
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite hands back naive ones)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _audit_rows(session: Session, subject_ids: list[int]) -> list[AuditRecord]:
@@ -304,6 +348,14 @@ def _users(session: Session, usernames: set[str]) -> tuple[model.User, ...]:
         .all()
     )
     return tuple(model.User(f"U.{u}", u, names.get(u)) for u in sorted(usernames))
+
+
+_CASEBOOK_DEF = model.SignatureDef(
+    CASEBOOK_SIGNATURE,
+    MEANING,
+    "Investigator's electronic signature of the subject's casebook (21 CFR 11.50, 11.70, 11.200): "
+    "password re-entered, bound to the SHA-256 of the casebook signed",
+)
 
 
 def odm_export(
@@ -356,6 +408,7 @@ def odm_export(
         transactional=with_audit,
         as_of=as_of,
         source_system_version=__version__,
+        signature_defs=(_CASEBOOK_DEF,) if context.signed else (),
     )
     try:
         content = to_xml(document)

@@ -58,6 +58,15 @@ def _last(session: Session, subject_id: int) -> tuple[CasebookSignoff, str] | No
     return None if row is None else (row[0], str(row[1]))
 
 
+def valid_signoff(session: Session, subject_id: int) -> tuple[CasebookSignoff, str] | None:
+    """The subject's sign-off that still holds (the casebook unchanged since), with the signer's
+    username; ``None`` when unsigned or changed since the signature."""
+    last = _last(session, subject_id)
+    if last is None or last[0].invalidated_at is not None:
+        return None
+    return last if last[0].data_sha256 == current_sha256(session, subject_id) else None
+
+
 def status(session: Session, actor: Actor, protocol_id: str, subject_id: int) -> SignoffStatus:
     """The subject's sign-off status (anyone who sees the subject)."""
     visible_subject(session, actor, subject_id, protocol_id=protocol_id)

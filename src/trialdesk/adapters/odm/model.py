@@ -180,12 +180,36 @@ class StudyEventData:
 
 
 @dataclass(frozen=True)
+class SignatureDef:
+    """An ``AdminData`` ``SignatureDef``: what a signature of this kind means, and why it is legally
+    binding (``Methodology`` Electronic: a password re-entered, 21 CFR 11.200)."""
+
+    oid: str
+    meaning: str
+    legal_reason: str
+
+
+@dataclass(frozen=True)
+class SubjectSignature:
+    """A ``Signature`` of a ``SubjectData``: its document-unique ``ID``, who signed (``UserRef``), at
+    which site (``LocationRef``), which kind (``SignatureRef``) and when (``DateTimeStamp``, UTC)."""
+
+    id: str
+    user_oid: str
+    location_oid: str
+    signature_oid: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
 class SubjectData:
-    """A ``SubjectData``: the subject key (screening number), its site and its events."""
+    """A ``SubjectData``: the subject key (screening number), its site, its events and, when the
+    investigator's casebook sign-off holds, its signature."""
 
     subject_key: str
     site_oid: str
     events: tuple[StudyEventData, ...]
+    signature: SubjectSignature | None = None
 
 
 @dataclass(frozen=True)
@@ -203,3 +227,4 @@ class OdmDocument:
     transactional: bool = False
     as_of: dt.datetime | None = None
     source_system_version: str | None = None
+    signature_defs: tuple[SignatureDef, ...] = ()

@@ -148,7 +148,7 @@ def _study(root: Any, meta: model.StudyMetadata) -> None:
 
 
 def _admin(root: Any, document: model.OdmDocument) -> None:
-    if not document.users and not document.locations:
+    if not document.users and not document.locations and not document.signature_defs:
         return
     admin = _sub(root, "AdminData", StudyOID=document.metadata.study_oid)
     for user in document.users:
@@ -166,6 +166,10 @@ def _admin(root: Any, document: model.OdmDocument) -> None:
             MetaDataVersionOID=document.metadata.mdv_oid,
             EffectiveDate=effective,
         )
+    for definition in document.signature_defs:
+        element = _sub(admin, "SignatureDef", OID=definition.oid, Methodology="Electronic")
+        _sub(element, "Meaning", definition.meaning)
+        _sub(element, "LegalReason", definition.legal_reason)
 
 
 def _audit(parent: Any, audit: model.Audit) -> None:
@@ -195,6 +199,12 @@ def _item(parent: Any, item: model.ItemValue) -> None:
 
 def _subject(clinical: Any, subject: model.SubjectData) -> None:
     element = _sub(clinical, "SubjectData", SubjectKey=subject.subject_key)
+    if subject.signature is not None:  # ODM order: AuditRecord?, Signature?, InvestigatorRef?, SiteRef?
+        signature = _sub(element, "Signature", ID=subject.signature.id)
+        _sub(signature, "UserRef", UserOID=subject.signature.user_oid)
+        _sub(signature, "LocationRef", LocationOID=subject.signature.location_oid)
+        _sub(signature, "SignatureRef", SignatureOID=subject.signature.signature_oid)
+        _sub(signature, "DateTimeStamp", _datetime(subject.signature.at))
     _sub(element, "SiteRef", LocationOID=subject.site_oid)
     for event in subject.events:
         event_element = _sub(
