@@ -163,3 +163,22 @@ def test_monitor_reads_the_subject_page_without_forms(api: Api) -> None:
     )
     assert refused.status_code == 403  # the service's role check, shown on the page
     assert _browser(api, "admin").get(f"/trials/{SCR}").status_code == 403
+
+
+def test_the_subject_page_lists_its_cards_on_top_and_every_link_lands_on_one(api: Api) -> None:
+    """The page is long: an "On this page" list, built from the cards actually rendered for this user
+    and subject, in page order; no link points to a card that is not there (English and Chinese)."""
+    subject_id = api.enrolled_subject(SCR, "WEB-T20")
+    for user, language in (("coord1", "en"), ("monitor", "zh-CN")):
+        page = _browser(api, user).get(
+            f"/trials/{SCR}/subjects/{subject_id}", headers={"Accept-Language": language}
+        )
+        nav = re.search(
+            r'<nav class="card trial-links" aria-labelledby="contents-title">(.*?)</nav>', page.text, re.S
+        )
+        assert nav is not None, user
+        anchors = re.findall(r'href="#([\w-]+)"', nav.group(1))
+        assert anchors[:2] == ["timeline", "adverse-events"] and "follow-up" in anchors
+        positions = [page.text.index(f'<section class="card" id="{anchor}"') for anchor in anchors]
+        assert positions == sorted(positions)  # each target exists, in page order
+        assert ("本页内容" in nav.group(1)) is (language == "zh-CN")

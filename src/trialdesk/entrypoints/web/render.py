@@ -8,6 +8,7 @@ Templates call ``_("English text", name=value)`` for every visible string (``%(n
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from trialdesk.domain.roles import Capability, can
@@ -50,6 +52,20 @@ def iso_date(value: dt.date | dt.datetime | str | None) -> str:
 
 
 environment.filters["iso"] = iso_date
+
+_CARD = re.compile(
+    r'<section class="card" id="([\w-]+)" aria-labelledby="([\w-]+)">\s*<h2 id="\2">(.*?)</h2>', re.S
+)
+"""A page card as the templates write it: its id, and the heading that labels it."""
+
+
+def section_links(html: str) -> list[tuple[str, str]]:
+    """(id, heading text) of each card in rendered ``html``, in page order: a page's table of contents
+    built from what was actually rendered, so a card left out for this user or subject has no link."""
+    return [(found[1], Markup(found[3]).striptags()) for found in _CARD.finditer(str(html))]
+
+
+environment.filters["section_links"] = section_links
 
 
 def language_of(request: Request) -> str:
