@@ -113,9 +113,11 @@ class PostgresServer:
             lock.unlink(missing_ok=True)
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown) and remove its directory."""
+        """Stop the server and remove its directory. Immediate mode: the cluster is deleted, so the
+        shutdown checkpoint of a fast shutdown (every dirty page of hundreds of test databases written
+        and fsynced) only cost time, 11-27 s at the end of each test worker."""
         try:
-            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
