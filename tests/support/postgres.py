@@ -113,13 +113,19 @@ class PostgresServer:
             lock.unlink(missing_ok=True)
 
     def stop(self) -> None:
-        """Stop the server and remove its directory. Immediate mode: the cluster is deleted, so the
-        shutdown checkpoint of a fast shutdown (every dirty page of hundreds of test databases written
-        and fsynced) only cost time, 11-27 s at the end of each test worker."""
+        """Stop the server and remove its directory.
+
+        Immediate mode: the cluster is deleted, so a fast shutdown's checkpoint (every dirty page of
+        hundreds of test databases written and fsynced) only cost time. The directory (about 14 MB
+        per test database, gigabytes by the end of a worker's run: 2.5 s per 150 databases) is removed
+        by a detached ``rm -rf``, so the worker does not wait for it (11-27 s at the end of each run).
+        """
         try:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            # the shell returns at once and leaves rm running in the background (no child to reap here)
+            command = ["sh", "-c", 'rm -rf -- "$1" >/dev/null 2>&1 &', "sh", str(self.root)]
+            subprocess.run(command, check=False, timeout=30)
 
     def admin_dsn(self, database: str = "postgres") -> str:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"
