@@ -52,6 +52,7 @@ from trialdesk.adapters.odm.writer import to_xml
 from trialdesk.domain.data_locks import DATA_MANAGEMENT_TABLES, EXEMPT_TABLES
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.roles import Role
+from trialdesk.domain.safety.adverse_event import as_utc
 from trialdesk.services import odm_metadata as meta
 from trialdesk.services.actors import Actor
 from trialdesk.services.errors import InvalidInput, NotFound, PermissionDenied
@@ -136,10 +137,10 @@ def _site_scope(session: Session, actor: Actor | None, protocol: Protocol, code:
         return sites[code]
     if actor is None or actor.role in ALL_SITE_ROLES:
         return None
-    own = sorted((s for s in sites.values() if s.id in actor.site_ids), key=lambda s: s.code)
+    own = own_site_codes(session, actor, protocol)
     if len(own) != 1:
-        raise InvalidInput(f"name one of your sites ({', '.join(s.code for s in own)})", field="site")
-    return own[0]
+        raise InvalidInput(f"name one of your sites ({', '.join(own)})", field="site")
+    return sites[own[0]]
 
 
 def _as_of(day: dt.date | None) -> dt.datetime | None:
@@ -295,7 +296,7 @@ def _signature(session: Session, context: _Context, subject: Subject) -> model.S
         return None
     signoff, username = held
     if context.as_of is not None:
-        signed_at = _aware(signoff.signed_at)
+        signed_at = as_utc(signoff.signed_at)  # SQLite hands back naive timestamps
         if signed_at > context.as_of or _changed_since(session, subject.id, signed_at):
             return None
     context.users.add(username)
@@ -312,11 +313,6 @@ def _changed_since(session: Session, subject_id: int, moment: dt.datetime) -> bo
         AuditRecord.table_name.not_in(DATA_MANAGEMENT_TABLES | EXEMPT_TABLES),  # not the casebook's
     )
     return session.scalar(later.limit(1)) is not None
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """A stored timestamp as an aware UTC datetime (SQLite hands back naive ones)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _audit_rows(session: Session, subject_ids: list[int]) -> list[AuditRecord]:

@@ -62,9 +62,12 @@ def valid_signoff(session: Session, subject_id: int) -> tuple[CasebookSignoff, s
     """The subject's sign-off that still holds (the casebook unchanged since), with the signer's
     username; ``None`` when unsigned or changed since the signature."""
     last = _last(session, subject_id)
-    if last is None or last[0].invalidated_at is not None:
-        return None
-    return last if last[0].data_sha256 == current_sha256(session, subject_id) else None
+    return last if last is not None and _holds(last[0], current_sha256(session, subject_id)) else None
+
+
+def _holds(signoff: CasebookSignoff, current: str) -> bool:
+    """Whether a sign-off still holds: not invalidated, and the casebook hashes as it did."""
+    return signoff.invalidated_at is None and signoff.data_sha256 == current
 
 
 def status(session: Session, actor: Actor, protocol_id: str, subject_id: int) -> SignoffStatus:
@@ -75,7 +78,7 @@ def status(session: Session, actor: Actor, protocol_id: str, subject_id: int) ->
     if last is None:
         return SignoffStatus(subject_id, "unsigned", current)
     signoff, username = last
-    state = "signed" if signoff.data_sha256 == current and signoff.invalidated_at is None else "changed"
+    state = "signed" if _holds(signoff, current) else "changed"
     return SignoffStatus(subject_id, state, current, signoff.data_sha256, username, signoff.signed_at)
 
 

@@ -41,6 +41,7 @@ from trialdesk.stats.survival_data import (
     PackedSubjects,
     SurvivalDataError,
     UInt64Array,
+    first_of_runs,
     group_codes,
     per_time_counts,
     prefix_counts,
@@ -147,7 +148,7 @@ def group_risk_counts(
     """
     packed = sort_packed(time, _labels(codes, event), _label_bits(k))
     labels, time_codes = packed.take(0)
-    members = _label_counts(labels, k).reshape(k, 2).sum(axis=1)[:-1].astype(np.float64)
+    members = _members(_label_counts(labels, k))
     starts = _time_starts(packed, time_codes, timefix=False)
     counts, _ = _sorted_counts(starts, labels, labels.size, members, group_events=True)
     rows = np.flatnonzero(counts.d)
@@ -201,7 +202,7 @@ class _Sums:
         """Add one stratum: its subjects' labels in time order and the starts of its distinct times."""
         in_stratum = _label_counts(labels, self.k)
         self.label_counts += in_stratum
-        remaining = in_stratum.reshape(self.k, 2).sum(axis=1)[:-1].astype(np.float64)
+        remaining = _members(in_stratum)
         m, n_times = labels.size, starts.size
         survival = 1.0  # pooled S(t-) at the block's first time (weighted test)
         j0 = 0
@@ -284,16 +285,19 @@ def _label_counts(labels: NDArray[np.uint8], k: int) -> NDArray[np.int64]:
     return np.array([np.count_nonzero(labels == value) for value in range(2 * k)], dtype=np.int64)
 
 
+def _members(label_counts: NDArray[np.int64]) -> FloatArray:
+    """Subjects of groups ``0..k-2`` from the counts per label ``2 * group + event``."""
+    members: FloatArray = (label_counts[0::2] + label_counts[1::2])[:-1].astype(np.float64)
+    return members
+
+
 def _time_starts(packed: PackedSubjects, codes: UInt64Array, *, timefix: bool) -> IntArray:
     """First sorted position of each distinct time among one stratum's sorted time ``codes``.
 
     With ``timefix`` distinct times that differ only by rounding are merged as R's ``aeqSurv``:
     decoding the times of the distinct codes is needed only for that.
     """
-    new = np.empty(codes.size, dtype=np.bool_)
-    new[:1] = True
-    np.not_equal(codes[1:], codes[:-1], out=new[1:])
-    starts: IntArray = np.flatnonzero(new)
+    starts: IntArray = np.flatnonzero(first_of_runs(codes))
     if timefix:
         first = run_starts(packed.times_of_sorted(codes[starts]))
         if first is not None:
@@ -327,10 +331,7 @@ def _merge_near_ties_across_strata(
         found = slot < merged.size
         found[found] = merged[slot[found]] == away[found]
         merged[slot[found]] = target[found]  # distinct within the stratum: each found once
-        keep = np.empty(merged.size, dtype=np.bool_)
-        keep[:1] = True
-        np.not_equal(merged[1:], merged[:-1], out=keep[1:])
-        out.append(stratum_starts[keep])
+        out.append(stratum_starts[first_of_runs(merged)])
     return out
 
 
