@@ -420,6 +420,11 @@ def _two_arm_logrank(plan: SimulationPlan, main: _MainPhase, ws: Workspace) -> t
     return o_minus_e, variance
 
 
+def median_columns(plan: SimulationPlan) -> int:
+    """Columns of :attr:`TrialOutcomes.medians`: one per arm (2 for two arms, 1 for a single arm)."""
+    return 2 if plan.design == "two_arm" else 1
+
+
 @lru_cache(maxsize=64)
 def _critical_z(alpha: float) -> float:
     """``z_{1 - alpha}``, the one-sided critical value (exact to double precision, AS241)."""
@@ -429,7 +434,7 @@ def _critical_z(alpha: float) -> float:
 def _two_arm_analysis(
     plan: SimulationPlan, main: _MainPhase, medians: bool, ws: Workspace
 ) -> tuple[FloatArray, BoolArray, FloatArray, FloatArray]:
-    est = np.full((main.cutoff.shape[0], 2), np.nan)
+    est = np.full((main.cutoff.shape[0], median_columns(plan)), np.nan)
     if medians:
         rs = risk_sets(main.time, main.event, main.codes == plan.experimental_index)
         o_minus_e, variance = two_group_logrank(rs)
@@ -454,7 +459,7 @@ def _single_arm_analysis(
     reject = z >= _critical_z(plan.alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ratio = np.log(observed / expected)
-    est = np.full((z.shape[0], 1), np.nan)
+    est = np.full((z.shape[0], median_columns(plan)), np.nan)
     if medians:
         rs = risk_sets(main.time, main.event, np.zeros(main.time.shape, dtype=bool))
         est[:, 0] = km_median(rs.time, rs.n_risk, rs.d)
@@ -516,6 +521,7 @@ __all__ = [
     "RiskSets",
     "batch_seed",
     "km_median",
+    "median_columns",
     "risk_sets",
     "run_batch",
     "simulate_batch",

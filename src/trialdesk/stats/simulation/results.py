@@ -53,6 +53,8 @@ class TrialOutcomes:
         """Join batches in the given order (the batch order, so results do not depend on workers)."""
         if not parts:
             raise ValueError("no batches to concatenate")
+        if len(parts) == 1:  # already whole (the local pool's shared outcomes): no copy
+            return parts[0]
         names = [f for f in cls.__dataclass_fields__]
         return cls(**{name: np.concatenate([getattr(p, name) for p in parts], axis=0) for name in names})
 

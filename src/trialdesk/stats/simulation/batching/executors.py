@@ -13,18 +13,20 @@ stays fast when no cluster is used.
 from __future__ import annotations
 
 import atexit
+import itertools
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from trialdesk.stats.errors import DesignInputError
+from trialdesk.stats.simulation.batching.shared_outcomes import SharedOutcomes
 from trialdesk.stats.simulation.buffers import keep_freed_memory
-from trialdesk.stats.simulation.engine import run_batch
+from trialdesk.stats.simulation.engine import median_columns, run_batch
 from trialdesk.stats.simulation.plan import SimulationPlan
 from trialdesk.stats.simulation.results import TrialOutcomes
 
@@ -53,7 +55,8 @@ def make_batches(n_sims: int, batch_size: int = BATCH_SIZE) -> list[Batch]:
 
 
 class BatchExecutor(Protocol):
-    """Runs :func:`~trialdesk.stats.simulation.engine.run_batch` for every batch; returns them in order."""
+    """Runs :func:`~trialdesk.stats.simulation.engine.run_batch` for every batch; returns the outcomes in
+    batch order (one per batch, or runs of consecutive batches already joined)."""
 
     def run(
         self,
@@ -70,7 +73,10 @@ def _report(progress: ProgressCallback | None, done: int, total: int) -> None:
         progress(done, total)
 
 
-def _chunks(batches: Sequence[Batch], workers: int) -> list[tuple[Batch, ...]]:
+_Item = TypeVar("_Item")
+
+
+def _chunks(batches: Sequence[_Item], workers: int) -> list[tuple[_Item, ...]]:
     """Consecutive groups of batches in decreasing sizes (guided self-scheduling, Polychronopoulos &
     Kuck 1987): each group takes ``1 / (2 workers)`` of the batches not yet grouped, at least one.
 
@@ -80,7 +86,7 @@ def _chunks(batches: Sequence[Batch], workers: int) -> list[tuple[Batch, ...]]:
     one batch, where equal groups of 13 batches could leave one worker a whole group behind. Batches
     keep their own seeds, so the grouping never changes the numbers.
     """
-    out: list[tuple[Batch, ...]] = []
+    out: list[tuple[_Item, ...]] = []
     start = 0
     while start < len(batches):
         size = max(1, -(-(len(batches) - start) // (2 * workers)))
@@ -94,6 +100,21 @@ def _run_batches(
 ) -> list[TrialOutcomes]:
     """Run a group of batches in a worker process, in order."""
     return [run_batch(plan, seed, b.index, b.n_trials, medians) for b in chunk]
+
+
+def _write_batches(
+    plan: SimulationPlan,
+    seed: int,
+    chunk: tuple[tuple[Batch, int], ...],
+    medians: bool,
+    shared: SharedOutcomes,
+) -> int:
+    """Run a group of ``(batch, first row)`` in a worker process, writing each batch's rows into the
+    shared outcomes; returns the number of trials written."""
+    rows = shared.rows()
+    for batch, start in chunk:
+        rows.write(start, run_batch(plan, seed, batch.index, batch.n_trials, medians))
+    return sum(batch.n_trials for batch, _ in chunk)
 
 
 _pool_lock = threading.Lock()
@@ -170,8 +191,38 @@ class LocalExecutor:
                 done += batch.n_trials
                 _report(progress, done, total)
             return out
-        results: dict[int, TrialOutcomes] = {}
         pool = shared_pool(self.workers)
+        shared = SharedOutcomes.create(total, median_columns(plan))
+        if shared is None:  # no room for the shared file anywhere: outcomes come back through the pool
+            return self._run_returning(pool, plan, seed, batches, progress, medians)
+        starts = itertools.accumulate((b.n_trials for b in batches), initial=0)
+        futures: dict[Future[int], int] = {}
+        try:
+            for chunk in _chunks(list(zip(batches, starts, strict=False)), self.workers):
+                futures[pool.submit(_write_batches, plan, seed, chunk, medians, shared)] = len(chunk)
+            for future in as_completed(futures):
+                done += future.result()
+                _report(progress, done, total)
+            return [shared.read()]
+        except BaseException as exc:
+            _cancel(futures, exc)
+            raise
+        finally:
+            shared.remove()
+
+    def _run_returning(
+        self,
+        pool: ProcessPoolExecutor,
+        plan: SimulationPlan,
+        seed: int,
+        batches: Sequence[Batch],
+        progress: ProgressCallback | None,
+        medians: bool,
+    ) -> list[TrialOutcomes]:
+        """The pool's workers return their outcomes (pickled through the pool's pipe)."""
+        total = sum(b.n_trials for b in batches)
+        done = 0
+        results: dict[int, TrialOutcomes] = {}
         futures: dict[Future[list[TrialOutcomes]], tuple[Batch, ...]] = {}
         try:
             for chunk in _chunks(batches, self.workers):
@@ -183,12 +234,17 @@ class LocalExecutor:
                     done += batch.n_trials
                 _report(progress, done, total)
         except BaseException as exc:
-            for future in futures:
-                future.cancel()
-            if isinstance(exc, BrokenProcessPool):
-                shutdown_shared_pool()
+            _cancel(futures, exc)
             raise
         return [results[b.index] for b in batches]
+
+
+def _cancel(futures: Iterable[Future[Any]], exc: BaseException) -> None:
+    """Cancel the tasks not started yet; replace the shared pool if a worker died."""
+    for future in futures:
+        future.cancel()
+    if isinstance(exc, BrokenProcessPool):
+        shutdown_shared_pool()
 
 
 @dataclass(frozen=True)
