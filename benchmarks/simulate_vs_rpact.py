@@ -51,6 +51,8 @@ from trialdesk.stats.simulation import (
     scenario_from_dict,
     summarize,
 )
+from trialdesk.stats.simulation.buffers import keep_freed_memory
+from trialdesk.stats.simulation.engine import run_batch
 from trialdesk.stats.simulation.results import schoenfeld_power
 
 HERE = Path(__file__).resolve().parent
@@ -222,6 +224,48 @@ def run_trialdesk(
     }
 
 
+def _independent_process(
+    plan: SimulationPlan, seed: int, batches: list[int], ready: Any, go: Any, ends: Any
+) -> None:
+    """One of the independent processes of :func:`run_independent`: warm up, wait, run, report the end."""
+    keep_freed_memory()
+    for index in batches[:2]:  # imports and batch buffers, untimed
+        run_batch(plan, seed + 1, index, BATCH_SIZE, medians=False)
+    ready.put(os.getpid())
+    go.wait()
+    for index in batches:
+        run_batch(plan, seed, index, BATCH_SIZE, medians=False)
+    ends.put(time.perf_counter())  # CLOCK_MONOTONIC: one clock for every process of the machine
+
+
+def run_independent(plan: SimulationPlan, n_sims: int, seed: int, processes: int) -> float:
+    """Wall seconds for ``processes`` separate processes to run the run's batches, each a consecutive
+    share, with no pool, no scheduling and no outcomes kept: what this machine's cores give to the same
+    work, the ceiling for the pool's speed-up (on a virtual machine, two vCPUs can share one physical
+    core for a while)."""
+    context = multiprocessing.get_context("forkserver")
+    ready, ends, go = context.Queue(), context.Queue(), context.Event()
+    n_batches = n_sims // BATCH_SIZE
+    shares = [
+        list(range(n_batches))[k * n_batches // processes : (k + 1) * n_batches // processes]
+        for k in range(processes)
+    ]
+    children = [
+        context.Process(target=_independent_process, args=(plan, seed, share, ready, go, ends))
+        for share in shares
+    ]
+    for child in children:
+        child.start()
+    for _ in children:
+        ready.get(timeout=120)
+    started = time.perf_counter()
+    go.set()
+    finished: float = max(ends.get(timeout=600) for _ in children)
+    for child in children:
+        child.join()
+    return finished - started
+
+
 def _se(p: float, n: int) -> float:
     return math.sqrt(p * (1.0 - p) / n)
 
@@ -235,10 +279,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     # warm-up: imports, the shared process pool and each process's batch buffers (R's library load is untimed)
     run_trialdesk(plan, 4 * BATCH_SIZE, args.seed + 1, 1, medians=False)
     run_trialdesk(plan, 4 * args.workers * BATCH_SIZE, args.seed + 1, args.workers, medians=False)
-    ones, twos = [], []
-    for _ in range(args.repeats):  # alternate, so that both see the same load of the shared machine
+    ones, twos, independent = [], [], []
+    for _ in range(args.repeats):  # alternate, so that all see the same load of the shared machine
         ones.append(run_trialdesk(plan, n, args.seed, 1, medians=False))
         twos.append(run_trialdesk(plan, n, args.seed, args.workers, medians=False))
+        independent.append(run_independent(plan, n, args.seed, args.workers))
     same = all(np.array_equal(run["z"], ones[0]["z"], equal_nan=True) for run in ones + twos)
     one_cpu = min(run["cpu"] for run in ones)
     one_wall = min(run["seconds"] for run in ones)
@@ -279,6 +324,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         # what two idle cores would give: 2 x (CPU per trial on one core / CPU per trial of the pair);
         # unlike wall time, robust to other jobs on the machine (it leaves out waiting for a core)
         "speedup_2workers_cpu_bound": args.workers * one_cpu / two_cpu,
+        # the same batches in separate processes (no pool, nothing returned): the machine's ceiling
+        "speedup_independent_processes": one_wall / min(independent),
+        "pool_share_of_independent_speedup": min(independent) / two_wall,
         "power_rpact": rpact["power"],
         "power_trialdesk": power,
         "power_schoenfeld": analytic,
@@ -297,6 +345,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "repeat_cpu_us_per_trial_1worker": [run["cpu"] / n * 1e6 for run in ones],
         "repeat_wall_us_per_trial_1worker": [run["seconds"] / n * 1e6 for run in ones],
         "repeat_wall_us_per_trial_2workers": [run["seconds"] / n * 1e6 for run in twos],
+        "repeat_wall_us_per_trial_independent_processes": [seconds / n * 1e6 for seconds in independent],
         "repeat_scr_escc_01_wall_s_2workers": [run["seconds"] for run in scr_runs],
         "load_average_1min": [load_before, os.getloadavg()[0]],
         "cpus": os.cpu_count(),
@@ -357,13 +406,23 @@ def print_table(r: dict[str, Any]) -> None:
         f"{rp / r['trialdesk_cpu_us_per_trial_2workers']:.1f}x",
         power,
     )
+    table.add_row(
+        f"{r['workers']} independent processes (no pool: the machine's ceiling)",
+        f"{r['trialdesk_sims']:,}",
+        f"{min(r['repeat_wall_us_per_trial_independent_processes']):.2f}",
+        "",
+        "",
+        "",
+    )
     console.print(table)
     goals = Table("goal", "measured", "target", "met")
     shown = {
         "trialdesk_cpu_us_per_trial_1worker": "{:.2f} µs CPU per trial, 1 worker",
         "ratio_cpu_1worker": "{:.1f}x rpact (CPU, one core)",
         "speedup_2workers": "{:.2f}x wall, 1 -> 2 workers"
-        + f" ({r['speedup_2workers_cpu_bound']:.2f}x from CPU time)",
+        + f" ({r['speedup_2workers_cpu_bound']:.2f}x from CPU time; {r['workers']} independent processes:"
+        + f" {r['speedup_independent_processes']:.2f}x, the pool gets"
+        + f" {r['pool_share_of_independent_speedup']:.0%} of it)",
         "power_diff_mc_se": "{:+.2f} MC SEs from rpact",
         "power_diff_schoenfeld_mc_se": "{:+.2f} MC SEs from Schoenfeld "
         + f"{r['power_schoenfeld']:.4f} (rpact: {r['rpact_power_diff_schoenfeld_mc_se']:+.2f})",
@@ -393,7 +452,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=2, help="trialdesk worker processes of the parallel runs"
     )
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each; the best is reported")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=7,
+        help="timed runs of each; the best is reported (about 1 s a run; 7 steady it on a shared host)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     args = parser.parse_args(argv)
     result = measure(args)
