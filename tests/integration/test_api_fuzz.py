@@ -14,11 +14,11 @@ as each role in turn. Each response must:
   (schemathesis' ``ignored_auth`` check re-sends the case with the credentials removed).
 
 Bounded: :data:`EXAMPLES` generated cases per operation (hypothesis derandomized, so every run sends the
-same requests), drawn once and sent with each role's token, in process (no sockets). In about half the cases the generated path
-parameters are replaced by ids that exist (the two trials, an enrolled subject and an adverse event of
-each), so the requests reach the services behind the 404s; the accounts the tokens belong to are
-never the target of the admin's user operations (a deactivated account would silently turn the other
-roles' runs into 401s).
+same requests), drawn once and sent with each role's token, in process (no sockets). In about half the
+cases the generated path parameters are replaced by ids that exist (the two trials, an enrolled subject
+and an adverse event of each), so the requests reach the services behind the 404s; the accounts the
+tokens belong to are never the target of the admin's user operations (a deactivated account would
+silently turn the other roles' runs into 401s).
 """
 
 from __future__ import annotations
