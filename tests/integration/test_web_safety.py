@@ -158,6 +158,13 @@ def test_a_wrong_cutoff_is_shown_beside_the_field(api: Api) -> None:
     future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
     later = stat.get(f"/trials/scr-escc-01/report?cutoff={future}")
     assert later.status_code == 422 and "is in the future" in later.text
+    # the same refusals on a Chinese page: the words translated, the dates exactly as typed
+    stat.cookies.set("lang", "zh_CN")
+    later = stat.get(f"/trials/scr-escc-01/report?cutoff={future}")
+    assert later.status_code == 422 and f"数据截止日期 {future} 是将来的日期" in later.text
+    assert "is in the future" not in later.text
+    wrong = stat.get("/trials/scr-escc-01/safety-report?cutoff=2026-13-01")
+    assert wrong.status_code == 422 and 'id="cutoff-error"' in wrong.text
 
 
 @pytest.mark.parametrize(

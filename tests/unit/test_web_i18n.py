@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from trialdesk.entrypoints.web.catalogue import messages, missing
-from trialdesk.entrypoints.web.i18n import Translator, negotiate
+from trialdesk.entrypoints.web.i18n import ERRORS_DOMAIN, LOCALE_DIR, Translator, error_patterns, negotiate
 
 
 @pytest.mark.parametrize(
@@ -73,3 +75,59 @@ def test_area_catalogues_never_translate_one_string_two_ways() -> None:
                 if first[1] != text:
                     clashes.append(f"{key!r}: {first[0]} {first[1]!r} vs {path.name} {text!r}")
     assert not clashes, "\n".join(clashes)
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        ("Field required", "此项必填"),
+        ("Input should be greater than or equal to 0", "应大于或等于 0"),
+        ("String should have at least 10 characters", "至少应有 10 个字符"),
+        ("Value error, must be a whole number, got 'x'", "应为整数，收到的是 'x'"),  # the reason inside too
+        ("data cut-off 2026-12-05 is in the future", "数据截止日期 2026-12-05 是将来的日期"),  # specific
+        ("2026-12-05 is in the future (today is 2026-12-02)", "2026-12-05 是将来的日期（今天是 2026-12-02）"),
+        (
+            "resolution date 2026-01-01 is before the onset date 2026-02-01",
+            "缓解日期 2026-01-01 早于发生日期 2026-02-01",
+        ),
+        # a form-level message keeps its field code; the reason is translated
+        (
+            "onset_date: must be a date as YYYY-MM-DD, got '31/12'",
+            "onset_date: 应为 YYYY-MM-DD 格式的日期，收到的是 '31/12'",
+        ),
+        ("'1O' is not a number", "'1O' 不是数字"),
+        # no pattern: the service's own words, never a guess
+        ("the subject is not enrolled", "the subject is not enrolled"),
+    ],
+)
+def test_refusals_read_in_chinese_with_their_values_unchanged(english: str, chinese: str) -> None:
+    assert Translator("zh_CN").error(english) == chinese
+    assert Translator("en").error(english) == english
+
+
+def test_every_refusal_pattern_keeps_its_placeholders() -> None:
+    from babel.messages.pofile import read_po
+
+    path = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / f"{ERRORS_DOMAIN}.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale="zh_CN")
+    entries = [m for m in catalog if m.id]
+    assert len(entries) == len(error_patterns("zh_CN")) > 40
+    for message in entries:
+        msgid, msgstr = str(message.id), str(message.string)
+        assert msgstr, f"untranslated refusal pattern: {msgid}"
+        assert sorted(re.findall(r"%\((\w+)\)s", msgid)) == sorted(re.findall(r"%\((\w+)\)s", msgstr)), msgid
+        assert "%" not in re.sub(r"%\(\w+\)s", "", msgstr), msgid  # no stray format sign
+    # the most specific pattern is tried first
+    lengths = [p.literal_length for p in error_patterns("zh_CN")]
+    assert lengths == sorted(lengths, reverse=True)
+
+
+def test_empty_and_missing_refusals_render_as_nothing() -> None:
+    assert Translator("zh_CN").error(None) == "" and Translator("zh_CN").error("") == ""
+
+
+def test_a_refusal_quoting_a_huge_typed_value_is_left_as_written_and_quick() -> None:
+    typed = "x" * 50_000
+    message = f"'{typed}' is before '{typed}'"
+    assert Translator("zh_CN").error(message) == message  # not matched: too long to be worth the regexes

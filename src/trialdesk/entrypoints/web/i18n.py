@@ -5,7 +5,10 @@ catalogue. Each other language has a folder ``locale/<code>/LC_MESSAGES`` holdin
 per area of the application (``base.po``, ``screening.po``, ...): all of them are merged into that
 language's catalogue at start-up, so areas can be translated independently. ``clinical.po`` is kept
 apart: it holds the Chinese names of standard clinical codes (CTCAE terms, RECIST responses), shown
-*beside* the standard English name, never instead of it.
+*beside* the standard English name, never instead of it. ``errors.po`` is apart too: its message ids
+are the services' English refusals as patterns (``%(value)s is in the future (today is %(today)s)``),
+matched against a whole message and filled from it (:meth:`Translator.error`), so a refusal reads in
+the page's language while its dates, numbers and codes stay exactly as the server wrote them.
 
 The language of a request is the ``lang`` cookie (set by the switch in the header) or else the best
 match of the browser's ``Accept-Language`` header, else English.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -29,6 +33,12 @@ DEFAULT_LANGUAGE = "en"
 LANGUAGES: dict[str, str] = {"en": "English", "zh_CN": "简体中文"}
 """The languages the pages ship in, with their own names (for the switch in the header)."""
 CLINICAL_DOMAIN = "clinical"
+ERRORS_DOMAIN = "errors"
+_SEPARATE_DOMAINS = (CLINICAL_DOMAIN, ERRORS_DOMAIN)
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+MAX_TRANSLATED_ERROR = 400
+"""Longer refusals (a pasted page quoted back) stay as written: matching patterns with several
+placeholders costs time quadratic in the length, and a page must not be slowed by what was typed."""
 LANG_COOKIE = "lang"
 _TAG_ALIASES: dict[str, str] = {
     "en": "en",
@@ -63,7 +73,9 @@ def _translations(po_files: list[Path]) -> gettext.GNUTranslations | gettext.Nul
 def page_catalogue(language: str) -> gettext.GNUTranslations | gettext.NullTranslations:
     """The merged page catalogue of ``language`` (every ``.po`` but the clinical names)."""
     folder = LOCALE_DIR / language / "LC_MESSAGES"
-    files = sorted(p for p in folder.glob("*.po") if p.stem != CLINICAL_DOMAIN) if folder.is_dir() else []
+    files = (
+        sorted(p for p in folder.glob("*.po") if p.stem not in _SEPARATE_DOMAINS) if folder.is_dir() else []
+    )
     return _translations(files)
 
 
@@ -72,6 +84,66 @@ def clinical_catalogue(language: str) -> gettext.GNUTranslations | gettext.NullT
     """The clinical-code names of ``language`` (``clinical.po``), empty when there is none."""
     path = LOCALE_DIR / language / "LC_MESSAGES" / f"{CLINICAL_DOMAIN}.po"
     return _translations([path] if path.is_file() else [])
+
+
+@dataclass(frozen=True)
+class ErrorPattern:
+    """One English refusal as a pattern (``pattern`` matches a whole message; its named groups are the
+    placeholders) and its translation, with ``%(name)s`` where each group's text goes."""
+
+    pattern: re.Pattern[str]
+    translation: str
+    literal_length: int
+
+
+def _pattern(msgid: str) -> re.Pattern[str]:
+    """A msgid's words taken literally, each ``%(name)s`` standing for any text (as little as will do)."""
+    parts = _PLACEHOLDER.split(msgid)  # literal, name, literal, name, ..., literal
+    body = "".join(
+        re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)" for index, part in enumerate(parts)
+    )
+    return re.compile(f"{body}", re.DOTALL)
+
+
+@cache
+def error_patterns(language: str) -> tuple[ErrorPattern, ...]:
+    """The refusal patterns of ``language`` (``errors.po``), the most specific first: the one with the
+    most literal text wins (``data cut-off %(date)s is in the future`` before ``%(what)s is in the
+    future``)."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{ERRORS_DOMAIN}.po"
+    if not path.is_file():
+        return ()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    found = [
+        ErrorPattern(_pattern(message.id), message.string, len(_PLACEHOLDER.sub("", message.id)))
+        for message in catalog
+        if message.id and isinstance(message.id, str) and isinstance(message.string, str) and message.string
+    ]
+    return tuple(sorted(found, key=lambda p: -p.literal_length))
+
+
+def translate_error(language: str, message: str, depth: int = 0) -> str:
+    """``message`` (a service's English refusal) in ``language``, or unchanged when no pattern of
+    ``errors.po`` matches it. A placeholder named ``reason`` is itself translated (pydantic's ``Value
+    error, %(reason)s``); a ``field: reason`` message keeps its field code and has its reason
+    translated."""
+    if len(message) > MAX_TRANSLATED_ERROR:
+        return message
+    for candidate in error_patterns(language):
+        match = candidate.pattern.fullmatch(message)
+        if match is not None:
+            values = {
+                name: translate_error(language, text, depth + 1) if name == "reason" and depth < 2 else text
+                for name, text in match.groupdict().items()
+            }
+            return candidate.translation % values
+    field, separator, reason = message.partition(": ")
+    if separator and depth < 2 and " " not in field and reason:
+        translated = translate_error(language, reason, depth + 1)
+        if translated != reason:
+            return f"{field}{separator}{translated}"
+    return message
 
 
 def negotiate(accept_language: str | None, cookie: str | None = None) -> str:
@@ -121,11 +193,21 @@ class Translator:
         translated = clinical_catalogue(self.language).gettext(name)
         return f"{name} ({translated})" if translated != name else name
 
+    def error(self, message: str | None) -> str:
+        """A service's refusal (a field error, a form error) in this language where ``errors.po`` has
+        its pattern; otherwise as the service wrote it (English, the API's words)."""
+        if not message:
+            return ""
+        if self.language == DEFAULT_LANGUAGE:
+            return message
+        return translate_error(self.language, message)
+
     def functions(self) -> dict[str, Callable[..., str]]:
-        """The names templates call: ``_``, ``gettext``, ``ngettext``, ``clinical``."""
+        """The names templates call: ``_``, ``gettext``, ``ngettext``, ``clinical``, ``error``."""
         return {
             "_": self.gettext,
             "gettext": self.gettext,
             "ngettext": self.ngettext,
             "clinical": self.clinical,
+            "error": self.error,
         }
