@@ -220,23 +220,33 @@ class LocalExecutor:
         medians: bool,
     ) -> list[TrialOutcomes]:
         """The pool's workers return their outcomes (pickled through the pool's pipe)."""
-        total = sum(b.n_trials for b in batches)
-        done = 0
-        results: dict[int, TrialOutcomes] = {}
         futures: dict[Future[list[TrialOutcomes]], tuple[Batch, ...]] = {}
         try:
             for chunk in _chunks(batches, self.workers):
                 futures[pool.submit(_run_batches, plan, seed, chunk, medians)] = chunk
-            for future in as_completed(futures):
-                chunk = futures[future]
-                for batch, outcome in zip(chunk, future.result(), strict=True):
-                    results[batch.index] = outcome
-                    done += batch.n_trials
-                _report(progress, done, total)
+            finished = ((futures[future], future.result()) for future in as_completed(futures))
+            return _in_batch_order(batches, finished, progress)
         except BaseException as exc:
             _cancel(futures, exc)
             raise
-        return [results[b.index] for b in batches]
+
+
+def _in_batch_order(
+    batches: Sequence[Batch],
+    finished: Iterable[tuple[Sequence[Batch], Sequence[TrialOutcomes]]],
+    progress: ProgressCallback | None,
+) -> list[TrialOutcomes]:
+    """Gather groups of batches' outcomes as they finish (reporting progress after each group); return
+    them in batch order."""
+    total = sum(b.n_trials for b in batches)
+    done = 0
+    results: dict[int, TrialOutcomes] = {}
+    for group, outcomes in finished:
+        for batch, outcome in zip(group, outcomes, strict=True):
+            results[batch.index] = outcome
+            done += batch.n_trials
+        _report(progress, done, total)
+    return [results[b.index] for b in batches]
 
 
 def _cancel(futures: Iterable[Future[Any]], exc: BaseException) -> None:
@@ -269,9 +279,6 @@ class DaskExecutor:
         from distributed import Client
         from distributed import as_completed as dask_as_completed
 
-        total = sum(b.n_trials for b in batches)
-        done = 0
-        results: dict[int, TrialOutcomes] = {}
         try:
             client = Client(  # type: ignore[no-untyped-call]
                 self.address, timeout=self.timeout_seconds
@@ -286,12 +293,11 @@ class DaskExecutor:
                 for b in batches
             ]
             index_of = {future.key: b for future, b in zip(futures, batches, strict=True)}
-            for future in dask_as_completed(futures):  # type: ignore[no-untyped-call]
-                batch = index_of[future.key]
-                results[batch.index] = future.result()
-                done += batch.n_trials
-                _report(progress, done, total)
-        return [results[b.index] for b in batches]
+            finished = (
+                ((index_of[future.key],), (future.result(),))
+                for future in dask_as_completed(futures)  # type: ignore[no-untyped-call]
+            )
+            return _in_batch_order(batches, finished, progress)
 
 
 def default_workers() -> int:
