@@ -131,3 +131,13 @@ def test_a_refusal_quoting_a_huge_typed_value_is_left_as_written_and_quick() -> 
     typed = "x" * 50_000
     message = f"'{typed}' is before '{typed}'"
     assert Translator("zh_CN").error(message) == message  # not matched: too long to be worth the regexes
+
+
+def test_every_system_organ_class_of_the_term_catalogue_has_its_chinese_name() -> None:
+    from trialdesk.adapters.ctcae_data import term_catalogue
+
+    socs = {term.soc for term in term_catalogue().terms}
+    zh = Translator("zh_CN")
+    assert len(socs) >= 16
+    assert all(zh.clinical(soc) != soc for soc in socs), sorted(s for s in socs if zh.clinical(s) == s)
+    assert zh.clinical("Investigations") == "Investigations (各类检查)"  # beside the English, never instead
