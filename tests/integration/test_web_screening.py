@@ -162,3 +162,16 @@ def test_changing_an_answer_needs_a_reason_and_rows_can_be_added(api: Api) -> No
     )
     assert form.status_code == 200 and 'name="prior_therapies.1.modality"' in form.text
     assert 'value="ROWS-1"' in form.text
+
+
+def test_the_live_preview_in_chinese_translates_the_evidence_and_keeps_the_values(api: Api) -> None:
+    client, token = _browser(api, "coord1")
+    client.cookies.set("lang", "zh_CN")
+    answer = client.post(
+        "/trials/scr-escc-01/screening/preview",
+        data=_form("P-2", ecog="2"),  # no birth date: the age criterion cannot be evaluated yet
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+    )
+    assert answer.status_code == 200
+    assert "出生日期未记录" in answer.text and "birth date not recorded" not in answer.text
+    assert "ECOG 2" in answer.text  # the value as entered, beside the Chinese words

@@ -96,6 +96,13 @@ def test_area_catalogues_never_translate_one_string_two_ways() -> None:
             "onset_date: 应为 YYYY-MM-DD 格式的日期，收到的是 '31/12'",
         ),
         ("'1O' is not a number", "'1O' 不是数字"),
+        # the eligibility engine's evidence on the screening pages
+        ("birth date not recorded", "出生日期未记录"),
+        ("ECOG 2, not one of: 0, 1", "ECOG 2，不属于：0, 1"),
+        (
+            "prior therapy history not recorded; investigator to answer: Did it progress?",
+            "既往治疗史未记录；需研究者回答：Did it progress?",  # the protocol's own question as written
+        ),
         # no pattern: the service's own words, never a guess
         ("the subject is not enrolled", "the subject is not enrolled"),
     ],

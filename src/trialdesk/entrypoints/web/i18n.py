@@ -5,10 +5,11 @@ catalogue. Each other language has a folder ``locale/<code>/LC_MESSAGES`` holdin
 per area of the application (``base.po``, ``screening.po``, ...): all of them are merged into that
 language's catalogue at start-up, so areas can be translated independently. ``clinical.po`` is kept
 apart: it holds the Chinese names of standard clinical codes (CTCAE terms, RECIST responses), shown
-*beside* the standard English name, never instead of it. ``errors.po`` is apart too: its message ids
-are the services' English refusals as patterns (``%(value)s is in the future (today is %(today)s)``),
-matched against a whole message and filled from it (:meth:`Translator.error`), so a refusal reads in
-the page's language while its dates, numbers and codes stay exactly as the server wrote them.
+*beside* the standard English name, never instead of it. ``errors.po`` is apart too: its message ids are
+the services' English refusals (and the eligibility engine's evidence) as patterns (``%(value)s is in
+the future (today is %(today)s)``), matched against a whole message and filled from it
+(:meth:`Translator.error`), so a refusal reads in the page's language while its dates, numbers and codes
+stay exactly as the server wrote them.
 
 The language of a request is the ``lang`` cookie (set by the switch in the header) or else the best
 match of the browser's ``Accept-Language`` header, else English.
@@ -36,6 +37,8 @@ CLINICAL_DOMAIN = "clinical"
 ERRORS_DOMAIN = "errors"
 _SEPARATE_DOMAINS = (CLINICAL_DOMAIN, ERRORS_DOMAIN)
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_NESTED = frozenset({"reason", "evidence", "text"})
+"""Placeholders whose text is itself a message, translated in turn (``Value error, %(reason)s``)."""
 MAX_TRANSLATED_ERROR = 400
 """Longer refusals (a pasted page quoted back) stay as written: matching patterns with several
 placeholders costs time quadratic in the length, and a page must not be slowed by what was typed."""
@@ -125,16 +128,16 @@ def error_patterns(language: str) -> tuple[ErrorPattern, ...]:
 
 def translate_error(language: str, message: str, depth: int = 0) -> str:
     """``message`` (a service's English refusal) in ``language``, or unchanged when no pattern of
-    ``errors.po`` matches it. A placeholder named ``reason`` is itself translated (pydantic's ``Value
-    error, %(reason)s``); a ``field: reason`` message keeps its field code and has its reason
-    translated."""
+    ``errors.po`` matches it. A placeholder named ``reason``, ``evidence`` or ``text`` is itself
+    translated (pydantic's ``Value error, %(reason)s``); a ``field: reason`` message keeps its field
+    code and has its reason translated."""
     if len(message) > MAX_TRANSLATED_ERROR:
         return message
     for candidate in error_patterns(language):
         match = candidate.pattern.fullmatch(message)
         if match is not None:
             values = {
-                name: translate_error(language, text, depth + 1) if name == "reason" and depth < 2 else text
+                name: translate_error(language, text, depth + 1) if name in _NESTED and depth < 2 else text
                 for name, text in match.groupdict().items()
             }
             return candidate.translation % values
@@ -202,12 +205,19 @@ class Translator:
             return message
         return translate_error(self.language, message)
 
+    def evidence(self, text: str | None) -> str:
+        """The eligibility engine's evidence for a criterion (``birth date not recorded``), translated
+        by the same patterns as refusals; the values in it stay as the engine wrote them."""
+        return self.error(text)
+
     def functions(self) -> dict[str, Callable[..., str]]:
-        """The names templates call: ``_``, ``gettext``, ``ngettext``, ``clinical``, ``error``."""
+        """The names templates call: ``_``, ``gettext``, ``ngettext``, ``clinical``, ``error``,
+        ``evidence``."""
         return {
             "_": self.gettext,
             "gettext": self.gettext,
             "ngettext": self.ngettext,
             "clinical": self.clinical,
             "error": self.error,
+            "evidence": self.evidence,
         }
