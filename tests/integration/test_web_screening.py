@@ -175,3 +175,5 @@ def test_the_live_preview_in_chinese_translates_the_evidence_and_keeps_the_value
     assert answer.status_code == 200
     assert "出生日期未记录" in answer.text and "birth date not recorded" not in answer.text
     assert "ECOG 2" in answer.text  # the value as entered, beside the Chinese words
+    form = client.get("/trials/scr-escc-01/screening/new").text
+    assert "入选标准 1" in form and "排除标准 1" in form and ">inclusion 1<" not in form
