@@ -176,7 +176,10 @@ def test_the_screening_pages_in_chinese(open_browser: BrowserFactory) -> None:
     page = browser.page
     browser.sign_in("coord1", PASSWORD)
     browser.goto(NEW)
-    expect(page.get_by_role("heading", name="入选标准")).to_be_visible()
+    expect(page.get_by_role("heading", name="入选标准", exact=True)).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=re.compile(r"^入选标准 1 "))
+    ).to_be_visible()  # the criterion's reference
     expect(page.get_by_label("出生日期")).to_be_visible()
     browser.check("screening-new")
     browser.goto("/trials/scr-escc-01/screening-log")
