@@ -100,6 +100,11 @@ def test_area_catalogues_never_translate_one_string_two_ways() -> None:
         ("birth date not recorded", "出生日期未记录"),
         ("ECOG 2, not one of: 0, 1", "ECOG 2，不属于：0, 1"),
         (
+            "not recorded: pleural_metastasis, pericardial_effusion",
+            "未记录：pleural_metastasis, pericardial_effusion",
+        ),
+        ("investigator to answer: Is it curable?", "需研究者回答：Is it curable?"),
+        (
             "prior therapy history not recorded; investigator to answer: Did it progress?",
             "既往治疗史未记录；需研究者回答：Did it progress?",  # the protocol's own question as written
         ),
