@@ -37,6 +37,20 @@ def assert_identical(a: TrialOutcomes, b: TrialOutcomes) -> None:
         np.testing.assert_array_equal(left, right, err_msg=f.name)
 
 
+def run_with_progress(plan: SimulationPlan, n: int, seed: int) -> tuple[TrialOutcomes, list[tuple[int, int]]]:
+    """A 2-worker run in batches of 100 and every ``(done, total)`` its progress callback received."""
+    seen: list[tuple[int, int]] = []
+    outcomes = run_simulation(
+        plan,
+        n,
+        seed=seed,
+        executor=LocalExecutor(2),
+        batch_size=100,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    return outcomes, seen
+
+
 @pytest.fixture(scope="module")
 def scr_plan(scr: Protocol) -> SimulationPlan:
     return build_plan(scr, scenario_from_dict(scr_scenario()))
@@ -79,29 +93,13 @@ def test_without_room_for_the_file_outcomes_come_back_through_the_pool(
 ) -> None:
     monkeypatch.setattr(executors.SharedOutcomes, "create", classmethod(lambda cls, *_: None))
     one = run_simulation(scr_plan, 450, seed=5, executor=LocalExecutor(1), batch_size=100)
-    seen: list[tuple[int, int]] = []
-    two = run_simulation(
-        scr_plan,
-        450,
-        seed=5,
-        executor=LocalExecutor(2),
-        batch_size=100,
-        progress=lambda done, total: seen.append((done, total)),
-    )
+    two, seen = run_with_progress(scr_plan, 450, seed=5)
     assert_identical(one, two)
     assert seen[-1] == (450, 450)
 
 
 def test_progress_counts_every_trial_once(scr_plan: SimulationPlan, private_folder: Path) -> None:
-    seen: list[tuple[int, int]] = []
-    run_simulation(
-        scr_plan,
-        1_250,
-        seed=2,
-        executor=LocalExecutor(2),
-        batch_size=100,
-        progress=lambda done, total: seen.append((done, total)),
-    )
+    _, seen = run_with_progress(scr_plan, 1_250, seed=2)
     done = [d for d, _ in seen]
     assert done == sorted(done) and done[-1] == 1_250
     assert {t for _, t in seen} == {1_250}

@@ -105,7 +105,7 @@ def _pattern(msgid: str) -> re.Pattern[str]:
     body = "".join(
         re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)" for index, part in enumerate(parts)
     )
-    return re.compile(f"{body}", re.DOTALL)
+    return re.compile(body, re.DOTALL)
 
 
 @cache

@@ -195,11 +195,12 @@ class LocalExecutor:
         shared = SharedOutcomes.create(total, median_columns(plan))
         if shared is None:  # no room for the shared file anywhere: outcomes come back through the pool
             return self._run_returning(pool, plan, seed, batches, progress, medians)
+        # each batch with its first row (accumulate yields one more start than there are batches)
         starts = itertools.accumulate((b.n_trials for b in batches), initial=0)
-        futures: dict[Future[int], int] = {}
+        futures: list[Future[int]] = []
         try:
             for chunk in _chunks(list(zip(batches, starts, strict=False)), self.workers):
-                futures[pool.submit(_write_batches, plan, seed, chunk, medians, shared)] = len(chunk)
+                futures.append(pool.submit(_write_batches, plan, seed, chunk, medians, shared))
             for future in as_completed(futures):
                 done += future.result()
                 _report(progress, done, total)
