@@ -1,10 +1,14 @@
 """The local pool's workers write outcomes into one shared file: same numbers and dtypes as one process,
-a fallback when there is no room for the file, and no file left behind."""
+a fallback when there is no room for the file, one file kept for the pool from run to run (a run of its
+own when the kept one is busy or the run too large), and no file left behind once the pool is done."""
 
 from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from trialdesk.stats.simulation import (
     scenario_from_dict,
 )
 from trialdesk.stats.simulation.batching import executors, shared_outcomes
-from trialdesk.stats.simulation.batching.shared_outcomes import COLUMNS, SharedOutcomes
+from trialdesk.stats.simulation.batching.shared_outcomes import COLUMNS, SharedOutcomes, remove_orphans
 from trialdesk.stats.simulation.engine import run_batch
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "examples" / "scenarios"
@@ -62,10 +66,17 @@ def ivo_plan(ivo: Protocol) -> SimulationPlan:
 
 
 @pytest.fixture
-def private_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Shared outcome files go to a folder of this test's own, so leftovers can be counted."""
+def private_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Shared outcome files go to a folder of this test's own, so leftovers can be counted; the test
+    starts with no kept file and its kept file is removed after it."""
+    executors.kept_outcomes.close()
     monkeypatch.setattr(shared_outcomes, "_folders", lambda: [tmp_path])
-    return tmp_path
+    yield tmp_path
+    executors.kept_outcomes.close()
+
+
+def files_in(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())
 
 
 def test_the_engine_gives_the_dtypes_the_shared_file_holds(scr_plan: SimulationPlan) -> None:
@@ -76,7 +87,7 @@ def test_the_engine_gives_the_dtypes_the_shared_file_holds(scr_plan: SimulationP
 
 
 @pytest.mark.parametrize("which", ["scr_plan", "ivo_plan"])
-def test_two_workers_write_what_one_process_computes_and_leave_no_file(
+def test_two_workers_write_what_one_process_computes_and_keep_one_file(
     which: str, request: pytest.FixtureRequest, private_folder: Path
 ) -> None:
     plan: SimulationPlan = request.getfixturevalue(which)
@@ -85,13 +96,87 @@ def test_two_workers_write_what_one_process_computes_and_leave_no_file(
     assert len(two) == 730
     assert two.medians.shape == (730, 2 if plan.design == "two_arm" else 1)
     assert_identical(one, two)
-    assert list(private_folder.iterdir()) == []
+    [kept] = files_in(private_folder)
+    assert kept.name.startswith(f"trialdesk-outcomes-{os.getpid()}-")
+    executors.shutdown_shared_pool()
+    assert files_in(private_folder) == []
+
+
+def test_the_kept_file_serves_smaller_runs_and_is_replaced_for_larger_ones(
+    scr_plan: SimulationPlan, ivo_plan: SimulationPlan, private_folder: Path
+) -> None:
+    """Rows a larger earlier run left behind never leak into a smaller run's outcomes; a worker that
+    mapped the old file writes into the new one."""
+    expected = {n: run_simulation(scr_plan, n, seed=4, batch_size=100) for n in (900, 350, 1_400)}
+    for n in (900, 350):
+        assert_identical(
+            expected[n], run_simulation(scr_plan, n, 4, executor=LocalExecutor(2), batch_size=100)
+        )
+    [first] = files_in(private_folder)
+    assert_identical(
+        expected[1_400], run_simulation(scr_plan, 1_400, 4, executor=LocalExecutor(2), batch_size=100)
+    )
+    [grown] = files_in(private_folder)
+    assert grown != first and not first.exists()
+    single_arm = run_simulation(ivo_plan, 300, seed=4, batch_size=100)  # one median column, not two
+    assert_identical(single_arm, run_simulation(ivo_plan, 300, 4, executor=LocalExecutor(2), batch_size=100))
+    [narrow] = files_in(private_folder)
+    assert narrow != grown
+
+
+def test_a_run_gets_a_file_of_its_own_when_the_kept_one_is_busy_or_the_run_too_large(
+    scr_plan: SimulationPlan, private_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = run_simulation(scr_plan, 500, seed=9, batch_size=100)
+    seen: list[list[Path]] = []
+    with executors.kept_outcomes.lease(200, 2) as held:  # another thread's run holds the kept file
+        assert held is not None and files_in(private_folder) == [held.path]
+        two = run_simulation(
+            scr_plan,
+            500,
+            seed=9,
+            executor=LocalExecutor(2),
+            batch_size=100,
+            progress=lambda *_: seen.append(files_in(private_folder)),
+        )
+        assert_identical(one, two)
+        assert len(seen[0]) == 2 and held.path in seen[0]  # the run's own file beside the kept one
+        assert files_in(private_folder) == [held.path]  # and gone when the run ended
+    executors.kept_outcomes.close()
+    monkeypatch.setattr(shared_outcomes, "MAX_KEPT_BYTES", 1_000)
+    seen.clear()
+    assert_identical(
+        one,
+        run_simulation(
+            scr_plan,
+            500,
+            seed=9,
+            executor=LocalExecutor(2),
+            batch_size=100,
+            progress=lambda *_: seen.append(files_in(private_folder)),
+        ),
+    )
+    assert len(seen[0]) == 1 and files_in(private_folder) == []  # too large to keep: removed at the end
+
+
+def test_files_of_processes_that_died_are_removed_and_live_ones_kept(private_folder: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    orphan = private_folder / f"trialdesk-outcomes-{int(dead.stdout)}-abcd1234.bin"
+    live = private_folder / f"trialdesk-outcomes-{os.getpid()}-abcd1234.bin"
+    other = private_folder / "trialdesk-outcomes-notes.bin"
+    for path in (orphan, live, other):
+        path.write_bytes(b"x")
+    assert remove_orphans() == [orphan]
+    assert files_in(private_folder) == sorted([live, other])
 
 
 def test_without_room_for_the_file_outcomes_come_back_through_the_pool(
     scr_plan: SimulationPlan, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(executors.SharedOutcomes, "create", classmethod(lambda cls, *_: None))
+    executors.kept_outcomes.close()
+    monkeypatch.setattr(SharedOutcomes, "create", classmethod(lambda cls, *_, **__: None))
     one = run_simulation(scr_plan, 450, seed=5, executor=LocalExecutor(1), batch_size=100)
     two, seen = run_with_progress(scr_plan, 450, seed=5)
     assert_identical(one, two)
@@ -149,18 +234,27 @@ def test_rows_outside_the_run_or_floats_into_counts_are_refused(
     rows.write(20, outcome)
     del rows
     back = shared.read()
+    with pytest.raises(ValueError, match="121 rows asked of a file of 120"):
+        shared.read(121)
     shared.remove()
     np.testing.assert_array_equal(back.patients[20:], outcome.patients)
     assert not shared.path.exists()
     shared.remove()  # removing twice is harmless
 
 
-def test_a_failed_run_leaves_no_file(
-    scr_plan: SimulationPlan, private_folder: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_failed_run_leaves_only_the_kept_file_and_the_next_run_is_right(
+    scr_plan: SimulationPlan, private_folder: Path
 ) -> None:
     def refuse(*_: object) -> None:
         raise RuntimeError("the progress display broke")
 
     with pytest.raises(RuntimeError, match="progress display broke"):
         run_simulation(scr_plan, 600, seed=1, executor=LocalExecutor(2), batch_size=100, progress=refuse)
-    assert list(private_folder.iterdir()) == []
+    assert len(files_in(private_folder)) == 1
+    one = run_simulation(scr_plan, 600, seed=2, batch_size=100)
+    assert_identical(one, run_simulation(scr_plan, 600, seed=2, executor=LocalExecutor(2), batch_size=100))
+    executors.kept_outcomes.close()
+    with executors.kept_outcomes.lease(100, 2):  # busy: the failing run's own file is removed too
+        with pytest.raises(RuntimeError, match="progress display broke"):
+            run_simulation(scr_plan, 600, seed=1, executor=LocalExecutor(2), batch_size=100, progress=refuse)
+        assert len(files_in(private_folder)) == 1

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from trialdesk.stats.errors import DesignInputError
-from trialdesk.stats.simulation.batching.shared_outcomes import SharedOutcomes
+from trialdesk.stats.simulation.batching.shared_outcomes import KeptOutcomes, SharedOutcomes
 from trialdesk.stats.simulation.buffers import keep_freed_memory
 from trialdesk.stats.simulation.engine import median_columns, run_batch
 from trialdesk.stats.simulation.plan import SimulationPlan
@@ -119,6 +119,8 @@ def _write_batches(
 
 _pool_lock = threading.Lock()
 _pool: tuple[int, ProcessPoolExecutor] | None = None
+kept_outcomes = KeptOutcomes()
+"""The outcome file the pool's workers write into, kept from run to run (one run at a time)."""
 
 
 def shared_pool(workers: int) -> ProcessPoolExecutor:
@@ -151,12 +153,14 @@ def _is_broken(pool: ProcessPoolExecutor) -> bool:
 
 
 def shutdown_shared_pool() -> None:
-    """Stop the shared pool's worker processes (also done when the interpreter exits)."""
+    """Stop the shared pool's worker processes and remove the outcome file kept for them (also done
+    when the interpreter exits)."""
     global _pool
     with _pool_lock:
         if _pool is not None:
             _pool[1].shutdown(wait=True, cancel_futures=True)
             _pool = None
+        kept_outcomes.close()
 
 
 atexit.register(shutdown_shared_pool)
@@ -192,24 +196,22 @@ class LocalExecutor:
                 _report(progress, done, total)
             return out
         pool = shared_pool(self.workers)
-        shared = SharedOutcomes.create(total, median_columns(plan))
-        if shared is None:  # no room for the shared file anywhere: outcomes come back through the pool
-            return self._run_returning(pool, plan, seed, batches, progress, medians)
-        # each batch with its first row (accumulate yields one more start than there are batches)
-        starts = itertools.accumulate((b.n_trials for b in batches), initial=0)
-        futures: list[Future[int]] = []
-        try:
-            for chunk in _chunks(list(zip(batches, starts, strict=False)), self.workers):
-                futures.append(pool.submit(_write_batches, plan, seed, chunk, medians, shared))
-            for future in as_completed(futures):
-                done += future.result()
-                _report(progress, done, total)
-            return [shared.read()]
-        except BaseException as exc:
-            _cancel(futures, exc)
-            raise
-        finally:
-            shared.remove()
+        with kept_outcomes.lease(total, median_columns(plan)) as shared:
+            if shared is None:  # no room for the shared file anywhere: outcomes come back through the pool
+                return self._run_returning(pool, plan, seed, batches, progress, medians)
+            # each batch with its first row (accumulate yields one more start than there are batches)
+            starts = itertools.accumulate((b.n_trials for b in batches), initial=0)
+            futures: list[Future[int]] = []
+            try:
+                for chunk in _chunks(list(zip(batches, starts, strict=False)), self.workers):
+                    futures.append(pool.submit(_write_batches, plan, seed, chunk, medians, shared))
+                for future in as_completed(futures):
+                    done += future.result()
+                    _report(progress, done, total)
+                return [shared.read(total)]
+            except BaseException as exc:
+                _cancel(futures, exc)
+                raise
 
     def _run_returning(
         self,
