@@ -5,6 +5,7 @@ own when the kept one is busy or the run too large), and no file left behind onc
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import subprocess
 import sys
@@ -160,16 +161,38 @@ def test_a_run_gets_a_file_of_its_own_when_the_kept_one_is_busy_or_the_run_too_l
 
 
 def test_files_of_processes_that_died_are_removed_and_live_ones_kept(private_folder: Path) -> None:
+    """A file whose named process is gone is an orphan unless someone holds its lock (its maker in
+    another pid namespace, where the pid means nothing here)."""
     dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
     )
     orphan = private_folder / f"trialdesk-outcomes-{int(dead.stdout)}-abcd1234.bin"
+    locked = private_folder / f"trialdesk-outcomes-{int(dead.stdout)}-efgh5678.bin"
     live = private_folder / f"trialdesk-outcomes-{os.getpid()}-abcd1234.bin"
     other = private_folder / "trialdesk-outcomes-notes.bin"
-    for path in (orphan, live, other):
+    for path in (orphan, locked, live, other):
         path.write_bytes(b"x")
-    assert remove_orphans() == [orphan]
-    assert files_in(private_folder) == sorted([live, other])
+    holder = os.open(locked, os.O_RDONLY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_SH)
+        assert remove_orphans() == [orphan]
+        assert files_in(private_folder) == sorted([locked, live, other])
+    finally:
+        os.close(holder)
+    assert remove_orphans() == [locked]  # its holder is gone now
+
+
+def test_a_file_made_here_is_locked_until_removed(private_folder: Path) -> None:
+    shared = SharedOutcomes.create(10, 1)
+    assert shared is not None
+    probe = os.open(shared.path, os.O_RDONLY)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        shared.remove()
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released with the removal
+    finally:
+        os.close(probe)
 
 
 def test_without_room_for_the_file_outcomes_come_back_through_the_pool(

@@ -21,11 +21,13 @@ and removed per run, and mapped afresh by each worker for each group of batches,
 its pages stay faulted in. A run that finds the kept file in use by another thread's run, or that needs
 more than :data:`MAX_KEPT_BYTES`, gets a file of its own, removed when the run ends whether it succeeded
 or not. The kept file goes when the pool is shut down (and at exit); a process killed outright leaves
-it behind, and the next process to keep a file removes such orphans (the file name holds the pid).
+it behind, and the next process to keep a file removes such orphans (the file name holds the pid,
+and a live file's maker holds a lock on it).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
@@ -112,14 +114,10 @@ class SharedOutcomes:
                 os.close(fd)
                 Path(name).unlink(missing_ok=True)
                 continue
-            os.close(fd)
+            fcntl.flock(fd, fcntl.LOCK_SH)  # held until remove(): tells a live file from an orphan
+            _held[Path(name)] = fd
             return cls(Path(name), n_trials, n_arms, kept)
         return None
-
-    @property
-    def nbytes(self) -> int:
-        """Size of the file in bytes."""
-        return _layout(self.n_trials, self.n_arms)[1]
 
     def _columns(self, mode: Literal["r", "r+"]) -> dict[str, np.ndarray[Any, Any]]:
         """Views of the mapped file; it is unmapped when the last view goes (on return, in CPython)."""
@@ -155,17 +153,29 @@ class SharedOutcomes:
         return mapped.copy(count)
 
     def remove(self) -> None:
-        """Delete the file (nothing happens if it is gone already)."""
+        """Delete the file and release its lock (nothing happens if it is gone already)."""
         self.path.unlink(missing_ok=True)
+        fd = _held.pop(self.path, None)
+        if fd is not None:
+            os.close(fd)
 
 
 _kept_rows: tuple[SharedOutcomes, OutcomeRows] | None = None
 _kept_rows_lock = threading.Lock()
 
 
+_held: dict[Path, int] = {}
+"""Descriptors of the files this process made, each holding a shared ``flock`` until the file is removed."""
+
+
 def remove_orphans() -> list[Path]:
-    """Delete outcome files left by processes that no longer run (killed before they could remove
-    theirs); returns the paths removed. A file whose process is alive, or another user's, stays."""
+    """Delete outcome files left by processes killed before they could remove theirs; returns the
+    paths removed.
+
+    A file is an orphan when the process named in it is gone **and** nobody holds its lock: the pid
+    alone could mislead where the folder is shared with another pid namespace (a container), and the
+    lock (``flock``, held by the maker from creation to removal) is the same across namespaces.
+    """
     removed = []
     for folder in _folders():
         try:
@@ -176,12 +186,25 @@ def remove_orphans() -> list[Path]:
             match = _NAME.fullmatch(path.name)
             if match is None or _alive(int(match.group(1))):
                 continue
-            try:
-                path.unlink()
-            except OSError:
-                continue
-            removed.append(path)
+            if _unlink_if_unlocked(path):
+                removed.append(path)
     return removed
+
+
+def _unlink_if_unlocked(path: Path) -> bool:
+    """Delete ``path`` if its exclusive lock can be taken at once (no process holds it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path.unlink()
+    except OSError:  # locked by a live process (BlockingIOError), or not ours to delete
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def _alive(pid: int) -> bool:
