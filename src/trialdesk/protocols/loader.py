@@ -62,16 +62,23 @@ FORMS_SUFFIX = ".forms.yaml"
 CHECKS_SUFFIX = ".checks.yaml"
 """A file of edit checks named by a protocol's ``checks_file`` (not a protocol of its own)."""
 
+TRANSLATIONS_SUFFIX = ".translations.yaml"
+"""A file of display texts in other languages named by a protocol's ``translations_file``."""
+
 
 def parse_protocol(data: Any, file: Path | str = "<data>") -> Protocol:
-    """Validate already-parsed YAML/JSON data as a protocol (a ``forms_file`` or ``checks_file`` is
-    read beside ``file``)."""
+    """Validate already-parsed YAML/JSON data as a protocol (a ``forms_file``, ``checks_file`` or
+    ``translations_file`` is read beside ``file``)."""
     if not isinstance(data, dict):
         raise ProtocolFileError(file, [ProtocolIssue("", "the file must hold a mapping at the top level")])
     if "forms_file" in data:
         data = _with_included_file(data, Path(file), "forms_file", "forms", "forms", FORMS_SUFFIX)
     if "checks_file" in data:
         data = _with_included_file(data, Path(file), "checks_file", "checks", "rules", CHECKS_SUFFIX)
+    if "translations_file" in data:
+        data = _with_included_file(
+            data, Path(file), "translations_file", "translations", "translations", TRANSLATIONS_SUFFIX, dict
+        )
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
@@ -83,11 +90,18 @@ def parse_protocol(data: Any, file: Path | str = "<data>") -> Protocol:
 
 
 def _with_included_file(
-    data: dict[str, Any], file: Path, file_key: str, target: str, list_key: str, suffix: str
+    data: dict[str, Any],
+    file: Path,
+    file_key: str,
+    target: str,
+    list_key: str,
+    suffix: str,
+    kind: type[list[Any]] | type[dict[str, Any]] = list,
 ) -> dict[str, Any]:
-    """``data`` with ``target`` read from the ``list_key`` list of the file its ``file_key`` names:
-    relative to the protocol file's folder, else to the built-in protocols' folder (whose forms live in
-    ``forms/`` and checks in ``checks/``), so another protocol may reuse a built-in file."""
+    """``data`` with ``target`` read from the ``list_key`` entry (a list, or a mapping when ``kind`` is
+    ``dict``) of the file its ``file_key`` names: relative to the protocol file's folder, else to the
+    built-in protocols' folder (whose forms live in ``forms/``, checks in ``checks/`` and translations in
+    ``translations/``), so another protocol may reuse a built-in file."""
     data = dict(data)
     name = data.pop(file_key)
     if target in data:
@@ -104,9 +118,10 @@ def _with_included_file(
         raise ProtocolFileError(
             file, [ProtocolIssue(file_key, f"cannot read {included_path}: {exc}")]
         ) from None
-    if not isinstance(included, dict) or not isinstance(included.get(list_key), list):
+    if not isinstance(included, dict) or not isinstance(included.get(list_key), kind):
+        shape = "list" if kind is list else "mapping"
         raise ProtocolFileError(
-            included_path, [ProtocolIssue(list_key, f"the file must hold a '{list_key}:' list")]
+            included_path, [ProtocolIssue(list_key, f"the file must hold a '{list_key}:' {shape}")]
         )
     data[target] = included[list_key]
     return data
@@ -183,5 +198,7 @@ def load_registry(extra_dirs: Iterable[Path] = ()) -> ProtocolRegistry:
     for folder in extra_dirs:
         files.extend(sorted(Path(folder).glob("*.yaml")))
     return ProtocolRegistry(
-        load_protocol_file(f) for f in files if not f.name.endswith((FORMS_SUFFIX, CHECKS_SUFFIX))
+        load_protocol_file(f)
+        for f in files
+        if not f.name.endswith((FORMS_SUFFIX, CHECKS_SUFFIX, TRANSLATIONS_SUFFIX))
     )

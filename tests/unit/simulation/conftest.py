@@ -29,6 +29,7 @@ def randomized_only_protocol(size: int = 282, ratio: tuple[int, int] = (1, 1)) -
     data["design"]["gates"] = []
     data["stopping_rules"] = []
     data["endpoints"] = [e for e in data["endpoints"] if phase["id"] in e["phases"]]
+    data["translations"] = {}  # SCR-ESCC-01's name the run-in this trial does not have
     return Protocol.model_validate(data)
 
 

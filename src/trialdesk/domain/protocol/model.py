@@ -14,18 +14,26 @@ provenance ``"seed"`` and name the seed passage. The format is documented in
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
 from trialdesk.domain.checks.model import CheckRule, check_rules
 from trialdesk.domain.common import FrozenModel
-from trialdesk.domain.eligibility.rules import AnyOfRule, Criterion, FindingAbsentRule, Rule
+from trialdesk.domain.eligibility.rules import (
+    AnyOfRule,
+    AttestationRule,
+    Criterion,
+    FindingAbsentRule,
+    FirstLineFailureRule,
+    Rule,
+)
 from trialdesk.domain.forms.model import FormDefinition, check_forms
 from trialdesk.domain.plausibility import ImplausibleValue
 from trialdesk.domain.protocol.consent import ConsentVersion, ConsentVersions, default_consent_versions
 from trialdesk.domain.protocol.parameters import Parameter, Provenance
 from trialdesk.domain.protocol.schedule import VisitSchedule
+from trialdesk.domain.protocol.translations import LanguageCode, ProtocolTranslation
 from trialdesk.domain.radiobiology import TimeFactor
 from trialdesk.domain.sdv import SdvPlan
 
@@ -679,6 +687,51 @@ class Protocol(FrozenModel):
         description="Edit checks (or in a file named by 'checks_file' beside the protocol file)",
     )
     sdv_plan: SdvPlan = Field(default_factory=SdvPlan, description="Risk-based source data verification")
+    translations: dict[LanguageCode, ProtocolTranslation] = Field(
+        default_factory=dict,
+        description=(
+            "Display texts in other languages by language code, e.g. zh_CN (or in a file named by "
+            "'translations_file' beside the protocol file); the English text stays the protocol's own"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _translations_name_known_elements(self) -> Protocol:
+        known = {
+            "arms": {a.id for a in self.design.arms},
+            "phases": {p.id for p in self.design.phases},
+            "stratification_factors": {
+                f.id for p in self.design.phases if p.allocation for f in p.allocation.stratification_factors
+            },
+            "endpoints": {e.id for e in self.endpoints},
+            "interventions": {i.id for i in self.interventions},
+            "stopping_rules": {r.id for r in self.stopping_rules},
+            "toxicity_monitoring": {m.id for m in self.toxicity_monitoring},
+            "criteria": {c.id for c in self.eligibility.criteria},
+            "questions": {
+                c.id
+                for c in self.eligibility.criteria
+                if isinstance(c.rule, AttestationRule | FirstLineFailureRule)
+            },
+        }
+        for language, translation in self.translations.items():
+            unknown = translation.unknown_ids(known)
+            if unknown:
+                raise ValueError(
+                    f"translations.{language} names what the protocol does not have: {', '.join(unknown)}"
+                )
+        return self
+
+    def localized(self, language: str) -> Protocol:
+        """This protocol with its display texts (title, short title, condition, summary, arm labels and
+        descriptions, phase names, stratification factor labels, endpoint and intervention names,
+        stopping rule and toxicity monitoring descriptions, criterion texts and the investigator's
+        questions) in ``language`` where ``translations`` has them; itself when it has none. Ids, rule
+        logic and every other value are unchanged; meant for pages, never for rules or reports."""
+        translation = self.translations.get(language)
+        if translation is None:
+            return self
+        return _localize(self, translation)
 
     @model_validator(mode="after")
     def _forms_fit_schedule(self) -> Protocol:
@@ -816,6 +869,85 @@ class Protocol(FrozenModel):
         found: list[tuple[str, Parameter[object]]] = []
         _collect_defaults(self, "", found)
         return found
+
+
+_Described = TypeVar(
+    "_Described", Endpoint, DrugIntervention, RadiotherapyIntervention, StoppingRule, ToxicityMonitoring
+)
+
+
+def _retexted(items: list[_Described], texts: dict[str, str], field: str) -> list[_Described]:
+    """``items`` with ``field`` replaced by ``texts[item.id]`` where ``texts`` has the item."""
+    return [
+        item if item.id not in texts else item.model_copy(update={field: texts[item.id]}) for item in items
+    ]
+
+
+def _localized_arm(arm: Arm, t: ProtocolTranslation) -> Arm:
+    text = t.arms.get(arm.id)
+    if text is None:
+        return arm
+    update = {k: v for k, v in (("label", text.label), ("description", text.description)) if v is not None}
+    return arm.model_copy(update=update)
+
+
+def _localized_phase(phase: Phase, t: ProtocolTranslation) -> Phase:
+    update: dict[str, object] = {}
+    if phase.id in t.phases:
+        update["name"] = t.phases[phase.id]
+    if phase.allocation is not None:
+        factors = [
+            f
+            if f.id not in t.stratification_factors
+            else f.model_copy(update={"label": t.stratification_factors[f.id]})
+            for f in phase.allocation.stratification_factors
+        ]
+        update["allocation"] = phase.allocation.model_copy(update={"stratification_factors": factors})
+    return phase.model_copy(update=update)
+
+
+def _localized_criterion(criterion: Criterion, t: ProtocolTranslation) -> Criterion:
+    update: dict[str, object] = {}
+    if criterion.id in t.criteria:
+        update["text"] = t.criteria[criterion.id]
+    question = t.questions.get(criterion.id)
+    if question is not None and isinstance(criterion.rule, AttestationRule):
+        update["rule"] = criterion.rule.model_copy(update={"question": question})
+    elif question is not None and isinstance(criterion.rule, FirstLineFailureRule):
+        update["rule"] = criterion.rule.model_copy(update={"later_lines_question": question})
+    return criterion.model_copy(update=update) if update else criterion
+
+
+def _localize(protocol: Protocol, t: ProtocolTranslation) -> Protocol:
+    """A copy of ``protocol`` with the texts ``t`` gives (see :meth:`Protocol.localized`)."""
+    design = protocol.design.model_copy(
+        update={
+            "arms": [_localized_arm(a, t) for a in protocol.design.arms],
+            "phases": [_localized_phase(p, t) for p in protocol.design.phases],
+        }
+    )
+    eligibility = protocol.eligibility.model_copy(
+        update={"criteria": [_localized_criterion(c, t) for c in protocol.eligibility.criteria]}
+    )
+    titles = {
+        "title": t.title,
+        "short_title": t.short_title,
+        "condition": t.condition,
+        "summary": t.summary,
+    }
+    return protocol.model_copy(
+        update={
+            **{name: value for name, value in titles.items() if value is not None},
+            "design": design,
+            "eligibility": eligibility,
+            "endpoints": _retexted(protocol.endpoints, t.endpoints, "name"),
+            "interventions": _retexted(protocol.interventions, t.interventions, "name"),
+            "stopping_rules": _retexted(protocol.stopping_rules, t.stopping_rules, "description"),
+            "toxicity_monitoring": _retexted(
+                protocol.toxicity_monitoring, t.toxicity_monitoring, "description"
+            ),
+        }
+    )
 
 
 def _unique(what: str, ids: list[str]) -> None:

@@ -20,6 +20,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from pydantic import ValidationError
 
+from trialdesk.domain.eligibility.evaluator import CriterionResult
+from trialdesk.domain.eligibility.rules import Criterion
+from trialdesk.domain.protocol import Protocol
 from trialdesk.domain.roles import Capability, can
 from trialdesk.entrypoints.api.deps import settings_of
 from trialdesk.entrypoints.web.i18n import LANG_COOKIE, LANGUAGES, Translator, negotiate
@@ -134,9 +137,63 @@ def render(
         "values": {},
     }
     page.update(context or {})
+    texts = protocol_texts(page.get("protocol"), tr)
+    if context and "evidence" in context:  # the page's own value (the gate's evidence) keeps the name
+        texts.pop("evidence", None)
+    page.update(texts)
     html = environment.get_template(template).render(page)
     headers = {"Cache-Control": "no-store"}
     return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+_HasText = Criterion | CriterionResult
+"""A criterion of the protocol, or its result in a screening evaluation."""
+
+
+def protocol_texts(protocol: object, tr: Translator) -> dict[str, Any]:
+    """``protocol`` (a page's trial) with its display texts in the request's language where its
+    ``translations`` have them (:meth:`Protocol.localized`); ``criterion_text(c)``, the text of a
+    criterion or of a criterion's result (``c.id``, ``c.text``) in that language; and ``evidence``,
+    the engine's evidence with the investigator's questions it quotes in that language too.
+
+    Pages give the services the protocol as loaded; only what the template shows is translated. A
+    result's own text (the criterion as it was evaluated) shows where there is no translation."""
+    if not isinstance(protocol, Protocol):
+        return {"criterion_text": _own_text}
+    shown = protocol.localized(tr.language)
+    if shown is protocol:
+        return {"criterion_text": _own_text}
+    texts = {c.id: c.text for c in shown.eligibility.criteria}
+    questions = [
+        (asked, translated)
+        for asked, translated in zip(_questions(protocol), _questions(shown), strict=True)
+        if asked != translated
+    ]
+
+    def criterion_text(criterion: _HasText) -> str:
+        return texts.get(criterion.id, criterion.text)
+
+    def evidence(text: str | None) -> str:
+        for asked, translated in questions:  # the evaluator quotes the question whole
+            text = text.replace(asked, translated) if text else text
+        return tr.evidence(text)
+
+    return {"protocol": shown, "criterion_text": criterion_text, "evidence": evidence}
+
+
+def _questions(protocol: Protocol) -> list[str]:
+    """The question each criterion asks the investigator ('' for a criterion that asks none), in order,
+    as the evaluator quotes it (stripped)."""
+    asked = []
+    for criterion in protocol.eligibility.criteria:
+        rule = criterion.rule
+        question = getattr(rule, "question", None) or getattr(rule, "later_lines_question", None) or ""
+        asked.append(str(question).strip())
+    return asked
+
+
+def _own_text(criterion: _HasText) -> str:
+    return criterion.text
 
 
 @dataclass

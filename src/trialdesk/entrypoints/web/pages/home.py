@@ -26,7 +26,11 @@ def home(request: Request, actor: PageActor) -> HTMLResponse:
         lambda s: [trial_overview(s, actor, p) for p in registry],
         write=False,
     )
-    tr = Translator(language_of(request))
-    return render(
-        request, "home.html", {"trials": overviews, "visit_label": lambda visit: visit_label(visit, tr)}
-    )
+    language = language_of(request)
+    tr = Translator(language)
+    context = {
+        "trials": overviews,
+        "shown": {p.id: p.localized(language) for p in registry},  # titles and phase names to show
+        "visit_label": lambda visit: visit_label(visit, tr),
+    }
+    return render(request, "home.html", context)

@@ -116,14 +116,15 @@ def gate_context(request: Request, actor: Actor, protocol: Protocol) -> dict[str
     signed, state = run(request, actor.username, lambda s: _gate_facts(s, actor, protocol), write=False)
     evidence = signed["evidence"]
     gate_rules = [r for gate in protocol.design.gates for r in gate.stopping_rules]
-    descriptions = {r.id: r.description for r in protocol.stopping_rules}
+    shown = protocol.localized(language_of(request))  # names and descriptions in the request's language
+    descriptions = {r.id: r.description for r in shown.stopping_rules}
     return {
         **page_frame(request, actor, protocol, "gate"),
         "evidence": evidence,
         "evidence_sha256": signed["evidence_sha256"],
         "state": state,
-        "phase_names": {p.id: p.name for p in protocol.design.phases},
-        "components": {c.id: c.name for c in protocol.interventions},
+        "phase_names": {p.id: p.name for p in shown.design.phases},
+        "components": {c.id: c.name for c in shown.interventions},
         "grade5": [ae for ae in evidence["adverse_events"] if ae["grade"] == 5],
         "rule_descriptions": descriptions,
         "probabilities": rule_probabilities(protocol, gate_rules),

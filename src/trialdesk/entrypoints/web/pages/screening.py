@@ -151,7 +151,12 @@ async def preview_screening(request: Request, actor: PageActor, protocol: Protoc
     actor.require(Capability.SCREEN)
     values = _values(await request.form())
     form = build_form(protocol)
-    context = {"form": form, "live": preview(protocol, form, values), "proposals": _proposals(values)}
+    context = {
+        "protocol": protocol,
+        "form": form,
+        "live": preview(protocol, form, values),
+        "proposals": _proposals(values),
+    }
     return render(request, "screening/_live.html", context)
 
 
@@ -265,7 +270,7 @@ def screening_log(request: Request, actor: PageActor, protocol: ProtocolDep) -> 
         return log, codes
 
     log, site_codes = run(request, actor.username, work, write=False)
-    criteria = {c.id: c for c in protocol.eligibility.criteria}
+    criteria = {c.id: c for c in protocol.localized(language_of(request)).eligibility.criteria}
     context = {"protocol": protocol, "log": log, "site_codes": site_codes, "criteria": criteria}
     return render(request, "screening/log.html", context)
 
@@ -322,7 +327,8 @@ def _eligibility_page(
     context.update(
         {
             "protocol": protocol,
-            "criteria": {c.id: c for c in protocol.eligibility.criteria},
+            # shown in the request's language: the criteria's texts and the investigator's questions
+            "criteria": {c.id: c for c in protocol.localized(language_of(request)).eligibility.criteria},
             "attestable": attestable,
             "may_attest": may_attest,
             "may_enrol": can(actor.role, Capability.SIGN_ENROLMENT),

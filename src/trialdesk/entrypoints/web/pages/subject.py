@@ -245,9 +245,10 @@ def treatment_context(
     """The calendar, doses and radiotherapy section of the subject page, with its forms' choices."""
     arm = protocol.arm(record.subject.arm_id) if record.subject.arm_id else None
     components = set(arm.interventions) if arm else set()
-    drugs = [i for i in protocol.interventions if isinstance(i, DrugIntervention) and i.id in components]
+    shown = protocol.localized(tr.language)  # the agents' names in the request's language
+    drugs = [i for i in shown.interventions if isinstance(i, DrugIntervention) and i.id in components]
     courses = [
-        i for i in protocol.interventions if isinstance(i, RadiotherapyIntervention) and i.id in components
+        i for i in shown.interventions if isinstance(i, RadiotherapyIntervention) and i.id in components
     ]
     open_visits = [v for v in treatment.calendar if v.status in ("planned", "overdue")]
     horizon = clock.today() + dt.timedelta(weeks=CALENDAR_WEEKS_AHEAD)
