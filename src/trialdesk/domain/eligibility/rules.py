@@ -269,3 +269,13 @@ class Criterion(FrozenModel):
         if not self.source.startswith(self.kind):
             raise ValueError(f"criterion '{self.id}' is an {self.kind} but its source is '{self.source}'")
         return self
+
+    @property
+    def question(self) -> str | None:
+        """The question this criterion asks the investigator, as the evaluator quotes it: an
+        attestation's question, or a prior-line-failure rule's later-lines question; None otherwise."""
+        if isinstance(self.rule, AttestationRule):
+            return self.rule.question.strip()
+        if isinstance(self.rule, FirstLineFailureRule):
+            return self.rule.later_lines_question.strip()
+        return None

@@ -708,11 +708,7 @@ class Protocol(FrozenModel):
             "stopping_rules": {r.id for r in self.stopping_rules},
             "toxicity_monitoring": {m.id for m in self.toxicity_monitoring},
             "criteria": {c.id for c in self.eligibility.criteria},
-            "questions": {
-                c.id
-                for c in self.eligibility.criteria
-                if isinstance(c.rule, AttestationRule | FirstLineFailureRule)
-            },
+            "questions": {c.id for c in self.eligibility.criteria if c.question is not None},
         }
         for language, translation in self.translations.items():
             unknown = translation.unknown_ids(known)

@@ -165,9 +165,9 @@ def protocol_texts(protocol: object, tr: Translator) -> dict[str, Any]:
         return {"criterion_text": _own_text}
     texts = {c.id: c.text for c in shown.eligibility.criteria}
     questions = [
-        (asked, translated)
-        for asked, translated in zip(_questions(protocol), _questions(shown), strict=True)
-        if asked != translated
+        (original.question, localized.question)
+        for original, localized in zip(protocol.eligibility.criteria, shown.eligibility.criteria, strict=True)
+        if original.question and localized.question and original.question != localized.question
     ]
 
     def criterion_text(criterion: _HasText) -> str:
@@ -179,17 +179,6 @@ def protocol_texts(protocol: object, tr: Translator) -> dict[str, Any]:
         return tr.evidence(text)
 
     return {"protocol": shown, "criterion_text": criterion_text, "evidence": evidence}
-
-
-def _questions(protocol: Protocol) -> list[str]:
-    """The question each criterion asks the investigator ('' for a criterion that asks none), in order,
-    as the evaluator quotes it (stripped)."""
-    asked = []
-    for criterion in protocol.eligibility.criteria:
-        rule = criterion.rule
-        question = getattr(rule, "question", None) or getattr(rule, "later_lines_question", None) or ""
-        asked.append(str(question).strip())
-    return asked
 
 
 def _own_text(criterion: _HasText) -> str:
