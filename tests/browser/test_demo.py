@@ -52,9 +52,11 @@ def test_demo_accounts_sign_in_and_every_page_shows_the_demo_banner(
     browser.sign_in(account.username, account.password)
     expect(page.get_by_role("heading", name=TRIALS_HEADING[language], level=1)).to_be_visible()
     expect(banner).to_be_visible()
-    for trial in ("SCR-ESCC-01", "Ivonescimab"):  # both trials, with the synthetic site
-        section = page.locator("section.trial", has_text=trial)
+    for trial in ("scr-escc-01", "ivo-shfrt-2l"):  # both trials, with the synthetic site
+        section = page.locator("section.trial", has=page.locator(f"#trial-{trial}"))
         expect(section.get_by_role("table").first).to_contain_text("SITE01")
+    if language == "zh_CN":  # the protocol's title in the page's language
+        expect(page.locator("#trial-ivo-shfrt-2l")).to_have_text("依沃西单抗 + SHFRT，二线食管鳞癌（II期）")
     browser.check("demo-home")
 
     response = page.goto(browser.url("/no/such/page"))

@@ -178,8 +178,8 @@ def test_the_screening_pages_in_chinese(open_browser: BrowserFactory) -> None:
     browser.goto(NEW)
     expect(page.get_by_role("heading", name="入选标准", exact=True)).to_be_visible()
     expect(
-        page.get_by_role("heading", name=re.compile(r"^入选标准 1 "))
-    ).to_be_visible()  # the criterion's reference
+        page.get_by_role("heading", name="入选标准 1 年龄 ≥ 18岁", exact=True)
+    ).to_be_visible()  # the criterion's reference and its text, both in Chinese
     expect(page.get_by_label("出生日期")).to_be_visible()
     browser.check("screening-new")
     browser.goto("/trials/scr-escc-01/screening-log")
