@@ -125,38 +125,34 @@ def test_the_kept_file_serves_smaller_runs_and_is_replaced_for_larger_ones(
     assert narrow != grown
 
 
+def run_watching_files(plan: SimulationPlan, folder: Path) -> tuple[TrialOutcomes, list[list[Path]]]:
+    """A 2-worker run of 500 trials (seed 9) and the files in ``folder`` at each progress report."""
+    seen: list[list[Path]] = []
+    outcomes = run_simulation(
+        plan,
+        500,
+        seed=9,
+        executor=LocalExecutor(2),
+        batch_size=100,
+        progress=lambda *_: seen.append(files_in(folder)),
+    )
+    return outcomes, seen
+
+
 def test_a_run_gets_a_file_of_its_own_when_the_kept_one_is_busy_or_the_run_too_large(
     scr_plan: SimulationPlan, private_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one = run_simulation(scr_plan, 500, seed=9, batch_size=100)
-    seen: list[list[Path]] = []
     with executors.kept_outcomes.lease(200, 2) as held:  # another thread's run holds the kept file
         assert held is not None and files_in(private_folder) == [held.path]
-        two = run_simulation(
-            scr_plan,
-            500,
-            seed=9,
-            executor=LocalExecutor(2),
-            batch_size=100,
-            progress=lambda *_: seen.append(files_in(private_folder)),
-        )
+        two, seen = run_watching_files(scr_plan, private_folder)
         assert_identical(one, two)
         assert len(seen[0]) == 2 and held.path in seen[0]  # the run's own file beside the kept one
         assert files_in(private_folder) == [held.path]  # and gone when the run ended
     executors.kept_outcomes.close()
     monkeypatch.setattr(shared_outcomes, "MAX_KEPT_BYTES", 1_000)
-    seen.clear()
-    assert_identical(
-        one,
-        run_simulation(
-            scr_plan,
-            500,
-            seed=9,
-            executor=LocalExecutor(2),
-            batch_size=100,
-            progress=lambda *_: seen.append(files_in(private_folder)),
-        ),
-    )
+    three, seen = run_watching_files(scr_plan, private_folder)
+    assert_identical(one, three)
     assert len(seen[0]) == 1 and files_in(private_folder) == []  # too large to keep: removed at the end
 
 
