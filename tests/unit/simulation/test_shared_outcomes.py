@@ -99,8 +99,10 @@ def test_two_workers_write_what_one_process_computes_and_keep_one_file(
     assert_identical(one, two)
     [kept] = files_in(private_folder)
     assert kept.name.startswith(f"trialdesk-outcomes-{os.getpid()}-")
+    assert kept.name in Path("/proc/self/maps").read_text()  # mapped here too, to read the rows
     executors.shutdown_shared_pool()
     assert files_in(private_folder) == []
+    assert kept.name not in Path("/proc/self/maps").read_text()  # and its memory released
 
 
 def test_the_kept_file_serves_smaller_runs_and_is_replaced_for_larger_ones(

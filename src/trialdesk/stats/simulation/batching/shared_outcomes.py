@@ -153,11 +153,16 @@ class SharedOutcomes:
         return mapped.copy(count)
 
     def remove(self) -> None:
-        """Delete the file and release its lock (nothing happens if it is gone already)."""
+        """Delete the file, release its lock and unmap it from this process (nothing happens if it is
+        gone already)."""
+        global _kept_rows
         self.path.unlink(missing_ok=True)
         fd = _held.pop(self.path, None)
         if fd is not None:
             os.close(fd)
+        with _kept_rows_lock:
+            if _kept_rows is not None and _kept_rows[0] == self:
+                _kept_rows = None  # its memory goes with the last mapping
 
 
 _kept_rows: tuple[SharedOutcomes, OutcomeRows] | None = None
