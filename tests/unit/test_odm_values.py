@@ -172,3 +172,25 @@ def test_the_writer_escapes_text_and_refuses_what_xml_cannot_carry() -> None:
     assert tree.xpath("//odm:ItemData/@Value", namespaces={"odm": ODM_NS}) == ['<b>"5 & 6"</b>']
     with pytest.raises(InvalidOdm, match=r"IT\.a\.v"):
         to_xml(_document("bell\x07"))
+
+
+def test_annotations_go_to_their_value_then_their_record_then_the_subject() -> None:
+    """Each element takes its own annotations, numbered from 1 (ODM ``SeqNum``); what no element took
+    (data the copy does not carry) is left for the SubjectData, in target order."""
+    from trialdesk.adapters.odm import model
+    from trialdesk.services.odm_annotations import SubjectAnnotations
+
+    def note(ident: str) -> model.Annotation:
+        return model.Annotation(0, ident, ident, "Sponsor")
+
+    found = SubjectAnnotations()
+    found.by_target[("adverse_events", "7", "grade")] += [note("Q.1.1"), note("Q.1.2")]
+    found.by_target[("adverse_events", "7", None)].append(note("Q.2.1"))
+    found.by_target[("adverse_events", "7", "unexported")].append(note("Q.3.1"))
+    found.by_target[("visit_records", "4", "outcome")].append(note("Q.4.1"))
+    found.by_target[("adverse_events", "8", None)].append(note("Q.5.1"))
+    assert [(a.seq, a.id) for a in found.item("adverse_events", "7", "grade")] == [(1, "Q.1.1"), (2, "Q.1.2")]
+    assert found.item("adverse_events", "7", "grade") == ()  # taken once
+    assert [(a.seq, a.id) for a in found.record("adverse_events", "7")] == [(1, "Q.2.1"), (2, "Q.3.1")]
+    assert [(a.seq, a.id) for a in found.rest()] == [(1, "Q.5.1"), (2, "Q.4.1")]
+    assert found.rest() == ()

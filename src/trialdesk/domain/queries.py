@@ -96,6 +96,22 @@ def next_status(status: QueryStatus | str, move: QueryMove, *, by_system: bool =
     return target
 
 
+QUESTION = "question"
+"""The kind of a thread's first message (the query raised)."""
+
+ANSWER_WITH_CHANGE = "answer_changed"
+"""The kind of an answer that says the data were changed (checked against the audit trail)."""
+
+
+def status_after(kind: str) -> QueryStatus:
+    """The state a query is in after a message of ``kind`` (``question``, ``answer``,
+    ``answer_changed``, ``close``, ``reopen``, ``cancel``): the state its move leads to."""
+    if kind == QUESTION:
+        return QueryStatus.OPEN
+    move = QueryMove.ANSWER if kind == ANSWER_WITH_CHANGE else QueryMove(kind)
+    return _ALLOWED_FROM[move][1]
+
+
 def _past(move: QueryMove) -> str:
     return {"answer": "answered", "close": "closed", "reopen": "re-opened", "cancel": "cancelled"}[move.value]
 

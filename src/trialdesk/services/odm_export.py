@@ -22,6 +22,7 @@ Reading the export is audited (:func:`~trialdesk.services.exports.audited_export
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ from trialdesk.services import odm_metadata as meta
 from trialdesk.services.actors import Actor
 from trialdesk.services.errors import InvalidInput, NotFound, PermissionDenied
 from trialdesk.services.exports import audited_export
+from trialdesk.services.odm_annotations import CODELISTS as ANNOTATION_CODELISTS
+from trialdesk.services.odm_annotations import SubjectAnnotations, marks_held, subject_annotations
 from trialdesk.services.odm_history import (
     FORM_VALUE_COLUMN,
     FORM_VALUE_TABLE,
@@ -68,6 +71,7 @@ from trialdesk.services.odm_history import (
     odm_text,
     until,
 )
+from trialdesk.services.sdv import SdvItem, planned_items
 from trialdesk.services.signoff import MEANING, valid_signoff
 
 ALL_SITE_ROLES = frozenset({Role.MONITOR, Role.DATA_MANAGER, Role.STATISTICIAN})
@@ -115,6 +119,10 @@ class _Context:
     users: set[str] = field(default_factory=set)
     audit_records: int = 0
     signed: bool = False
+    sdv_items: dict[int, list[SdvItem]] = field(default_factory=dict)
+    """Subject id -> its SDV items whose verification holds (held at the copy's day, if it has one)."""
+    annotations: SubjectAnnotations = field(default_factory=SubjectAnnotations)
+    """The annotations of the subject being built, taken by the elements they belong to."""
 
 
 def own_site_codes(session: Session, actor: Actor, protocol: Protocol) -> list[str]:
@@ -194,8 +202,27 @@ def _row_group(context: _Context, kind: meta.RecordKind, row: Any) -> model.Item
         unit = context.units.get(column.unit) if column.unit else None
         key = (kind.table, record_id, column.name)
         current = convert(getattr(row, column.name))
-        items.extend(_item(context, key, kind.item_oid(column.name), current, convert, unit))
-    return model.ItemGroupData(kind.group_oid, record_id if kind.repeating else None, tuple(items))
+        values = _item(context, key, kind.item_oid(column.name), current, convert, unit)
+        items.extend(_annotated(context, values, kind.table, record_id, column.name))
+    return model.ItemGroupData(
+        kind.group_oid,
+        record_id if kind.repeating else None,
+        tuple(items),
+        context.annotations.record(kind.table, record_id),
+    )
+
+
+def _annotated(
+    context: _Context, values: list[model.ItemValue], table: str, record_id: str, field_name: str
+) -> list[model.ItemValue]:
+    """``values`` (one value's ItemData) with the value's annotations on the last, its current value;
+    a value the copy does not carry leaves its annotations to its record."""
+    if not values:
+        return values
+    annotations = context.annotations.item(table, record_id, field_name)
+    if annotations:
+        values[-1] = dataclasses.replace(values[-1], annotations=annotations)
+    return values
 
 
 def _fixed_forms(context: _Context, rows: dict[str, list[Any]]) -> dict[str, list[model.FormData]]:
@@ -248,17 +275,16 @@ def _form_records(
 
             key = (FORM_VALUE_TABLE, str(stored.id), FORM_VALUE_COLUMN)
             unit = context.units.get(form_field.unit) if form_field.unit else None
-            items.extend(
-                _item(
-                    context,
-                    key,
-                    meta.item_oid(form, form_field.id),
-                    convert(stored.value_json),
-                    convert,
-                    unit,
-                )
+            history = _item(
+                context, key, meta.item_oid(form, form_field.id), convert(stored.value_json), convert, unit
             )
-        group = model.ItemGroupData(meta.group_oid(form), None, tuple(items))
+            items.extend(_annotated(context, history, "form_records", str(record.id), form_field.id))
+        group = model.ItemGroupData(
+            meta.group_oid(form),
+            None,
+            tuple(items),
+            context.annotations.record("form_records", str(record.id)),
+        )
         repeat = str(record.repeat_index) if form.repeating else None
         out[meta.visit_event(record.visit_id)].append(model.FormData(meta.form_oid(form), repeat, (group,)))
     return out
@@ -268,6 +294,9 @@ def _subject_data(
     session: Session, context: _Context, protocol: Protocol, subject: Subject, site_code: str
 ) -> model.SubjectData:
     context.site_oid = f"L.{site_code}"
+    context.annotations = subject_annotations(
+        session, subject.id, context.sdv_items.get(subject.id, []), context.as_of
+    )
     by_event = _form_records(session, context, protocol, subject)
     for event_key, forms in _fixed_forms(context, _subject_rows(session, subject)).items():
         by_event[(f"SE.{event_key}", None)].extend(forms)
@@ -276,8 +305,9 @@ def _subject_data(
         model.StudyEventData(oid, repeat, tuple(forms))
         for (oid, repeat), forms in sorted(by_event.items(), key=lambda kv: (order[kv[0][0]], kv[0][1] or ""))
     )
+    signature = _signature(session, context, subject)
     return model.SubjectData(
-        subject.screening_number, context.site_oid, events, _signature(session, context, subject)
+        subject.screening_number, context.site_oid, events, signature, context.annotations.rest()
     )
 
 
@@ -313,6 +343,16 @@ def _changed_since(session: Session, subject_id: int, moment: dt.datetime) -> bo
         AuditRecord.table_name.not_in(DATA_MANAGEMENT_TABLES | EXEMPT_TABLES),  # not the casebook's
     )
     return session.scalar(later.limit(1)) is not None
+
+
+def _value_rows(session: Session, subject_ids: list[int]) -> dict[tuple[str, str], str]:
+    """(form record id, field id) -> the id of the row holding its saved value."""
+    found = session.execute(
+        select(FormValue.record_id, FormValue.field_id, FormValue.id).where(
+            FormValue.subject_id.in_(subject_ids)
+        )
+    )
+    return {(str(record), field_id): str(row) for record, field_id, row in found.tuples()}
 
 
 def _audit_rows(session: Session, subject_ids: list[int]) -> list[AuditRecord]:
@@ -381,8 +421,18 @@ def odm_export(
     rows = _audit_rows(session, [s.id for s in subjects]) if needs_history else []
     changes = item_changes(rows, _exported_columns())
     metadata = meta.study_metadata(protocol)
+    metadata = dataclasses.replace(metadata, codelists=metadata.codelists + ANNOTATION_CODELISTS)
     order = {event.oid: n for n, event in enumerate(metadata.events)}
     context = _Context(changes, inserted_at(changes), as_of, with_audit, meta.unit_oids(protocol), order)
+    last_change = {(row.table_name, row.record_id): as_utc(row.at) for row in rows}  # rows by seq
+    held = marks_held(
+        planned_items(session, protocol, [s.id for s in subjects]),
+        as_of,
+        last_change,
+        _value_rows(session, [s.id for s in subjects]) if as_of is not None else {},
+    )
+    for item in held:
+        context.sdv_items.setdefault(item.subject_id, []).append(item)
     subjects = [s for s in subjects if _exists(context, "subjects", str(s.id))]
     data = tuple(_subject_data(session, context, protocol, s, sites[s.site_id]) for s in subjects)
     shown = {sites[s.site_id] for s in subjects} | ({site.code} if site else set())

@@ -21,6 +21,7 @@ from trialdesk.domain.queries import (
     median_days,
     moves_from,
     next_status,
+    status_after,
 )
 
 ALLOWED = [
@@ -36,6 +37,29 @@ ALLOWED = [
 @pytest.mark.parametrize(("start", "move", "end"), ALLOWED)
 def test_allowed_moves(start: str, move: QueryMove, end: str) -> None:
     assert next_status(start, move) is QueryStatus(end)
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("question", "open"),
+        ("answer", "answered"),
+        ("answer_changed", "answered"),
+        ("close", "closed"),
+        ("reopen", "open"),
+        ("cancel", "cancelled"),
+    ],
+)
+def test_the_status_after_each_kind_of_message(kind: str, status: str) -> None:
+    """A thread replayed message by message (the ODM copy's annotations) gives the status each move leads
+    to, the same as :func:`next_status` from any state the move may start from."""
+    assert status_after(kind) is QueryStatus(status)
+    if kind not in ("question", "answer_changed"):
+        assert all(
+            next_status(start, QueryMove(kind)) is QueryStatus(status) for start, m, _ in ALLOWED if m == kind
+        )
+    with pytest.raises(ValueError):
+        status_after("shrug")
 
 
 def test_every_other_move_is_refused_naming_the_rule() -> None:

@@ -141,24 +141,50 @@ class Audit:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """A ``Flag`` of an annotation: a coded value and, optionally, a coded type (each from a
+    ``CodeList`` of the metadata)."""
+
+    value: str
+    value_codelist_oid: str
+    type: str | None = None
+    type_codelist_oid: str | None = None
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """An ``Annotation``: its sequence number among its parent's annotations, a document-unique ``ID``,
+    a ``Comment`` said by the sponsor's side or the site's, and flags."""
+
+    seq: int
+    id: str
+    comment: str | None
+    comment_by: Literal["Sponsor", "Site"] | None
+    flags: tuple[Flag, ...] = ()
+
+
+@dataclass(frozen=True)
 class ItemValue:
     """An ``ItemData``: the value (None: ``IsNull="Yes"``), with its transaction type and audit record
-    in a transactional file."""
+    in a transactional file, and its annotations (data queries, source data verification)."""
 
     item_oid: str
     value: str | None
     unit_oid: str | None = None
     transaction: TransactionType | None = None
     audit: Audit | None = None
+    annotations: tuple[Annotation, ...] = ()
 
 
 @dataclass(frozen=True)
 class ItemGroupData:
-    """An ``ItemGroupData`` (repeat key for repeating groups)."""
+    """An ``ItemGroupData`` (repeat key for repeating groups), with the annotations of the whole
+    record."""
 
     item_group_oid: str
     repeat_key: str | None
     items: tuple[ItemValue, ...]
+    annotations: tuple[Annotation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,6 +236,8 @@ class SubjectData:
     site_oid: str
     events: tuple[StudyEventData, ...]
     signature: SubjectSignature | None = None
+    annotations: tuple[Annotation, ...] = ()
+    """Annotations of data the document does not carry as items (a visit record, say)."""
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,23 @@ def _audit(parent: Any, audit: model.Audit) -> None:
     _sub(element, "SourceID", audit.source_id)
 
 
+def _annotations(parent: Any, annotations: tuple[model.Annotation, ...]) -> None:
+    for annotation in annotations:
+        element = _sub(parent, "Annotation", SeqNum=str(annotation.seq), ID=annotation.id)
+        if annotation.comment is not None:
+            try:
+                _sub(element, "Comment", annotation.comment, SponsorOrSite=annotation.comment_by)
+            except ValueError:  # a control character or NUL: XML 1.0 cannot carry it
+                raise InvalidOdm(
+                    [f"{annotation.id}: the comment holds a character XML 1.0 cannot carry"]
+                ) from None
+        for flag in annotation.flags:
+            flag_element = _sub(element, "Flag")
+            _sub(flag_element, "FlagValue", flag.value, CodeListOID=flag.value_codelist_oid)
+            if flag.type is not None:
+                _sub(flag_element, "FlagType", flag.type, CodeListOID=flag.type_codelist_oid)
+
+
 def _item(parent: Any, item: model.ItemValue) -> None:
     element = _sub(parent, "ItemData", ItemOID=item.item_oid, TransactionType=item.transaction)
     if item.value is None:
@@ -195,6 +212,7 @@ def _item(parent: Any, item: model.ItemValue) -> None:
         _audit(element, item.audit)
     if item.unit_oid is not None and item.value is not None:
         _sub(element, "MeasurementUnitRef", MeasurementUnitOID=item.unit_oid)
+    _annotations(element, item.annotations)
 
 
 def _subject(clinical: Any, subject: model.SubjectData) -> None:
@@ -206,6 +224,7 @@ def _subject(clinical: Any, subject: model.SubjectData) -> None:
         _sub(signature, "SignatureRef", SignatureOID=subject.signature.signature_oid)
         _sub(signature, "DateTimeStamp", _datetime(subject.signature.at))
     _sub(element, "SiteRef", LocationOID=subject.site_oid)
+    _annotations(element, subject.annotations)
     for event in subject.events:
         event_element = _sub(
             element, "StudyEventData", StudyEventOID=event.event_oid, StudyEventRepeatKey=event.repeat_key
@@ -221,6 +240,7 @@ def _subject(clinical: Any, subject: model.SubjectData) -> None:
                     ItemGroupOID=group.item_group_oid,
                     ItemGroupRepeatKey=group.repeat_key,
                 )
+                _annotations(group_element, group.annotations)
                 for item in group.items:
                     _item(group_element, item)
 
