@@ -58,12 +58,12 @@ def test_area_catalogues_never_translate_one_string_two_ways() -> None:
     # translations of one English string would make the pages disagree with each other.
     from babel.messages.pofile import read_po
 
-    from trialdesk.entrypoints.web.i18n import CLINICAL_DOMAIN, LOCALE_DIR
+    from trialdesk.entrypoints.web.i18n import CLINICAL_DOMAIN, ERRORS_DOMAIN, LOCALE_DIR
 
     seen: dict[str, tuple[str, str]] = {}
     clashes: list[str] = []
     for path in sorted((LOCALE_DIR / "zh_CN" / "LC_MESSAGES").glob("*.po")):
-        if path.stem == CLINICAL_DOMAIN:
+        if path.stem in (CLINICAL_DOMAIN, ERRORS_DOMAIN):  # catalogues of their own, never merged
             continue
         with path.open("rb") as handle:
             for message in read_po(handle):
@@ -108,8 +108,33 @@ def test_area_catalogues_never_translate_one_string_two_ways() -> None:
             "prior therapy history not recorded; investigator to answer: Did it progress?",
             "既往治疗史未记录；需研究者回答：Did it progress?",  # the protocol's own question as written
         ),
+        (
+            "Hb 9.5 g/dL (= 95 g/L) >= 90 g/L (result of 2025-05-30)",
+            "Hb 9.5 g/dL (= 95 g/L) >= 90 g/L（2025-05-30 的结果）",
+        ),
+        (
+            "'no' by Dr Li (investigator) at 2025-06-05T10:00; required 'yes'",
+            "Dr Li (investigator) 于 2025-06-05T10:00 回答“否”；要求回答“是”",  # the answers are codes
+        ),
+        (
+            "[met] ALT 38 U/L <= 2.5 x ULN OR [not_met] CrCl 59 mL/min, not >= 60 mL/min",
+            "[符合] ALT 38 U/L <= 2.5 x ULN 或 [不符合] CrCl 59 mL/min，不满足 >= 60 mL/min",
+        ),
+        (
+            "line 1 definitive chemoradiotherapy 2024-09-05 to 2024-10-21: progression 2025-02-23, within 6 "
+            "months after CCRT (by 2025-04-21)",
+            "line 1 definitive chemoradiotherapy 2024-09-05 to 2024-10-21："
+            "2025-02-23 进展，在同步放化疗结束后 6 个月内（截至 2025-04-21）",  # the most literal pattern
+        ),
+        (
+            "2 measurable lesion(s) of 3 recorded (regional nodes: single_lesion, non-regional nodes: "
+            "per_station) >= 1",
+            "已记录 3 个病灶，其中可测量病灶 2 个（区域淋巴结：single_lesion，非区域淋巴结：per_station）≥ 1",
+        ),
+        ("recorded absent: fistula, effusion", "已记录为无：fistula, effusion"),
         # no pattern: the service's own words, never a guess
         ("the subject is not enrolled", "the subject is not enrolled"),
+        ("no", "否"),  # a bare code with its own entry
     ],
 )
 def test_refusals_read_in_chinese_with_their_values_unchanged(english: str, chinese: str) -> None:
