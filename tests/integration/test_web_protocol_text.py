@@ -33,6 +33,9 @@ def test_the_screening_form_log_and_verdict_read_the_criteria_in_chinese(api: Ap
         "Age &gt;= 18" not in form and "Esophageal squamous cell carcinoma confirmed by pathology" not in form
     )
     assert "SCR-ESCC-01，LDRT + CFRT + 一线免疫化疗（IIa/IIb期）" in form  # the short title
+    assert "胸膜转移" in form and "Pleural metastasis" not in form  # the vocabulary's findings
+    assert "宫颈原位癌" in form and "Cervical carcinoma in situ" not in form  # and malignancy types
+    assert "Pleural metastasis" in english and 'name="finding.pleural_metastasis"' in form  # same codes
     token = csrf_token(form)
     fields = {"screening_number": "ZH-1", "site_code": "S01", "screening_date": "2026-04-15"}
     preview = client.post(

@@ -32,6 +32,8 @@ TRANSLATED_FIELDS = {
     "eligibility.criteria[].text",
     "eligibility.criteria[].rule.question",
     "eligibility.criteria[].rule.later_lines_question",
+    "vocabulary.findings.*",
+    "vocabulary.malignancy_types.*",
 }
 """Where a localized protocol may differ from the protocol (list indices written ``[]``)."""
 
@@ -40,6 +42,8 @@ def differences(a: Any, b: Any, path: str = "") -> set[str]:
     """The paths (list indices as ``[]``) where two JSON values differ."""
     if isinstance(a, dict) and isinstance(b, dict):
         assert a.keys() == b.keys(), path
+        if path.startswith("vocabulary."):  # code -> label: the codes stay, the labels may change
+            return {f"{path}.*" for key in a if a[key] != b[key]}
         return {d for key in a for d in differences(a[key], b[key], f"{path}.{key}" if path else key)}
     if isinstance(a, list) and isinstance(b, list):
         assert len(a) == len(b), path
@@ -90,6 +94,8 @@ def test_both_trials_have_chinese_for_every_text_a_page_shows(
     assert set(zh.interventions) == {i.id for i in protocol.interventions}
     assert set(zh.stopping_rules) == {r.id for r in protocol.stopping_rules}
     assert set(zh.toxicity_monitoring) == {m.id for m in protocol.toxicity_monitoring}
+    assert set(zh.findings) == set(protocol.vocabulary.findings)
+    assert set(zh.malignancy_types) == set(protocol.vocabulary.malignancy_types)
     texts = [zh.title, zh.short_title, *zh.criteria.values(), *zh.questions.values(), *zh.phases.values()]
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in text) for text in texts)  # Chinese, not a copy
 

@@ -709,6 +709,8 @@ class Protocol(FrozenModel):
             "toxicity_monitoring": {m.id for m in self.toxicity_monitoring},
             "criteria": {c.id for c in self.eligibility.criteria},
             "questions": {c.id for c in self.eligibility.criteria if c.question is not None},
+            "findings": set(self.vocabulary.findings),
+            "malignancy_types": set(self.vocabulary.malignancy_types),
         }
         for language, translation in self.translations.items():
             unknown = translation.unknown_ids(known)
@@ -721,9 +723,10 @@ class Protocol(FrozenModel):
     def localized(self, language: str) -> Protocol:
         """This protocol with its display texts (title, short title, condition, summary, arm labels and
         descriptions, phase names, stratification factor labels, endpoint and intervention names,
-        stopping rule and toxicity monitoring descriptions, criterion texts and the investigator's
-        questions) in ``language`` where ``translations`` has them; itself when it has none. Ids, rule
-        logic and every other value are unchanged; meant for pages, never for rules or reports."""
+        stopping rule and toxicity monitoring descriptions, criterion texts, the investigator's
+        questions, the vocabulary's labels) in ``language`` where ``translations`` has them; itself
+        when it has none. Ids, rule logic and every other value are unchanged; meant for pages, never
+        for rules or reports."""
         translation = self.translations.get(language)
         if translation is None:
             return self
@@ -931,11 +934,23 @@ def _localize(protocol: Protocol, t: ProtocolTranslation) -> Protocol:
         "condition": t.condition,
         "summary": t.summary,
     }
+    vocabulary = protocol.vocabulary.model_copy(
+        update={
+            "findings": {
+                code: t.findings.get(code, label) for code, label in protocol.vocabulary.findings.items()
+            },
+            "malignancy_types": {
+                code: t.malignancy_types.get(code, label)
+                for code, label in protocol.vocabulary.malignancy_types.items()
+            },
+        }
+    )
     return protocol.model_copy(
         update={
             **{name: value for name, value in titles.items() if value is not None},
             "design": design,
             "eligibility": eligibility,
+            "vocabulary": vocabulary,
             "endpoints": _retexted(protocol.endpoints, t.endpoints, "name"),
             "interventions": _retexted(protocol.interventions, t.interventions, "name"),
             "stopping_rules": _retexted(protocol.stopping_rules, t.stopping_rules, "description"),

@@ -79,6 +79,12 @@ class ProtocolTranslation(FrozenModel):
         default_factory=dict, description="Toxicity monitoring id -> description"
     )
     criteria: dict[str, TranslatedText] = Field(default_factory=dict, description="Criterion id -> text")
+    findings: dict[str, TranslatedText] = Field(
+        default_factory=dict, description="Finding code (vocabulary.findings) -> label"
+    )
+    malignancy_types: dict[str, TranslatedText] = Field(
+        default_factory=dict, description="Malignancy type code (vocabulary.malignancy_types) -> label"
+    )
     questions: dict[str, TranslatedText] = Field(
         default_factory=dict,
         description="Criterion id -> the question its investigator answers (an attestation's question, "
@@ -98,6 +104,8 @@ class ProtocolTranslation(FrozenModel):
             "toxicity_monitoring": set(self.toxicity_monitoring),
             "criteria": set(self.criteria),
             "questions": set(self.questions),
+            "findings": set(self.findings),
+            "malignancy_types": set(self.malignancy_types),
         }
         return [
             f"{section}.{item}"

@@ -116,7 +116,7 @@ def _form_page(
     status_code: int = 200,
     notice: str = "",
 ) -> HTMLResponse:
-    form = build_form(protocol)
+    form = build_form(protocol.localized(language_of(request)))  # labels in the page's language
     sites = run(request, actor.username, lambda s: _user_sites(s, actor, protocol.id), write=False)
     values.setdefault("screening_date", clock.today().isoformat())
     for name, unit in default_units(form).items():
@@ -150,7 +150,7 @@ async def preview_screening(request: Request, actor: PageActor, protocol: Protoc
     """The live status of every criterion and the verdict for the typed values (an htmx fragment)."""
     actor.require(Capability.SCREEN)
     values = _values(await request.form())
-    form = build_form(protocol)
+    form = build_form(protocol.localized(language_of(request)))  # the same names and codes, labels shown
     context = {
         "protocol": protocol,
         "form": form,
