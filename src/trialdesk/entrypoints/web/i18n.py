@@ -37,9 +37,10 @@ CLINICAL_DOMAIN = "clinical"
 ERRORS_DOMAIN = "errors"
 _SEPARATE_DOMAINS = (CLINICAL_DOMAIN, ERRORS_DOMAIN)
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-_NESTED = frozenset({"reason", "evidence", "text", "status", "other_status", "answer"})
+_NESTED = frozenset({"reason", "evidence", "text", "status", "other_status", "answer", "label"})
 """Placeholders whose text is itself a message, translated in turn (``Value error, %(reason)s``), or a
-code with its own entry (a criterion's status ``not_met``, an investigator's answer ``yes``)."""
+name with its own entry (a criterion's status ``not_met``, an investigator's answer ``yes``, a lab
+test ``platelets``)."""
 MAX_TRANSLATED_ERROR = 400
 """Longer refusals (a pasted page quoted back) stay as written: matching patterns with several
 placeholders costs time quadratic in the length, and a page must not be slowed by what was typed."""
