@@ -113,3 +113,16 @@ def test_a_query_thread_and_sdv_marks_travel_with_the_values(api: Api) -> None:
     assert f"SDV.form_records.{record_id}.weight" in ids
     today = export(api, as_of=dt.datetime.now(dt.UTC).date().isoformat())
     assert set(today.xpath("//odm:Annotation/@ID", namespaces=NS)) == ids
+
+
+def test_a_query_text_with_a_control_character_is_refused_naming_the_field(api: Api) -> None:
+    """A control character (pasted from a PDF, say) would make the ODM copy unwritable: refused up front."""
+    subject_id = api.enrolled_subject(IVO, "IVO-ANN-2")
+    record_id = _save(api, subject_id, "demographics", DEMOGRAPHICS).json()["id"]
+    body = {"target_table": "form_records", "target_id": str(record_id), "field": "weight"}
+    refused = api.post("monitor", f"/api/trials/{IVO}/queries", {**body, "text": "Weight\x0bfrom the note?"})
+    assert refused.status_code == 422 and refused.json()["field"] == "text"
+    assert "control character (U+000B)" in refused.json()["detail"]
+    kept = api.post("monitor", f"/api/trials/{IVO}/queries", {**body, "text": "Weight?\r\nFrom the note."})
+    assert kept.status_code == 201, kept.text  # a textarea's line breaks are text
+    export(api)  # and the copy is written

@@ -194,3 +194,12 @@ def test_annotations_go_to_their_value_then_their_record_then_the_subject() -> N
     assert [(a.seq, a.id) for a in found.record("adverse_events", "7")] == [(1, "Q.2.1"), (2, "Q.3.1")]
     assert [(a.seq, a.id) for a in found.rest()] == [(1, "Q.5.1"), (2, "Q.4.1")]
     assert found.rest() == ()
+
+
+def test_a_comment_with_characters_xml_cannot_carry_shows_them_escaped() -> None:
+    from trialdesk.services.odm_annotations import xml_safe
+
+    assert (
+        xml_safe("weight\x0bchecked\x00 twice\ttab\nline") == "weight\\u000bchecked\\u0000 twice\ttab\nline"
+    )
+    assert xml_safe("体重 ok") == "体重 ok"

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -110,6 +111,16 @@ def _order(key: Target) -> tuple[str, str, str]:
 def _numbered(annotations: list[model.Annotation]) -> tuple[model.Annotation, ...]:
     """``SeqNum`` 1, 2, ... within the element the annotations sit on."""
     return tuple(dataclasses.replace(a, seq=n) for n, a in enumerate(annotations, start=1))
+
+
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 cannot carry."""
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with each character XML 1.0 cannot carry written as ``\\uXXXX``: a message stored
+    before such characters were refused still reaches the copy, visibly, instead of failing it."""
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _utc(moment: dt.datetime) -> str:
@@ -198,7 +209,7 @@ def _add_queries(
                 model.Annotation(
                     0,
                     f"Q.{query.id}.{n}",
-                    f"{_utc(message.at)} {message.author} {message.kind}: {message.text}",
+                    xml_safe(f"{_utc(message.at)} {message.author} {message.kind}: {message.text}"),
                     "Site" if message.kind in SITE_KINDS else "Sponsor",
                     (
                         model.Flag(message.kind, QUERY_MESSAGES, "QUERY_MESSAGE", FLAG_TYPES),
@@ -210,4 +221,4 @@ def _add_queries(
             )
 
 
-__all__ = ["CODELISTS", "SubjectAnnotations", "marks_held", "subject_annotations"]
+__all__ = ["CODELISTS", "SubjectAnnotations", "marks_held", "subject_annotations", "xml_safe"]

@@ -154,11 +154,16 @@ class QuerySummary:
 
 
 def _text(value: str, name: str = "text") -> str:
+    """A question, answer or note: not blank, at most :data:`MAX_TEXT` characters, and no control
+    character but tab and line breaks (XML 1.0, hence the ODM copy, cannot carry the others)."""
     cleaned = (value or "").strip()
     if not cleaned:
         raise InvalidInput(f"{name} is required", field=name)
     if len(cleaned) > MAX_TEXT:
         raise InvalidInput(f"{name} is longer than {MAX_TEXT} characters", field=name)
+    control = next((c for c in cleaned if ord(c) < 32 and c not in "\t\n\r"), None)
+    if control is not None:
+        raise InvalidInput(f"{name} holds a control character (U+{ord(control):04X})", field=name)
     return cleaned
 
 
