@@ -37,7 +37,11 @@ def _screening(name: Any = "Zhang") -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("text", "why"),
-    [("Zh\x00ang", "NUL"), ("Zh\ud800ang", "unpaired UTF-16 surrogate")],
+    [
+        ("Zh\x00ang", "NUL"),
+        ("Zh\ud800ang", "unpaired UTF-16 surrogate"),
+        ("Zh\x0bang", "control character (U+000B)"),  # pasted from a PDF: XML cannot carry it
+    ],
 )
 def test_nul_and_broken_unicode_are_refused_on_both_databases(api: Api, text: str, why: str) -> None:
     api.headers("coord1")

@@ -9,7 +9,9 @@ API, plain text for pages):
   -> 422 (Python's ``json`` accepts them; no clinical value is infinite);
 * a NUL character or an unpaired UTF-16 surrogate in any JSON string or key, form field, query
   parameter or path -> 422 naming it (PostgreSQL refuses NUL in text and SQLite would store it, so the
-  same input would fail differently on the two databases);
+  same input would fail differently on the two databases); so does any other control character but
+  tab and line breaks (a vertical tab pasted from a PDF would be stored, then make the ODM copy
+  unwritable: XML 1.0 cannot carry it);
 * a whole number in the path beyond the largest record id (2^31 - 1: ids are 32-bit INTEGER columns
   on PostgreSQL) -> 404, no record has it; one beyond 64 bits in a query -> 422; instead of the
   database driver's overflow error (a 500).
@@ -44,14 +46,22 @@ class Refused(Exception):
         self.status, self.message, self.field, self.rule = status, message, field, rule
 
 
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f]")
+"""Control characters other than NUL (refused on its own), tab and line breaks."""
+
+
 def _bad_text(value: str) -> str | None:
-    """Why ``value`` cannot be stored as text (NUL or an unpaired surrogate), or ``None``."""
+    """Why ``value`` cannot be stored as text (NUL, an unpaired surrogate, or another control
+    character: XML 1.0, hence the ODM and Define-XML copies, cannot carry it), or ``None``."""
     if "\x00" in value:
         return "contains a NUL character"
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return "contains an unpaired UTF-16 surrogate (not valid Unicode text)"
+    control = _CONTROL.search(value)
+    if control is not None:
+        return f"contains a control character (U+{ord(control.group()):04X})"
     return None
 
 
