@@ -44,6 +44,7 @@ def test_the_screening_form_log_and_verdict_read_the_criteria_in_chinese(api: Ap
         headers={"X-CSRF-Token": token, "HX-Request": "true"},
     )
     assert preview.status_code == 200 and "年龄 ≥ 18岁" in preview.text and "Age &gt;= 18" not in preview.text
+    assert "未记录：胸膜转移, 恶性胸腔积液, 心包积液" in preview.text  # the evidence names findings by label
     answer = client.post(
         "/trials/scr-escc-01/screening/new",
         data={**fields, "birth_date": "2015-01-01", "csrf_token": token},
@@ -56,6 +57,19 @@ def test_the_screening_form_log_and_verdict_read_the_criteria_in_chinese(api: Ap
     subject = api.get("coord1", "/api/trials/scr-escc-01/subjects").json()[0]
     assert subject["status"] == "screen_failed" and "inc-1-age" in subject["status_reason"]
     assert "年龄" not in subject["status_reason"]
+
+
+def test_the_evidence_names_findings_by_their_labels_in_english_too(api: Api) -> None:
+    client = signed_in(api, "coord1")
+    token = csrf_token(client.get("/trials/scr-escc-01/screening/new").text)
+    fields = {"screening_number": "EN-1", "site_code": "S01", "screening_date": "2026-04-15"}
+    preview = client.post(
+        "/trials/scr-escc-01/screening/preview",
+        data={**fields, "finding.pleural_metastasis": "absent"},
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+    )
+    assert "not recorded: Malignant pleural effusion, Pericardial effusion" in preview.text
+    assert "not recorded: malignant_pleural_effusion" not in preview.text
 
 
 def test_the_investigator_reads_the_attestation_questions_in_chinese(api: Api) -> None:

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -154,31 +155,45 @@ def protocol_texts(protocol: object, tr: Translator) -> dict[str, Any]:
     """``protocol`` (a page's trial) with its display texts in the request's language where its
     ``translations`` have them (:meth:`Protocol.localized`); ``criterion_text(c)``, the text of a
     criterion or of a criterion's result (``c.id``, ``c.text``) in that language; and ``evidence``,
-    the engine's evidence with the investigator's questions it quotes in that language too.
+    the engine's evidence with the investigator's questions it quotes in that language too and the
+    vocabulary's codes it lists (``pleural_metastasis``) by their labels.
 
     Pages give the services the protocol as loaded; only what the template shows is translated. A
     result's own text (the criterion as it was evaluated) shows where there is no translation."""
     if not isinstance(protocol, Protocol):
         return {"criterion_text": _own_text}
     shown = protocol.localized(tr.language)
-    if shown is protocol:
-        return {"criterion_text": _own_text}
-    texts = {c.id: c.text for c in shown.eligibility.criteria}
+    texts = {c.id: c.text for c in shown.eligibility.criteria} if shown is not protocol else {}
     questions = [
         (original.question, localized.question)
         for original, localized in zip(protocol.eligibility.criteria, shown.eligibility.criteria, strict=True)
         if original.question and localized.question and original.question != localized.question
     ]
+    labels = {**shown.vocabulary.findings, **shown.vocabulary.malignancy_types}
+    codes = _codes_pattern(tuple(labels))
 
     def criterion_text(criterion: _HasText) -> str:
         return texts.get(criterion.id, criterion.text)
 
     def evidence(text: str | None) -> str:
-        for asked, translated in questions:  # the evaluator quotes the question whole
-            text = text.replace(asked, translated) if text else text
+        if text:
+            for asked, translated in questions:  # the evaluator quotes the question whole
+                text = text.replace(asked, translated)
+            if codes is not None:
+                text = codes.sub(lambda m: labels[m.group()], text)
         return tr.evidence(text)
 
     return {"protocol": shown, "criterion_text": criterion_text, "evidence": evidence}
+
+
+@cache
+def _codes_pattern(codes: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The vocabulary's codes as whole words (``pregnant`` never inside ``pregnant_test``), longest
+    first; None for a protocol without a vocabulary."""
+    if not codes:
+        return None
+    alternatives = "|".join(re.escape(code) for code in sorted(codes, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
 
 def _own_text(criterion: _HasText) -> str:
