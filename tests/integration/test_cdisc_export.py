@@ -47,6 +47,7 @@ runner = CliRunner()
 SDTM_DOMAINS = (
     "dm",
     "ds",
+    "se",
     "ex",
     "ae",
     "suppae",
@@ -108,9 +109,50 @@ def test_every_domain_and_dataset_is_written_with_define_xml(exported: dict[str,
         assert written == {f"{n}.xpt" for n in names} | {"define.xml"}
         assert all((folder / f).stat().st_mode & 0o777 == 0o600 for f in written)
     counts = exported["sdtm-xpt-summary"]["datasets"]
-    for domain in ("DM", "DS", "EX", "AE", "SUPPAE", "VS", "TU", "TR", "RS", "TA", "TE", "TV", "TI", "TS"):
+    for domain in (
+        "DM",
+        "DS",
+        "SE",
+        "EX",
+        "AE",
+        "SUPPAE",
+        "VS",
+        "TU",
+        "TR",
+        "RS",
+        "TA",
+        "TE",
+        "TV",
+        "TI",
+        "TS",
+    ):
         assert counts[domain] > 0, f"the demo trial has data for {domain}"
     assert exported["adam-xpt-summary"]["datasets"]["ADTTE"] > 0
+
+
+def test_subject_elements_follow_the_arm_without_gaps(exported: dict[str, Any]) -> None:
+    """SDTMIG v3.4 SE assumptions on the demo trial: SESTDTC always given, SESEQ in chronological order,
+    each element ending when the next starts (8), ETCD/TAETORD/EPOCH as TA plans them for the arm (6, 7),
+    the treatment element from the first dose (RFXSTDTC) to the last (RFXENDTC) of DM."""
+    folder: Path = exported["sdtm-xpt"]
+    se, ta, dm = _xpt(folder, "se"), _xpt(folder, "ta"), _xpt(folder, "dm")
+    planned = {(r.ARMCD, int(r.TAETORD)): (r.ETCD, r.EPOCH) for r in ta.itertuples()}
+    arms = {r.USUBJID: _text(r.ARMCD) for r in dm.itertuples()}
+    doses = {r.USUBJID: (_text(r.RFXSTDTC), _text(r.RFXENDTC)) for r in dm.itertuples()}
+    assert set(se.USUBJID) == set(dm.USUBJID)  # every screened subject passed through screening
+    for subject, rows in se.groupby("USUBJID"):
+        rows = rows.sort_values("SESEQ")
+        starts, ends = [_text(v) for v in rows.SESTDTC], [_text(v) for v in rows.SEENDTC]
+        assert all(starts) and starts == sorted(starts), subject
+        assert list(rows.SESEQ) == list(range(1, len(rows) + 1)), subject
+        assert ends[:-1] == starts[1:], subject  # no gaps
+        for row in rows.itertuples():
+            if arms[subject] is None:
+                assert row.ETCD == "SCRN" and math.isnan(row.TAETORD)
+            else:
+                assert planned[(arms[subject], int(row.TAETORD))] == (row.ETCD, row.EPOCH), subject
+            if row.EPOCH == "TREATMENT":
+                assert (starts[int(row.SESEQ) - 1], ends[int(row.SESEQ) - 1]) == doses[subject], subject
 
 
 def test_define_xml_is_valid_define_2_1_and_describes_every_variable(exported: dict[str, Any]) -> None:

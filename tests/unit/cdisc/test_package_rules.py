@@ -137,6 +137,34 @@ def package(ivo_shfrt: Protocol) -> dict[str, Dataset]:
     return sdtm | adam
 
 
+def test_subject_elements_are_contiguous_with_their_planned_order_and_epoch(
+    package: dict[str, Dataset],
+) -> None:
+    """SDTMIG v3.4 SE: the treated subject passes screening (from consent to the first dose), treatment
+    (first to last dose) and follow-up (from the last dose, still going on: no end); the screen failure
+    only screening, from consent to the failure, with no TAETORD (assigned to no arm)."""
+    rows = [
+        (
+            r["USUBJID"],
+            r["SESEQ"],
+            r["ETCD"],
+            r["TAETORD"],
+            r["EPOCH"],
+            r["SESTDTC"],
+            r["SEENDTC"],
+            r["SESTDY"],
+        )
+        for r in package["SE"].rows
+    ]
+    assert rows == [
+        ("IVO-IVO-001", 1, "SCRN", 1, "SCREENING", "2025-01-06", "2025-01-10", -4),
+        ("IVO-IVO-001", 2, "TRT1", 2, "TREATMENT", "2025-01-10", "2025-03-01", 1),
+        ("IVO-IVO-001", 3, "FU", 3, "FOLLOW-UP", "2025-03-01", None, 51),
+        ("IVO-IVO-002", 1, "SCRN", None, "SCREENING", "2025-01-06", "2025-01-09", None),
+    ]
+    assert package["SE"].rows[1]["ELEMENT"] == "Ivonescimab + SHFRT"  # the arm's label, as TE has it
+
+
 def test_dm_keeps_screen_failures_with_the_reason_their_arm_is_null(package: dict[str, Dataset]) -> None:
     dm = {r["SUBJID"]: r for r in package["DM"].rows}
     assert dm["IVO-001"]["USUBJID"] == "IVO-IVO-001" and dm["IVO-001"]["SEX"] == "F"

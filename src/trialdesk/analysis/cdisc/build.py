@@ -37,6 +37,7 @@ def build_sdtm(
     datasets = [
         sdtm_subjects.dm(records),
         sdtm_subjects.ds(records),
+        sdtm_subjects.se(records),
         sdtm.ex(records),
         ae,
         suppae,

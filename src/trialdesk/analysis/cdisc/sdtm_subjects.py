@@ -1,7 +1,8 @@
-"""SDTM DM and DS from the subject, site and allocation rows and the demographics form (SDTMIG v3.4).
+"""SDTM DM, DS and SE from the subject, site and allocation rows and the demographics form (SDTMIG v3.4).
 
 DM has one row per screened subject (screen failures with ARMNRS); DS holds the consent and
-randomization milestones, the screen failure and the coded end of treatment and end of study.
+randomization milestones, the screen failure and the coded end of treatment and end of study; SE the
+trial elements (TE, TA) each subject passed through with their dates.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from trialdesk.analysis.cdisc.sdtm import (
     reference_start,
     var,
 )
+from trialdesk.analysis.cdisc.trial_design import FOLLOW_UP_ELEMENT, SCREENING_ELEMENT, treatment_element
 from trialdesk.domain.disposition import CDISC_TERMS
 
 
@@ -255,4 +257,108 @@ def ds(records: TrialRecords) -> Dataset:
                 }
             )
     number_sequence(data, "DSSEQ", ("DSSTDTC", "DSDECOD"))
+    return data
+
+
+SE_VARIABLES = (
+    *identifiers("SE"),
+    var("ETCD", "Element Code", origin="Derived", required=True, method="TE.ETCD of the element"),
+    var("ELEMENT", "Description of Element", origin="Derived", method="TE.ELEMENT of the element"),
+    var(
+        "TAETORD",
+        "Planned Order of Element within Arm",
+        "integer",
+        "Derived",
+        method="TA.TAETORD of the element in the subject's arm; null for a subject assigned to no arm",
+    ),
+    var("EPOCH", "Epoch", origin="Derived", codelist="EPOCH", method="TA.EPOCH of the element"),
+    var(
+        "SESTDTC",
+        "Start Date/Time of Element",
+        required=True,
+        origin="Derived",
+        method="SCRN: informed consent (else the screening date); TRTn: first dose (RFXSTDTC); "
+        "FU: last dose (RFXENDTC), the end of the treatment element",
+    ),
+    var(
+        "SEENDTC",
+        "End Date/Time of Element",
+        origin="Derived",
+        method="The start of the next element (no gaps, SDTMIG v3.4 SE assumption 8); SCRN of a subject "
+        "never treated: enrolment or screen failure; FU: end of study, death or last known alive, at "
+        "the cut-off at the latest; null while the element goes on",
+    ),
+    var("SESTDY", "Study Day of Start of Element", "integer", "Derived", method="SESTDTC - RFSTDTC (+1)"),
+    var("SEENDY", "Study Day of End of Element", "integer", "Derived", method="SEENDTC - RFSTDTC (+1)"),
+)
+
+Element = tuple[str, str, int | None, str, dt.date, dt.date | None]
+"""(ETCD, ELEMENT, TAETORD, EPOCH, start, end) of one element a subject passed through."""
+
+
+def subject_elements(records: TrialRecords, subject: Row) -> list[Element]:
+    """The elements of TE that ``subject`` passed through, in order, contiguous (each one ends when the
+    next starts, SDTMIG v3.4 SE assumption 8): screening from informed consent (else the screening
+    date), the arm's treatment from the first dose to the last, follow-up from the last dose to the
+    end of study, death or last known alive (at the cut-off at the latest). An element still going on
+    has no end; a subject with neither consent nor screening date has none."""
+    begun = as_date(subject.get("consent_date")) or as_date(subject.get("screening_date"))
+    if begun is None:
+        return []
+    arm = subject.get("arm_id")
+    first, last = as_date(subject.get("treatment_start_date")), as_date(subject.get("treatment_end_date"))
+    treated = arm is not None and first is not None
+    if treated:
+        screening_end = first
+    elif subject.get("status") == "screen_failed":
+        screening_end = as_date(subject.get("status_date")) or as_date(subject.get("screening_date"))
+    else:
+        screening_end = as_date(subject.get("enrolled_at"))  # enrolled, not yet treated; else screening
+    order = 1 if arm is not None else None  # TAETORD only within the subject's arm (assumption 6)
+    elements: list[Element] = [(SCREENING_ELEMENT, "Screening", order, "SCREENING", begun, screening_end)]
+    if treated and first is not None:
+        code, name = treatment_element(records.protocol, str(arm))
+        elements.append((code, name, 2, "TREATMENT", first, last))
+        if last is not None:
+            elements.append(
+                (FOLLOW_UP_ELEMENT, "Follow-up", 3, "FOLLOW-UP", last, _rfpendt(subject, records.cutoff))
+            )
+    return elements
+
+
+def se(records: TrialRecords) -> Dataset:
+    """Subject elements: the elements of TE each subject passed through, with their dates."""
+    data = Dataset(
+        "SE",
+        "Subject Elements",
+        "SDTM",
+        "SPECIAL PURPOSE",
+        "One record per actual Element per subject",
+        ("STUDYID", "USUBJID", "ETCD", "SESTDTC"),
+        SE_VARIABLES,
+        [],
+        "Source: subjects (consent, screening, enrolment, first and last dose, end of study) and the "
+        "protocol's arms (TE, TA).",
+    )
+    for subject in records.subjects:
+        sid = int(subject["id"])
+        reference = reference_start(records, sid)
+        for order, (code, name, planned, epoch_name, start, end) in enumerate(
+            subject_elements(records, subject), start=1
+        ):
+            data.rows.append(
+                base_row(records, "SE", sid)
+                | {
+                    "SESEQ": order,  # chronological within the subject (assumption 5)
+                    "ETCD": code,
+                    "ELEMENT": name,
+                    "TAETORD": planned,
+                    "EPOCH": epoch_name,
+                    "SESTDTC": iso(start),
+                    "SEENDTC": iso(end),
+                    "SESTDY": study_day(start, reference),
+                    "SEENDY": study_day(end, reference),
+                }
+            )
+    data.rows.sort(key=lambda r: (str(r["USUBJID"]), int(r["SESEQ"])))
     return data

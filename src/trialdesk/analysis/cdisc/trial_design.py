@@ -43,6 +43,11 @@ def _element(protocol: Protocol, arm_id: str) -> str:
     return f"TRT{[a.id for a in protocol.design.arms].index(arm_id) + 1}"
 
 
+def treatment_element(protocol: Protocol, arm_id: str) -> tuple[str, str]:
+    """(ETCD, ELEMENT) of an arm's treatment element, as TE lists it."""
+    return _element(protocol, arm_id), protocol.arm(arm_id).label
+
+
 def te(protocol: Protocol, study_id: str) -> Dataset:
     """Trial elements: screening, the treatment of each arm, follow-up."""
     rows = [
@@ -51,7 +56,7 @@ def te(protocol: Protocol, study_id: str) -> Dataset:
             "ETCD": SCREENING_ELEMENT,
             "ELEMENT": "Screening",
             "TESTRL": "Informed consent",
-            "TEENRL": "Enrolment or screen failure",
+            "TEENRL": "First dose of study treatment (a subject never treated: enrolment or screen failure)",
         }
     ]
     for arm in protocol.design.arms:
@@ -69,8 +74,8 @@ def te(protocol: Protocol, study_id: str) -> Dataset:
         | {
             "ETCD": FOLLOW_UP_ELEMENT,
             "ELEMENT": "Follow-up",
-            "TESTRL": "Day after the last dose",
-            "TEENRL": "End of study",
+            "TESTRL": "Last dose of study treatment (the end of the treatment element)",
+            "TEENRL": "End of study, death or last known alive",
         }
     )
     variables = (
