@@ -695,31 +695,6 @@ class Protocol(FrozenModel):
         ),
     )
 
-    @model_validator(mode="after")
-    def _translations_name_known_elements(self) -> Protocol:
-        known = {
-            "arms": {a.id for a in self.design.arms},
-            "phases": {p.id for p in self.design.phases},
-            "stratification_factors": {
-                f.id for p in self.design.phases if p.allocation for f in p.allocation.stratification_factors
-            },
-            "endpoints": {e.id for e in self.endpoints},
-            "interventions": {i.id for i in self.interventions},
-            "stopping_rules": {r.id for r in self.stopping_rules},
-            "toxicity_monitoring": {m.id for m in self.toxicity_monitoring},
-            "criteria": {c.id for c in self.eligibility.criteria},
-            "questions": {c.id for c in self.eligibility.criteria if c.question is not None},
-            "findings": set(self.vocabulary.findings),
-            "malignancy_types": set(self.vocabulary.malignancy_types),
-        }
-        for language, translation in self.translations.items():
-            unknown = translation.unknown_ids(known)
-            if unknown:
-                raise ValueError(
-                    f"translations.{language} names what the protocol does not have: {', '.join(unknown)}"
-                )
-        return self
-
     def localized(self, language: str) -> Protocol:
         """This protocol with its display texts (title, short title, condition, summary, arm labels and
         descriptions, phase names, stratification factor labels, endpoint and intervention names,
@@ -820,6 +795,33 @@ class Protocol(FrozenModel):
                     raise ValueError(
                         f"criterion '{criterion.id}' uses finding '{code}', not listed in vocabulary.findings"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _translations_name_known_elements(self) -> Protocol:
+        # Last of the validators (pydantic runs them in this order): a protocol whose own ids are
+        # wrong is told that first, not that its translations no longer match.
+        known = {
+            "arms": {a.id for a in self.design.arms},
+            "phases": {p.id for p in self.design.phases},
+            "stratification_factors": {
+                f.id for p in self.design.phases if p.allocation for f in p.allocation.stratification_factors
+            },
+            "endpoints": {e.id for e in self.endpoints},
+            "interventions": {i.id for i in self.interventions},
+            "stopping_rules": {r.id for r in self.stopping_rules},
+            "toxicity_monitoring": {m.id for m in self.toxicity_monitoring},
+            "criteria": {c.id for c in self.eligibility.criteria},
+            "questions": {c.id for c in self.eligibility.criteria if c.question is not None},
+            "findings": set(self.vocabulary.findings),
+            "malignancy_types": set(self.vocabulary.malignancy_types),
+        }
+        for language, translation in self.translations.items():
+            unknown = translation.unknown_ids(known)
+            if unknown:
+                raise ValueError(
+                    f"translations.{language} names what the protocol does not have: {', '.join(unknown)}"
+                )
         return self
 
     def criterion(self, criterion_id: str) -> Criterion:

@@ -93,25 +93,36 @@ class ProtocolTranslation(FrozenModel):
 
     def unknown_ids(self, known: dict[str, set[str]]) -> list[str]:
         """``section.id`` of every key that names no element of the protocol (``known`` maps each
-        section to the protocol's ids)."""
-        sections: dict[str, set[str]] = {
-            "arms": set(self.arms),
-            "phases": set(self.phases),
-            "stratification_factors": set(self.stratification_factors),
-            "endpoints": set(self.endpoints),
-            "interventions": set(self.interventions),
-            "stopping_rules": set(self.stopping_rules),
-            "toxicity_monitoring": set(self.toxicity_monitoring),
-            "criteria": set(self.criteria),
-            "questions": set(self.questions),
-            "findings": set(self.findings),
-            "malignancy_types": set(self.malignancy_types),
-        }
+        section of :data:`KEYED_SECTIONS` to the protocol's ids)."""
         return [
             f"{section}.{item}"
-            for section, ids in sections.items()
-            for item in sorted(ids - known.get(section, set()))
+            for section in KEYED_SECTIONS
+            for item in sorted(set(getattr(self, section)) - known.get(section, set()))
         ]
 
 
-__all__ = ["LANGUAGE_PATTERN", "MAX_TEXT", "ArmText", "LanguageCode", "ProtocolTranslation", "TranslatedText"]
+KEYED_SECTIONS = (
+    "arms",
+    "phases",
+    "stratification_factors",
+    "endpoints",
+    "interventions",
+    "stopping_rules",
+    "toxicity_monitoring",
+    "criteria",
+    "questions",
+    "findings",
+    "malignancy_types",
+)
+"""The sections of a :class:`ProtocolTranslation` keyed by an id or code of the protocol."""
+
+
+__all__ = [
+    "KEYED_SECTIONS",
+    "LANGUAGE_PATTERN",
+    "MAX_TEXT",
+    "ArmText",
+    "LanguageCode",
+    "ProtocolTranslation",
+    "TranslatedText",
+]
