@@ -92,3 +92,11 @@ def test_home_and_gate_pages_show_titles_phases_and_stopping_rules_in_chinese(ap
     assert "Terminate the study, and never open phase IIb" not in gate
     english = signed_in(api, "safety").get("/trials/scr-escc-01/gate").text
     assert "Terminate the study, and never open phase IIb" in english
+
+
+def test_the_randomization_step_names_the_stratification_factor_in_chinese(api: Api) -> None:
+    subject_id = api.enrolled_subject("scr-escc-01", "ZH-R-1")
+    url = f"/trials/scr-escc-01/subjects/{subject_id}/randomize"
+    assert "ECOG performance status" in signed_in(api, "coord1").get(url).text
+    page = in_chinese(signed_in(api, "coord1")).get(url).text
+    assert "ECOG体能状态" in page and "ECOG performance status" not in page

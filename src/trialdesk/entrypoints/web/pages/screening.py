@@ -483,7 +483,8 @@ def _randomize_page(
         return {**context, "strata": strata, "strata_problem": problem}
 
     context = run(request, actor.username, work, write=False)
-    phase = next((p for p in protocol.design.phases if p.kind == "randomized"), None)
+    shown = protocol.localized(language_of(request))  # the factors' labels in the page's language
+    phase = next((p for p in shown.design.phases if p.kind == "randomized"), None)
     factors = (
         {f.id: f.label for f in phase.allocation.stratification_factors} if phase and phase.allocation else {}
     )
