@@ -22,7 +22,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +132,17 @@ def translate_error(language: str, message: str, depth: int = 0) -> str:
     """``message`` (a service's English refusal) in ``language``, or unchanged when no pattern of
     ``errors.po`` matches it. A placeholder named ``reason``, ``evidence`` or ``text`` is itself
     translated (pydantic's ``Value error, %(reason)s``); a ``field: reason`` message keeps its field
-    code and has its reason translated."""
+    code and has its reason translated. Messages longer than :data:`MAX_TRANSLATED_ERROR` stay as
+    written (and are never cached: what was typed must not fill the memory)."""
     if len(message) > MAX_TRANSLATED_ERROR:
         return message
+    return _translated(language, message, depth)
+
+
+@lru_cache(maxsize=8192)  # the preview renders the same evidence again on every keystroke
+def _translated(language: str, message: str, depth: int) -> str:
+    """:func:`translate_error` of a message of at most :data:`MAX_TRANSLATED_ERROR` characters: at most
+    8,192 x 400 characters cached (about 3 MB)."""
     for candidate in error_patterns(language):
         match = candidate.pattern.fullmatch(message)
         if match is not None:
