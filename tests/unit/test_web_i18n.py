@@ -167,7 +167,11 @@ def test_empty_and_missing_refusals_render_as_nothing() -> None:
 def test_a_refusal_quoting_a_huge_typed_value_is_left_as_written_and_quick() -> None:
     typed = "x" * 50_000
     message = f"'{typed}' is before '{typed}'"
+    from trialdesk.entrypoints.web import i18n
+
+    before = i18n._translated.cache_info().currsize
     assert Translator("zh_CN").error(message) == message  # not matched: too long to be worth the regexes
+    assert i18n._translated.cache_info().currsize == before  # and not kept: typed text fills no memory
 
 
 def test_every_system_organ_class_of_the_term_catalogue_has_its_chinese_name() -> None:
