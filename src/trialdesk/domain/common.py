@@ -18,6 +18,13 @@ class FrozenModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def control_character(text: str, allowed: str = "\t\n\r") -> str | None:
+    """The first C0 control character of ``text`` (U+0000-U+001F) that is not in ``allowed``, or None.
+
+    XML 1.0, hence the ODM and Define-XML copies, cannot carry them; tab and line breaks are text."""
+    return next((c for c in text if c < " " and c not in allowed), None)
+
+
 def compare(value: float, op: Comparison, threshold: float) -> bool:
     """Return whether ``value op threshold`` holds (exact comparison, no rounding)."""
     if op == ">=":

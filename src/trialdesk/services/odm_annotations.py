@@ -162,11 +162,13 @@ def subject_annotations(
     found = SubjectAnnotations()
     _add_queries(session, subject_id, as_of, found)
     for item in verified:
+        if item.verified_at is None:  # marks_held keeps verified items only
+            continue
         found.by_target[(item.table, item.record_id, item.field)].append(
             model.Annotation(
                 0,
                 f"SDV.{item.table}.{item.record_id}.{item.field}",
-                f"{_utc(item.verified_at or dt.datetime.min)} {item.verified_by} verified the source data",
+                f"{_utc(item.verified_at)} {item.verified_by} verified the source data",
                 "Sponsor",
                 (model.Flag("VERIFIED", SDV_STATUSES, "SDV", FLAG_TYPES),),
             )
@@ -190,10 +192,15 @@ def _add_queries(
     ):
         if as_of is None or as_utc(message.at) <= as_of:
             thread[message.query_id].append(message)
-    form_value_records = dict(
-        session.execute(select(FormValue.id, FormValue.record_id).where(FormValue.subject_id == subject_id))
-        .tuples()
-        .all()
+    on_values = [int(q.target_id) for q in queries if q.target_table == "form_values"]
+    form_value_records = (
+        dict(
+            session.execute(select(FormValue.id, FormValue.record_id).where(FormValue.id.in_(on_values)))
+            .tuples()
+            .all()
+        )
+        if on_values
+        else {}
     )
     for query in queries:
         messages = thread.get(query.id, [])

@@ -424,13 +424,14 @@ def odm_export(
     metadata = dataclasses.replace(metadata, codelists=metadata.codelists + ANNOTATION_CODELISTS)
     order = {event.oid: n for n, event in enumerate(metadata.events)}
     context = _Context(changes, inserted_at(changes), as_of, with_audit, meta.unit_oids(protocol), order)
-    last_change = {(row.table_name, row.record_id): as_utc(row.at) for row in rows}  # rows by seq
-    held = marks_held(
-        planned_items(session, protocol, [s.id for s in subjects]),
-        as_of,
-        last_change,
-        _value_rows(session, [s.id for s in subjects]) if as_of is not None else {},
-    )
+    ids = [s.id for s in subjects]
+    if as_of is None:
+        held = marks_held(planned_items(session, protocol, ids), None, {}, {})
+    else:  # a mark held on that day if its row has not changed since (rows come in audit order)
+        last_change = {(row.table_name, row.record_id): as_utc(row.at) for row in rows}
+        held = marks_held(
+            planned_items(session, protocol, ids), as_of, last_change, _value_rows(session, ids)
+        )
     for item in held:
         context.sdv_items.setdefault(item.subject_id, []).append(item)
     subjects = [s for s in subjects if _exists(context, "subjects", str(s.id))]

@@ -41,6 +41,7 @@ from trialdesk.adapters.db.models import (
     TumourBaseline,
     VisitRecord,
 )
+from trialdesk.domain.common import control_character
 from trialdesk.domain.protocol.model import Protocol
 from trialdesk.domain.queries import (
     MOVE_CAPABILITY,
@@ -161,7 +162,7 @@ def _text(value: str, name: str = "text") -> str:
         raise InvalidInput(f"{name} is required", field=name)
     if len(cleaned) > MAX_TEXT:
         raise InvalidInput(f"{name} is longer than {MAX_TEXT} characters", field=name)
-    control = next((c for c in cleaned if ord(c) < 32 and c not in "\t\n\r"), None)
+    control = control_character(cleaned)
     if control is not None:
         raise InvalidInput(f"{name} holds a control character (U+{ord(control):04X})", field=name)
     return cleaned

@@ -307,16 +307,15 @@ def subject_elements(records: TrialRecords, subject: Row) -> list[Element]:
         return []
     arm = subject.get("arm_id")
     first, last = as_date(subject.get("treatment_start_date")), as_date(subject.get("treatment_end_date"))
-    treated = arm is not None and first is not None
-    if treated:
-        screening_end = first
+    if arm is not None and first is not None:  # treated
+        screening_end: dt.date | None = first
     elif subject.get("status") == "screen_failed":
         screening_end = as_date(subject.get("status_date")) or as_date(subject.get("screening_date"))
     else:
         screening_end = as_date(subject.get("enrolled_at"))  # enrolled, not yet treated; else screening
     order = 1 if arm is not None else None  # TAETORD only within the subject's arm (assumption 6)
     elements: list[Element] = [(SCREENING_ELEMENT, "Screening", order, "SCREENING", begun, screening_end)]
-    if treated and first is not None:
+    if arm is not None and first is not None:
         code, name = treatment_element(records.protocol, str(arm))
         elements.append((code, name, 2, "TREATMENT", first, last))
         if last is not None:

@@ -279,3 +279,13 @@ class Criterion(FrozenModel):
         if isinstance(self.rule, FirstLineFailureRule):
             return self.rule.later_lines_question.strip()
         return None
+
+    def asking(self, question: str) -> Criterion:
+        """This criterion with its investigator's question (see :attr:`question`) worded ``question``;
+        itself when it asks none."""
+        if isinstance(self.rule, AttestationRule):
+            return self.model_copy(update={"rule": self.rule.model_copy(update={"question": question})})
+        if isinstance(self.rule, FirstLineFailureRule):
+            rule = self.rule.model_copy(update={"later_lines_question": question})
+            return self.model_copy(update={"rule": rule})
+        return self

@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from trialdesk.domain.common import control_character
 from trialdesk.domain.errors import InvalidValue
 from trialdesk.domain.forms.expressions import Value
 from trialdesk.domain.forms.model import FormDefinition, FormField
@@ -97,7 +98,7 @@ def _text(value: object, field: FormField, _today: dt.date) -> Value:
     text = value.strip()
     if len(text) > field.max_length:
         raise _Refused(f"is longer than {field.max_length} characters")
-    if any(ord(c) < 32 and c not in "\t\n" for c in text):
+    if control_character(text, allowed="\t\n") is not None:
         raise _Refused("holds control characters")
     if field.pattern is not None and not re.fullmatch(field.pattern, text):
         hint = f" ({field.pattern_hint})" if field.pattern_hint else ""

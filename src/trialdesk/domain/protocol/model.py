@@ -22,10 +22,8 @@ from trialdesk.domain.checks.model import CheckRule, check_rules
 from trialdesk.domain.common import FrozenModel
 from trialdesk.domain.eligibility.rules import (
     AnyOfRule,
-    AttestationRule,
     Criterion,
     FindingAbsentRule,
-    FirstLineFailureRule,
     Rule,
 )
 from trialdesk.domain.forms.model import FormDefinition, check_forms
@@ -908,15 +906,10 @@ def _localized_phase(phase: Phase, t: ProtocolTranslation) -> Phase:
 
 
 def _localized_criterion(criterion: Criterion, t: ProtocolTranslation) -> Criterion:
-    update: dict[str, object] = {}
     if criterion.id in t.criteria:
-        update["text"] = t.criteria[criterion.id]
+        criterion = criterion.model_copy(update={"text": t.criteria[criterion.id]})
     question = t.questions.get(criterion.id)
-    if question is not None and isinstance(criterion.rule, AttestationRule):
-        update["rule"] = criterion.rule.model_copy(update={"question": question})
-    elif question is not None and isinstance(criterion.rule, FirstLineFailureRule):
-        update["rule"] = criterion.rule.model_copy(update={"later_lines_question": question})
-    return criterion.model_copy(update=update) if update else criterion
+    return criterion if question is None else criterion.asking(question)
 
 
 def _localize(protocol: Protocol, t: ProtocolTranslation) -> Protocol:

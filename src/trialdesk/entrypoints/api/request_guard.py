@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from trialdesk.domain.common import control_character
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -46,10 +48,6 @@ class Refused(Exception):
         self.status, self.message, self.field, self.rule = status, message, field, rule
 
 
-_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f]")
-"""Control characters other than NUL (refused on its own), tab and line breaks."""
-
-
 def _bad_text(value: str) -> str | None:
     """Why ``value`` cannot be stored as text (NUL, an unpaired surrogate, or another control
     character: XML 1.0, hence the ODM and Define-XML copies, cannot carry it), or ``None``."""
@@ -59,9 +57,9 @@ def _bad_text(value: str) -> str | None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return "contains an unpaired UTF-16 surrogate (not valid Unicode text)"
-    control = _CONTROL.search(value)
+    control = control_character(value)
     if control is not None:
-        return f"contains a control character (U+{ord(control.group()):04X})"
+        return f"contains a control character (U+{ord(control):04X})"
     return None
 
 

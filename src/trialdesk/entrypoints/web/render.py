@@ -138,10 +138,7 @@ def render(
         "values": {},
     }
     page.update(context or {})
-    texts = protocol_texts(page.get("protocol"), tr)
-    if context and "evidence" in context:  # the page's own value (the gate's evidence) keeps the name
-        texts.pop("evidence", None)
-    page.update(texts)
+    page.update(protocol_texts(page.get("protocol"), tr))
     html = environment.get_template(template).render(page)
     headers = {"Cache-Control": "no-store"}
     return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -120,7 +120,7 @@ def gate_context(request: Request, actor: Actor, protocol: Protocol) -> dict[str
     descriptions = {r.id: r.description for r in shown.stopping_rules}
     return {
         **page_frame(request, actor, protocol, "gate"),
-        "evidence": evidence,
+        "gate_evidence": evidence,  # not "evidence": the template function of that name stays
         "evidence_sha256": signed["evidence_sha256"],
         "state": state,
         "phase_names": {p.id: p.name for p in shown.design.phases},
